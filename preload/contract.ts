@@ -1,0 +1,281 @@
+/**
+ * The typed IPC contract shared by main, preload and renderer.
+ *
+ * Written once: main registers one handler per `InvokeMap` channel, the renderer calls them through a bridge (Electron
+ * IPC or WebSocket) and listens to `EventMap` events. Every module imports this file for types only, except for the
+ * channel list and error-code list, which are plain data so the transports can validate names at run time.
+ */
+
+/** The closed set of error codes that cross the IPC boundary. */
+export const ERROR_CODES = [
+  'invalid-argument',
+  'internal',
+  'not-found',
+  'busy',
+  'cancelled',
+  'unsupported',
+  'confirmation-required',
+  'workspace-unknown',
+  'workspace-not-found',
+  'config-invalid',
+  'state-corrupt',
+  'state-foreign',
+  'state-stale',
+  'state-mismatch',
+  'state-locked',
+  'state-permission',
+  'state-io',
+  'state-wrong-status',
+  'libvirt-unavailable',
+  'libvirt-conn',
+  'libvirt-error',
+  'libvirt-conflict',
+  'ssh-hostkey-unknown',
+  'ssh-hostkey-changed',
+  'ssh-unreachable',
+  'ssh-auth',
+  'ssh-timeout',
+  'ssh-command',
+  'path-refused',
+  'provision-failed',
+  'bundle-invalid',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** An error as data: a thrown Error loses everything but its message across IPC, so handlers return this. */
+export interface ErrorData {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** What the user can do about it, one sentence. */
+  readonly hint?: string;
+  /** The file the error is about. */
+  readonly path?: string;
+  /** The machine / host the error is about. */
+  readonly host?: string;
+  /** 1-based line in `path`, for config and state errors. */
+  readonly line?: number;
+  /** The field path (e.g. `clusters.hpc.controller.ip_address`). */
+  readonly field?: string;
+  /** Code-specific extras (e.g. a host-key fingerprint, a lock holder). JSON only. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ErrorData };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Data shapes
+
+export type WorkspaceKind = 'cluster' | 'federation';
+export type FederationStatus = 'clean' | 'running' | 'dirty';
+export type ClusterStatus = 'running' | 'stopped' | 'error' | 'partial' | 'none';
+export type RecordedStatus = FederationStatus | ClusterStatus;
+
+export interface AppInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly host: 'electron' | 'serve';
+  readonly platform: string;
+  readonly dataDir: string;
+  readonly nodeVersion: string;
+}
+
+export interface WorkspaceEntry {
+  readonly id: string;
+  readonly kind: WorkspaceKind;
+  readonly name: string;
+  /** The folder (federation) or config file (cluster) the workspace was added from. */
+  readonly path: string;
+  /** Absolute path of the state file. */
+  readonly statePath: string;
+  readonly addedAt: string;
+  /** The lineage this workspace has seen; a state file with another lineage is `state-foreign`. */
+  readonly lineage?: string;
+  /** libvirt connection URI for clusters. */
+  readonly libvirtUri?: string;
+}
+
+export interface LockHolder {
+  readonly id: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly operation: string;
+  readonly since: string;
+  readonly stale: boolean;
+}
+
+export interface VmView {
+  readonly name: string;
+  readonly role: 'controller' | 'compute' | 'other';
+  readonly state: string;
+  readonly ipAddress: string | null;
+  readonly cpuCores: number;
+  readonly memoryGb: number;
+  readonly gpuCount: number;
+  readonly lastSeen: string | null;
+  readonly drift?: string;
+}
+
+export interface ClusterDetail {
+  readonly clusterName: string;
+  readonly vms: readonly VmView[];
+  readonly networks: readonly { name: string; subnet: string; bridge: string; activeIps: readonly string[] }[];
+  readonly volumes: readonly { name: string; path: string; sizeGb: number; format: string }[];
+}
+
+export interface MachineView {
+  readonly name: string;
+  readonly kind: 'local' | 'remote';
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly tmpDir: string;
+  readonly startedAt: string | null;
+  readonly pid: number | null;
+}
+
+export interface FederationDetail {
+  readonly deployedFilesPath: string | null;
+  readonly machines: readonly MachineView[];
+}
+
+export interface WorkspaceSnapshot {
+  readonly id: string;
+  readonly kind: WorkspaceKind;
+  readonly name: string;
+  readonly path: string;
+  readonly statePath: string;
+  /** The recorded status; null when the state could not be read (see `error`). */
+  readonly status: RecordedStatus | null;
+  readonly serial: number | null;
+  readonly lineage: string | null;
+  readonly lastModified: string | null;
+  readonly lock: LockHolder | null;
+  /** Why the state could not be read (state-corrupt, state-mismatch, state-foreign, ...). */
+  readonly error: ErrorData | null;
+  readonly cluster?: ClusterDetail;
+  readonly federation?: FederationDetail;
+  /** The operation running on this workspace, if any. */
+  readonly operation: { readonly opId: string; readonly name: string; readonly since: string } | null;
+}
+
+export interface BackupEntry {
+  /** Opaque id accepted by `state:restore`. */
+  readonly id: string;
+  readonly source: 'history' | 'backup';
+  readonly file: string;
+  readonly valid: boolean;
+  readonly error?: string;
+  readonly serial: number | null;
+  readonly lineage: string | null;
+  readonly savedAt: string | null;
+  readonly status: string | null;
+  /** VMs (cluster) or machines (federation). */
+  readonly count: number | null;
+}
+
+/** One step of a long operation; `value` is 0..1 for the target, or null when unknown. */
+export interface ProgressEvent {
+  readonly opId: string;
+  readonly workspaceId: string;
+  readonly operation: string;
+  /** What this step is about (a VM, a machine, a network), or '' for the whole operation. */
+  readonly target: string;
+  readonly step: string;
+  readonly value: number | null;
+  readonly message: string;
+  readonly level: 'info' | 'warn' | 'error';
+}
+
+export interface OperationFinished {
+  readonly opId: string;
+  readonly workspaceId: string;
+  readonly operation: string;
+  readonly ok: boolean;
+  readonly error?: ErrorData;
+}
+
+/** Per-target outcome of an operation (a VM stop, a machine signal). */
+export interface TargetOutcome {
+  readonly target: string;
+  readonly result: string;
+  readonly message?: string;
+  readonly error?: ErrorData;
+}
+
+export interface OperationReport {
+  readonly opId: string;
+  readonly outcomes: readonly TargetOutcome[];
+  readonly snapshot: WorkspaceSnapshot;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Channels
+
+export interface WorkspaceRef {
+  readonly workspaceId: string;
+}
+
+/** Channel → (argument) => result. The result is wrapped in `Result<>` on the wire. */
+export interface InvokeMap {
+  'app:info': (arg: Record<string, never>) => AppInfo;
+  'workspaces:list': (arg: Record<string, never>) => readonly WorkspaceEntry[];
+  'workspaces:add': (arg: { path: string; statePath?: string }) => WorkspaceEntry;
+  'workspaces:remove': (arg: WorkspaceRef) => { removed: boolean };
+  'workspace:snapshot': (arg: WorkspaceRef) => WorkspaceSnapshot;
+  'state:backups': (arg: WorkspaceRef) => readonly BackupEntry[];
+  'state:restore': (arg: WorkspaceRef & { backupId: string; adopt?: boolean }) => WorkspaceSnapshot;
+  'state:unlock': (arg: WorkspaceRef & { lockId: string }) => WorkspaceSnapshot;
+  'operation:cancel': (arg: { opId: string }) => { cancelled: boolean };
+}
+
+export type Channel = keyof InvokeMap;
+export type InvokeArg<C extends Channel> = Parameters<InvokeMap[C]>[0];
+export type InvokeResult<C extends Channel> = ReturnType<InvokeMap[C]>;
+
+export const CHANNELS = [
+  'app:info',
+  'workspaces:list',
+  'workspaces:add',
+  'workspaces:remove',
+  'workspace:snapshot',
+  'state:backups',
+  'state:restore',
+  'state:unlock',
+  'operation:cancel',
+] as const satisfies readonly Channel[];
+
+/** Event → payload, pushed from main to every window. */
+export interface EventMap {
+  'workspace:changed': WorkspaceSnapshot;
+  'workspaces:changed': readonly WorkspaceEntry[];
+  'operation:progress': ProgressEvent;
+  'operation:finished': OperationFinished;
+}
+
+export type EventName = keyof EventMap;
+
+export const EVENTS = [
+  'workspace:changed',
+  'workspaces:changed',
+  'operation:progress',
+  'operation:finished',
+] as const satisfies readonly EventName[];
+
+/** The API the renderer sees (on `window.clusterdesk` in Electron, a WebSocket client in a browser). */
+export interface ClusterdeskApi {
+  readonly transport: 'electron' | 'websocket';
+  invoke<C extends Channel>(channel: C, arg: InvokeArg<C>): Promise<Result<InvokeResult<C>>>;
+  /** Subscribe to an event; abort the signal to unsubscribe. */
+  on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void, signal?: AbortSignal): void;
+  /** Electron only: the native folder / file pickers. Absent in a browser. */
+  readonly dialogs?: {
+    openFolder(): Promise<string | null>;
+    openFile(filters?: { name: string; extensions: string[] }[]): Promise<string | null>;
+  };
+}
+
+/** Exhaustiveness check for switches over unions. */
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}
