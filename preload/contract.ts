@@ -209,6 +209,64 @@ export interface OperationReport {
   readonly snapshot: WorkspaceSnapshot;
 }
 
+export type VmAction = 'start' | 'shutdown' | 'force-off' | 'pause' | 'resume' | 'reboot';
+
+/** One difference between the recorded state and reality. */
+export interface DriftItem {
+  readonly kind: 'missing' | 'unrecorded' | 'state-differs' | 'ip-differs';
+  readonly resource: 'vm' | 'network' | 'volume' | 'pool' | 'machine';
+  readonly name: string;
+  readonly recorded: string | null;
+  readonly actual: string | null;
+}
+
+export interface RefreshReport {
+  readonly drift: readonly DriftItem[];
+  readonly applied: boolean;
+  readonly snapshot: WorkspaceSnapshot;
+}
+
+export interface ValidationReport {
+  readonly valid: boolean;
+  readonly errors: readonly ErrorData[];
+  /** What start would create, for the UI's plan view. */
+  readonly plan: readonly { readonly resource: 'vm' | 'network' | 'pool' | 'volume'; readonly name: string }[];
+}
+
+export interface MachineProbe {
+  readonly machine: string;
+  readonly reachable: boolean;
+  readonly processAlive: boolean | null;
+  readonly shutdownRequested: boolean | null;
+  readonly lastLogLine: string | null;
+  readonly error?: ErrorData;
+}
+
+export interface MachineLog {
+  readonly machine: string;
+  readonly lines: readonly string[];
+  readonly error?: ErrorData;
+}
+
+export interface ExportedBundle {
+  /** Suggested file name (`<workspace>.cdstate`). */
+  readonly fileName: string;
+  /** The bundle's JSON text. */
+  readonly content: string;
+  /** Where it was written, when a path was given. */
+  readonly savedTo: string | null;
+}
+
+export interface ImportPreview {
+  readonly verdict: 'accept' | 'needs-force' | 'needs-adopt' | 'identical';
+  readonly reason: string;
+  readonly current: { readonly serial: number | null; readonly lineage: string | null; readonly status: string | null };
+  readonly incoming: { readonly serial: number; readonly lineage: string; readonly status: string | null };
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Channels
 
@@ -227,6 +285,31 @@ export interface InvokeMap {
   'state:restore': (arg: WorkspaceRef & { backupId: string; adopt?: boolean }) => WorkspaceSnapshot;
   'state:unlock': (arg: WorkspaceRef & { lockId: string }) => WorkspaceSnapshot;
   'operation:cancel': (arg: { opId: string }) => { cancelled: boolean };
+
+  'cluster:validate': (arg: WorkspaceRef) => ValidationReport;
+  'cluster:start': (arg: WorkspaceRef) => OperationReport;
+  'cluster:stop': (arg: WorkspaceRef & { timeoutSec?: number }) => OperationReport;
+  /** `confirm` must equal the cluster name. */
+  'cluster:destroy': (arg: WorkspaceRef & { confirm: string }) => OperationReport;
+  'cluster:refresh': (arg: WorkspaceRef & { apply?: boolean }) => RefreshReport;
+  'cluster:vm-action': (arg: WorkspaceRef & { vm: string; action: VmAction }) => OperationReport;
+  /** Creates a demo cluster workspace on libvirt's test driver under the data dir (or `folder`). */
+  'cluster:create-demo': (arg: { folder?: string }) => WorkspaceEntry;
+
+  'federation:start': (arg: WorkspaceRef) => OperationReport;
+  'federation:status': (arg: WorkspaceRef) => WorkspaceSnapshot;
+  'federation:probe': (arg: WorkspaceRef) => readonly MachineProbe[];
+  'federation:stop': (arg: WorkspaceRef) => OperationReport;
+  'federation:clean': (arg: WorkspaceRef & { force?: boolean }) => OperationReport;
+  'federation:logs': (arg: WorkspaceRef & { lines?: number }) => readonly MachineLog[];
+  /** Trust a host key reported by `ssh-hostkey-unknown` (fingerprint must match what the host presents). */
+  'federation:trust-host': (arg: WorkspaceRef & { host: string; port: number; fingerprint: string }) => { trusted: boolean };
+  /** Creates a demo federation workspace (local machines, the example kits) under the data dir (or `folder`). */
+  'federation:create-demo': (arg: { folder?: string }) => WorkspaceEntry;
+
+  'state:export': (arg: WorkspaceRef & { file?: string; redactHome?: boolean }) => ExportedBundle;
+  'state:import-preview': (arg: WorkspaceRef & { content: string }) => ImportPreview;
+  'state:import': (arg: WorkspaceRef & { content: string; force?: boolean; adopt?: boolean }) => WorkspaceSnapshot;
 }
 
 export type Channel = keyof InvokeMap;
@@ -243,6 +326,24 @@ export const CHANNELS = [
   'state:restore',
   'state:unlock',
   'operation:cancel',
+  'cluster:validate',
+  'cluster:start',
+  'cluster:stop',
+  'cluster:destroy',
+  'cluster:refresh',
+  'cluster:vm-action',
+  'cluster:create-demo',
+  'federation:start',
+  'federation:status',
+  'federation:probe',
+  'federation:stop',
+  'federation:clean',
+  'federation:logs',
+  'federation:trust-host',
+  'federation:create-demo',
+  'state:export',
+  'state:import-preview',
+  'state:import',
 ] as const satisfies readonly Channel[];
 
 /** Event → payload, pushed from main to every window. */
