@@ -1,0 +1,83 @@
+/**
+ * The desktop entry: the Electron main process. Only glue lives here — window, tray, notifications, dialogs; every
+ * decision is made by the services and the pure functions they use.
+ */
+import { app, dialog, ipcMain, Notification, session } from 'electron';
+import { join } from 'node:path';
+import type { OperationFinished } from '../../preload/contract';
+import { notificationFor } from '../app/notifications';
+import { lockDownSession } from '../app/security';
+import { createTray } from '../app/tray';
+import { runTrayAction } from '../app/tray-actions';
+import type { TrayAction } from '../app/tray-menu';
+import { createMainWindow, type AppWindow } from '../app/window';
+import { composeServices } from '../compose';
+import { bindElectronTransport } from '../ipc/electron-transport';
+import { createHandlerTable } from '../ipc/table';
+import { electronStoreBackend } from '../settings/electron-backend';
+import { resolveDataDir } from '../settings/settings';
+
+const outDir = join(import.meta.dirname, '..');
+const assetsDir = join(outDir, '..', 'assets');
+
+function dataDirArg(argv: readonly string[]): string | undefined {
+  const i = argv.indexOf('--data-dir');
+  return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--data-dir='))?.slice('--data-dir='.length);
+}
+
+async function main(): Promise<void> {
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  const dataDir = resolveDataDir(dataDirArg(process.argv), process.env);
+  app.setPath('userData', dataDir);
+  await app.whenReady();
+  lockDownSession(session.defaultSession);
+  const services = await composeServices({ dataDir, settingsBackend: electronStoreBackend(dataDir), host: 'electron' });
+  let main: AppWindow | null = null;
+  const show = () => {
+    if (!main || main.window.isDestroyed()) main = createMainWindow(outDir, join(assetsDir, 'icon.png'));
+    if (main.window.isMinimized()) main.window.restore();
+    main.window.show();
+    main.window.focus();
+  };
+  bindElectronTransport({
+    ipcMain,
+    table: createHandlerTable(services),
+    events: services.events,
+    isTrusted: (e) => main?.isTrusted(e) ?? false,
+    target: () => (main && !main.window.isDestroyed() ? main.window.webContents : null),
+  });
+  ipcMain.handle('dialog:open-folder', async (e) => {
+    if (!main?.isTrusted(e)) return null;
+    const r = await dialog.showOpenDialog(main.window, { properties: ['openDirectory'] });
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  });
+  ipcMain.handle('dialog:open-file', async (e, filters: { name: string; extensions: string[] }[]) => {
+    if (!main?.isTrusted(e)) return null;
+    const r = await dialog.showOpenDialog(main.window, { properties: ['openFile'], filters: Array.isArray(filters) ? filters : [] });
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  });
+  services.events.subscribe((event, payload) => {
+    if (event !== 'operation:finished' || !Notification.isSupported()) return;
+    const finished = payload as OperationFinished;
+    const name = services.registry.list().find((w) => w.id === finished.workspaceId)?.name ?? 'Workspace';
+    const model = notificationFor(finished, name, main?.window.isFocused() ?? false);
+    if (model) new Notification({ title: model.title, body: model.body }).show();
+  });
+  const onTray = (a: TrayAction) => void runTrayAction(services, a, { show, quit: () => app.quit() });
+  const disposeTray = createTray(services, assetsDir, onTray);
+  app.on('second-instance', show);
+  app.on('activate', show);
+  app.on('window-all-closed', () => {
+    // The tray keeps the app alive on every platform: operations keep running with the window closed.
+  });
+  app.on('before-quit', () => {
+    disposeTray();
+    services.dispose();
+  });
+  show();
+}
+
+void main();

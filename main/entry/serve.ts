@@ -1,0 +1,73 @@
+/**
+ * `npm run serve` — the headless host: the same services and IPC handlers as the desktop app, over a WebSocket, with
+ * the same renderer served to a browser.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { APP_VERSION } from '../compose';
+import { isLoopbackHost, startServe } from '../serve/serve';
+import { resolveDataDir } from '../settings/settings';
+
+const USAGE = `Usage: npm run serve -- [options]
+
+Serves Clusterdesk to a browser on this machine.
+
+Options:
+  --port N          port to listen on (default: a free one)
+  --host ADDR       interface to bind (default 127.0.0.1; anything but loopback prints a warning)
+  --token TOKEN     access token (default: random per start)
+  --data-dir DIR    settings and app data (default: $CLUSTERDESK_DATA_DIR or the platform config folder)
+  --version         print the version
+  --help            print this help
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      token: { type: 'string' },
+      'data-dir': { type: 'string' },
+      version: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) return void process.stdout.write(USAGE);
+  if (values.version) return void process.stdout.write(`${APP_VERSION}\n`);
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
+  const host = values.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host)) {
+    process.stderr.write(
+      `warning: binding ${host}, which is not a loopback address: anyone who can reach it and has the token can operate your clusters.\n`,
+    );
+  }
+  if (values.token !== undefined && values.token.length < 16) throw new Error('--token must be at least 16 characters.');
+  const dataDir = resolveDataDir(values['data-dir'], process.env);
+  const running = await startServe({
+    host,
+    port,
+    ...(values.token ? { token: values.token } : {}),
+    dataDir,
+    staticDir: join(import.meta.dirname, '..', 'renderer'),
+  });
+  process.stdout.write(`Clusterdesk is serving at ${running.url}\n`);
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    process.stdout.write(`Received ${signal}, shutting down.\n`);
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`clusterdesk serve: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,52 @@
+import type { z } from 'zod';
+import { CHANNELS, type Channel, type InvokeArg, type InvokeResult, type Result } from '../../preload/contract';
+import { toErrorData } from '../errors';
+
+/** One channel's handler: the zod schema of its argument and the service call. */
+export interface Handler<C extends Channel> {
+  readonly schema: z.ZodType<InvokeArg<C>>;
+  handle(arg: InvokeArg<C>): Promise<InvokeResult<C>>;
+}
+
+/** Every channel of the contract has exactly one handler; a missing one is a compile error. */
+export type HandlerTable = { readonly [C in Channel]: Handler<C> };
+
+/** Optional observer for logging: never receives argument values (they may hold paths, never secrets, but stay terse). */
+export type DispatchLog = (line: { channel: string; ok: boolean; ms: number; code?: string }) => void;
+
+const known = new Set<string>(CHANNELS);
+
+/**
+ * Validates and runs one invoke, whichever transport it came from. Never throws: every failure becomes an error
+ * value, so a bad message cannot take the host down.
+ */
+export async function dispatch(table: HandlerTable, channel: unknown, arg: unknown, log?: DispatchLog): Promise<Result<unknown>> {
+  const t0 = performance.now();
+  const done = (result: Result<unknown>) => {
+    log?.({ channel: String(channel), ok: result.ok, ms: performance.now() - t0, ...(result.ok ? {} : { code: result.error.code }) });
+    return result;
+  };
+  if (typeof channel !== 'string' || !known.has(channel)) {
+    return done({ ok: false, error: { code: 'invalid-argument', message: `Unknown channel ${JSON.stringify(channel)}.` } });
+  }
+  const handler = table[channel as Channel] as unknown as Handler<Channel>;
+  const parsed = handler.schema.safeParse(arg ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') ?? '';
+    return done({
+      ok: false,
+      error: {
+        code: 'invalid-argument',
+        message: `Invalid argument for ${channel}${field ? ` at ${field}` : ''}: ${issue?.message ?? 'invalid'}.`,
+        ...(field ? { field } : {}),
+      },
+    });
+  }
+  try {
+    const value = await handler.handle(parsed.data as never);
+    return done({ ok: true, value });
+  } catch (err) {
+    return done({ ok: false, error: toErrorData(err) });
+  }
+}

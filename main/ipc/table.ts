@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import type { Channel, InvokeArg, InvokeResult } from '../../preload/contract';
+import { AppError } from '../errors';
+import type { AppServices } from '../services';
+import type { Handler, HandlerTable } from './dispatch';
+import { absOrRelPath, bundleText, empty, workspaceRef } from './schemas';
+
+function h<C extends Channel>(schema: z.ZodType<unknown>, handle: (arg: InvokeArg<C>) => Promise<InvokeResult<C>>): Handler<C> {
+  return { schema: schema as z.ZodType<InvokeArg<C>>, handle };
+}
+
+const vmAction = z.enum(['start', 'shutdown', 'force-off', 'pause', 'resume', 'reboot']);
+
+/**
+ * The one table of IPC handlers. Every transport (Electron IPC, WebSocket) binds exactly this; each handler validates
+ * its argument and calls a service.
+ */
+export function createHandlerTable(s: AppServices): HandlerTable {
+  const domain = <T>(name: string, svc: T | undefined): T => {
+    if (!svc) throw new AppError('unsupported', `${name} is not available in this build.`);
+    return svc;
+  };
+  return {
+    'app:info': h(empty, async () => s.info()),
+    'workspaces:list': h(empty, async () => s.registry.list()),
+    'workspaces:add': h(z.object({ path: absOrRelPath, statePath: absOrRelPath.optional() }).strict(), (a) => s.addWorkspace(a.path, a.statePath)),
+    'workspaces:remove': h(workspaceRef, async (a) => s.removeWorkspace(a.workspaceId)),
+    'workspace:snapshot': h(workspaceRef, (a) => s.snapshot(a.workspaceId)),
+    'state:backups': h(workspaceRef, (a) => s.backups(a.workspaceId)),
+    'state:restore': h(workspaceRef.extend({ backupId: z.string().min(1).max(500), adopt: z.boolean().optional() }), (a) =>
+      s.restore(a.workspaceId, a.backupId, a.adopt ?? false),
+    ),
+    'state:unlock': h(workspaceRef.extend({ lockId: z.string().min(1).max(200) }), (a) => s.unlock(a.workspaceId, a.lockId)),
+    'operation:cancel': h(z.object({ opId: z.string().min(1).max(200) }).strict(), async (a) => ({ cancelled: s.runner.cancel(a.opId) })),
+
+    'cluster:validate': h(workspaceRef, (a) => domain('Clusters', s.clusters).validate(a.workspaceId)),
+    'cluster:start': h(workspaceRef, (a) => domain('Clusters', s.clusters).start(a.workspaceId)),
+    'cluster:stop': h(workspaceRef.extend({ timeoutSec: z.number().int().min(0).max(3600).optional() }), (a) =>
+      domain('Clusters', s.clusters).stop(a.workspaceId, a.timeoutSec),
+    ),
+    'cluster:destroy': h(workspaceRef.extend({ confirm: z.string().max(200) }), (a) =>
+      domain('Clusters', s.clusters).destroy(a.workspaceId, a.confirm),
+    ),
+    'cluster:refresh': h(workspaceRef.extend({ apply: z.boolean().optional() }), (a) =>
+      domain('Clusters', s.clusters).refresh(a.workspaceId, a.apply ?? false),
+    ),
+    'cluster:vm-action': h(workspaceRef.extend({ vm: z.string().min(1).max(200), action: vmAction }), (a) =>
+      domain('Clusters', s.clusters).vmAction(a.workspaceId, a.vm, a.action),
+    ),
+    'cluster:create-demo': h(z.object({ folder: absOrRelPath.optional() }).strict(), (a) => domain('Clusters', s.clusters).createDemo(a.folder)),
+
+    'federation:start': h(workspaceRef, (a) => domain('Federations', s.federations).start(a.workspaceId)),
+    'federation:status': h(workspaceRef, (a) => s.snapshot(a.workspaceId)),
+    'federation:probe': h(workspaceRef, (a) => domain('Federations', s.federations).probe(a.workspaceId)),
+    'federation:stop': h(workspaceRef, (a) => domain('Federations', s.federations).stop(a.workspaceId)),
+    'federation:clean': h(workspaceRef.extend({ force: z.boolean().optional() }), (a) =>
+      domain('Federations', s.federations).clean(a.workspaceId, a.force ?? false),
+    ),
+    'federation:logs': h(workspaceRef.extend({ lines: z.number().int().min(1).max(10_000).optional() }), (a) =>
+      domain('Federations', s.federations).logs(a.workspaceId, a.lines ?? 50),
+    ),
+    'federation:trust-host': h(
+      workspaceRef.extend({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535), fingerprint: z.string().min(1).max(200) }),
+      (a) => domain('Federations', s.federations).trustHost(a.workspaceId, a.host, a.port, a.fingerprint),
+    ),
+    'federation:create-demo': h(z.object({ folder: absOrRelPath.optional() }).strict(), (a) =>
+      domain('Federations', s.federations).createDemo(a.folder),
+    ),
+
+    'state:export': h(workspaceRef.extend({ file: absOrRelPath.optional(), redactHome: z.boolean().optional() }), (a) =>
+      domain('Sharing', s.sharing).exportBundle(a.workspaceId, { file: a.file, redactHome: a.redactHome ?? false }),
+    ),
+    'state:import-preview': h(workspaceRef.extend({ content: bundleText }), (a) =>
+      domain('Sharing', s.sharing).preview(a.workspaceId, a.content),
+    ),
+    'state:import': h(workspaceRef.extend({ content: bundleText, force: z.boolean().optional(), adopt: z.boolean().optional() }), (a) =>
+      domain('Sharing', s.sharing).importBundle(a.workspaceId, a.content, { force: a.force ?? false, adopt: a.adopt ?? false }),
+    ),
+  };
+}

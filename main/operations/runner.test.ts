@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { OperationFinished, ProgressEvent } from '../../preload/contract';
+import { AppError, isAppError } from '../errors';
+import { OperationRunner } from './runner';
+
+function recorder(runner: OperationRunner) {
+  const progress: ProgressEvent[] = [];
+  const finished: OperationFinished[] = [];
+  const changed: string[] = [];
+  runner.subscribe({ progress: (e) => progress.push(e), finished: (e) => finished.push(e), changed: (w) => changed.push(w) });
+  return { progress, finished, changed };
+}
+
+describe('OperationRunner', () => {
+  it('runs an operation, forwards progress with the op id and reports the end', async () => {
+    const runner = new OperationRunner();
+    const rec = recorder(runner);
+    const { opId, value } = await runner.run('ws1', 'start', async (ctx) => {
+      ctx.progress({ target: 'vm1', step: 'define', value: 0.5, message: 'defining' });
+      expect(runner.current('ws1')?.name).toBe('start');
+      return 42;
+    });
+    expect(value).toBe(42);
+    expect(rec.progress).toEqual([
+      { opId, workspaceId: 'ws1', operation: 'start', target: 'vm1', step: 'define', value: 0.5, message: 'defining', level: 'info' },
+    ]);
+    expect(rec.finished).toEqual([{ opId, workspaceId: 'ws1', operation: 'start', ok: true }]);
+    expect(rec.changed).toEqual(['ws1', 'ws1']);
+    expect(runner.current('ws1')).toBeNull();
+  });
+
+  it('answers busy for a second mutation on the same workspace but not on another', async () => {
+    const runner = new OperationRunner();
+    let release!: () => void;
+    const first = runner.run('ws1', 'stop', () => new Promise<void>((r) => (release = r)));
+    await expect(runner.run('ws1', 'clean', async () => 1)).rejects.toSatisfy((e) => isAppError(e, 'busy'));
+    await expect(runner.run('ws2', 'clean', async () => 2)).resolves.toMatchObject({ value: 2 });
+    release();
+    await first;
+    await expect(runner.run('ws1', 'clean', async () => 3)).resolves.toMatchObject({ value: 3 });
+  });
+
+  it('cancels through the signal and reports cancelled', async () => {
+    const runner = new OperationRunner();
+    const rec = recorder(runner);
+    const p = runner.run('ws1', 'start', (ctx) =>
+      new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+    );
+    const op = runner.current('ws1');
+    expect(op).not.toBeNull();
+    expect(runner.cancel(op!.opId)).toBe(true);
+    await expect(p).rejects.toSatisfy((e) => isAppError(e, 'cancelled'));
+    expect(rec.finished[0]).toMatchObject({ ok: false, error: { code: 'cancelled' } });
+    expect(runner.cancel('nope')).toBe(false);
+  });
+
+  it('keeps typed errors from the operation', async () => {
+    const runner = new OperationRunner();
+    await expect(
+      runner.run('ws1', 'stop', async () => {
+        throw new AppError('ssh-unreachable', 'down', { host: '127.0.0.9' });
+      }),
+    ).rejects.toSatisfy((e) => isAppError(e, 'ssh-unreachable') && e.host === '127.0.0.9');
+  });
+});

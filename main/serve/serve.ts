@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { composeServices } from '../compose';
+import { WebSocketTransport } from '../ipc/ws-transport';
+import { createHandlerTable } from '../ipc/table';
+import { confBackend } from '../settings/conf-backend';
+import type { AppServices } from '../services';
+import { isLoopbackHost } from './auth';
+import { startHttpHost, type HttpHost } from './http-host';
+
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token?: string;
+  readonly dataDir: string;
+  readonly staticDir: string;
+}
+
+export interface RunningServe {
+  readonly url: string;
+  readonly port: number;
+  readonly services: AppServices;
+  readonly http: HttpHost;
+  close(): Promise<void>;
+}
+
+/** Starts the headless host: the app's services, the handler table over WebSocket, and the built renderer. */
+export async function startServe(opts: ServeOptions): Promise<RunningServe> {
+  if (!existsSync(join(opts.staticDir, 'index.html'))) {
+    throw new Error(`The renderer is not built (${opts.staticDir}/index.html is missing). Run \`npm run build\` first.`);
+  }
+  const services = await composeServices({ dataDir: opts.dataDir, settingsBackend: confBackend(opts.dataDir), host: 'serve' });
+  const transport = new WebSocketTransport(createHandlerTable(services), services.events);
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const http = await startHttpHost({ host: opts.host, port: opts.port, token, staticDir: opts.staticDir, transport });
+  return {
+    url: http.url,
+    port: http.port,
+    services,
+    http,
+    close: async () => {
+      services.dispose();
+      await http.close();
+    },
+  };
+}
+
+export { isLoopbackHost };

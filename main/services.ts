@@ -1,0 +1,214 @@
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import type {
+  AppInfo,
+  BackupEntry,
+  ExportedBundle,
+  ImportPreview,
+  MachineLog,
+  MachineProbe,
+  OperationReport,
+  RefreshReport,
+  ValidationReport,
+  VmAction,
+  WorkspaceEntry,
+  WorkspaceSnapshot,
+} from '../preload/contract';
+import { EventHub } from './ipc/events';
+import { OperationRunner } from './operations/runner';
+import { Settings, type SettingsBackend } from './settings/settings';
+import { StateStore } from './state';
+import { WorkspaceRegistry } from './workspaces/registry';
+import { buildSnapshot, targetOf } from './workspaces/snapshot';
+
+/** Cluster operations by workspace id (implemented in `clusters/api.ts`). */
+export interface ClusterApi {
+  validate(workspaceId: string): Promise<ValidationReport>;
+  start(workspaceId: string): Promise<OperationReport>;
+  stop(workspaceId: string, timeoutSec?: number): Promise<OperationReport>;
+  destroy(workspaceId: string, confirm: string): Promise<OperationReport>;
+  refresh(workspaceId: string, apply: boolean): Promise<RefreshReport>;
+  vmAction(workspaceId: string, vm: string, action: VmAction): Promise<OperationReport>;
+  createDemo(folder?: string): Promise<WorkspaceEntry>;
+}
+
+/** Federation operations by workspace id (implemented in `federations/api.ts`). */
+export interface FederationApi {
+  start(workspaceId: string): Promise<OperationReport>;
+  probe(workspaceId: string): Promise<readonly MachineProbe[]>;
+  stop(workspaceId: string): Promise<OperationReport>;
+  clean(workspaceId: string, force: boolean): Promise<OperationReport>;
+  logs(workspaceId: string, lines: number): Promise<readonly MachineLog[]>;
+  trustHost(workspaceId: string, host: string, port: number, fingerprint: string): Promise<{ trusted: boolean }>;
+  createDemo(folder?: string): Promise<WorkspaceEntry>;
+}
+
+/** State export / import by workspace id (implemented in `sharing/api.ts`). */
+export interface SharingApi {
+  exportBundle(workspaceId: string, opts: { file?: string; redactHome: boolean }): Promise<ExportedBundle>;
+  preview(workspaceId: string, content: string): Promise<ImportPreview>;
+  importBundle(workspaceId: string, content: string, opts: { force: boolean; adopt: boolean }): Promise<WorkspaceSnapshot>;
+}
+
+export interface ServicesOptions {
+  readonly dataDir: string;
+  readonly settingsBackend: SettingsBackend;
+  readonly host: AppInfo['host'];
+  readonly version: string;
+  /** Where warnings go (stale locks broken, watcher failures). */
+  readonly warn?: (message: string) => void;
+}
+
+/**
+ * Everything main owns, wired once: settings, the workspace registry, the state engine, the operation runner and
+ * the event hub, plus the domain services. The Electron entry, `serve` and tests all build this same object.
+ */
+export class AppServices {
+  readonly events = new EventHub();
+  readonly runner = new OperationRunner();
+  readonly settings: Settings;
+  readonly registry: WorkspaceRegistry;
+  readonly store: StateStore;
+  clusters?: ClusterApi;
+  federations?: FederationApi;
+  sharing?: SharingApi;
+  private readonly watchers = new Map<string, FSWatcher>();
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+
+  constructor(readonly options: ServicesOptions) {
+    this.settings = new Settings(options.settingsBackend);
+    this.registry = new WorkspaceRegistry(this.settings);
+    this.store = new StateStore({
+      historyLimit: this.settings.get('historyLimit'),
+      lockTimeoutMs: this.settings.get('lockTimeoutMs'),
+      onWarning: (m) => this.warn(m),
+    });
+    this.runner.subscribe({
+      progress: (e) => this.events.emit('operation:progress', e),
+      finished: (e) => this.events.emit('operation:finished', e),
+      changed: (id) => this.scheduleChanged(id, 0),
+    });
+    for (const entry of this.registry.list()) this.watchState(entry);
+  }
+
+  warn(message: string): void {
+    (this.options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`)))(message);
+  }
+
+  info(): AppInfo {
+    return {
+      name: 'Clusterdesk',
+      version: this.options.version,
+      host: this.options.host,
+      platform: `${process.platform}-${process.arch} (${hostname()})`,
+      dataDir: this.options.dataDir,
+      nodeVersion: process.versions.node,
+    };
+  }
+
+  async addWorkspace(path: string, statePath?: string): Promise<WorkspaceEntry> {
+    const entry = await this.registry.add(path, statePath ? { statePath } : {});
+    this.watchState(entry);
+    this.events.emit('workspaces:changed', this.registry.list());
+    return entry;
+  }
+
+  removeWorkspace(id: string): { removed: boolean } {
+    const removed = this.registry.remove(id);
+    this.unwatch(id);
+    if (removed) this.events.emit('workspaces:changed', this.registry.list());
+    return { removed };
+  }
+
+  /** The recorded state of a workspace, read-only; remembers the lineage the first time one is seen. */
+  async snapshot(id: string): Promise<WorkspaceSnapshot> {
+    const entry = this.registry.get(id);
+    const snap = await buildSnapshot(entry, this.store, this.runner.current(id));
+    if (!entry.lineage && snap.lineage && !snap.error) this.registry.patch(id, { lineage: snap.lineage });
+    return snap;
+  }
+
+  /** Re-reads the state after an operation of ours, following a lineage it created (start after clean). */
+  async afterOwnWrite(id: string): Promise<WorkspaceSnapshot> {
+    const entry = this.registry.get(id);
+    const loaded = await this.store.load({ ...targetOf(entry), lineage: undefined }).catch(() => null);
+    if (loaded?.lineage && loaded.lineage !== entry.lineage) this.registry.patch(id, { lineage: loaded.lineage });
+    const snap = await this.snapshot(id);
+    this.events.emit('workspace:changed', snap);
+    return snap;
+  }
+
+  async backups(id: string): Promise<readonly BackupEntry[]> {
+    return this.store.backups(targetOf(this.registry.get(id)));
+  }
+
+  async restore(id: string, backupId: string, adopt: boolean): Promise<WorkspaceSnapshot> {
+    const entry = this.registry.get(id);
+    await this.runner.run(id, 'restore', async () => {
+      const restored = await this.store.restore(targetOf(entry), backupId, { adopt });
+      if (adopt && restored.lineage) this.registry.patch(id, { lineage: restored.lineage });
+    });
+    return this.afterOwnWrite(id);
+  }
+
+  async unlock(id: string, lockId: string): Promise<WorkspaceSnapshot> {
+    await this.store.forceUnlock(targetOf(this.registry.get(id)), lockId);
+    const snap = await this.snapshot(id);
+    this.events.emit('workspace:changed', snap);
+    return snap;
+  }
+
+  /** Stops watchers and cancels running operations. */
+  dispose(): void {
+    this.runner.cancelAll();
+    for (const id of [...this.watchers.keys()]) this.unwatch(id);
+    for (const t of this.pending.values()) clearTimeout(t);
+    this.pending.clear();
+  }
+
+  /**
+   * Watches the state file's folder so changes made elsewhere (the CLI, another app instance, an import) reach the
+   * UI. A folder that does not exist yet (a clean federation) is not created here: its parent is watched until it
+   * appears, then the watch moves down.
+   */
+  private watchState(entry: WorkspaceEntry): void {
+    this.unwatch(entry.id);
+    const dir = dirname(entry.statePath);
+    const onEvent = () => {
+      this.scheduleChanged(entry.id, 150);
+      if (watchingParent && existsSync(dir)) this.watchState(entry);
+    };
+    let watchingParent = false;
+    for (const candidate of [dir, dirname(dir)]) {
+      try {
+        const w = watch(candidate, { persistent: false }, onEvent);
+        w.on('error', () => this.unwatch(entry.id));
+        this.watchers.set(entry.id, w);
+        return;
+      } catch {
+        watchingParent = true;
+      }
+    }
+  }
+
+  private unwatch(id: string): void {
+    this.watchers.get(id)?.close();
+    this.watchers.delete(id);
+  }
+
+  private scheduleChanged(id: string, delayMs: number): void {
+    const prev = this.pending.get(id);
+    if (prev) clearTimeout(prev);
+    const t = setTimeout(() => {
+      this.pending.delete(id);
+      if (!this.registry.list().some((w) => w.id === id)) return;
+      this.snapshot(id).then(
+        (snap) => this.events.emit('workspace:changed', snap),
+        () => undefined,
+      );
+    }, delayMs);
+    t.unref?.();
+    this.pending.set(id, t);
+  }
+}

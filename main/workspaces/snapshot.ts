@@ -1,0 +1,112 @@
+import type {
+  ClusterDetail,
+  ErrorData,
+  FederationDetail,
+  LockHolder,
+  RecordedStatus,
+  VmView,
+  WorkspaceEntry,
+  WorkspaceSnapshot,
+} from '../../preload/contract';
+import { AppError, toErrorData } from '../errors';
+import type { RunningOperation } from '../operations/runner';
+import type { AnyState, ClusterState, FederationState, StateStore, StateTarget } from '../state';
+
+/** The state target of a workspace: its file, the lineage it has seen and, for clusters, the expected name. */
+export function targetOf(entry: WorkspaceEntry): StateTarget {
+  return {
+    kind: entry.kind,
+    file: entry.statePath,
+    ...(entry.lineage ? { lineage: entry.lineage } : {}),
+    ...(entry.kind === 'cluster' ? { clusterName: entry.name } : {}),
+  };
+}
+
+/**
+ * Reads a workspace's recorded state into a snapshot, read-only. A state that cannot be read (corrupt, foreign,
+ * mismatched) does not fail the call: the snapshot carries the error so the UI can offer restore.
+ */
+export async function buildSnapshot(
+  entry: WorkspaceEntry,
+  store: StateStore,
+  operation: RunningOperation | null,
+): Promise<WorkspaceSnapshot> {
+  const target = targetOf(entry);
+  let state: AnyState | null = null;
+  let error: ErrorData | null = null;
+  try {
+    state = await store.load(target);
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    error = toErrorData(err);
+  }
+  let lock: LockHolder | null = null;
+  try {
+    lock = await store.lockInfo(target);
+  } catch {
+    lock = null;
+  }
+  const base = {
+    id: entry.id,
+    kind: entry.kind,
+    name: entry.name,
+    path: entry.path,
+    statePath: entry.statePath,
+    lock,
+    error,
+    operation: operation ? { opId: operation.opId, name: operation.name, since: operation.since } : null,
+  };
+  if (!state) {
+    const status: RecordedStatus | null = error ? null : entry.kind === 'federation' ? 'clean' : 'none';
+    return { ...base, status, serial: null, lineage: null, lastModified: null };
+  }
+  const common = { serial: state.serial ?? null, lineage: state.lineage ?? null };
+  if (entry.kind === 'cluster') {
+    const cs = state as ClusterState;
+    return { ...base, ...common, status: cs.status, lastModified: cs.last_modified ?? null, cluster: clusterDetail(cs) };
+  }
+  const fs = state as FederationState;
+  return { ...base, ...common, status: fs.type, lastModified: fs.last_modified ?? null, federation: federationDetail(fs) };
+}
+
+function roleOf(name: string, clusterName: string): VmView['role'] {
+  if (name === `${clusterName}-controller`) return 'controller';
+  if (name.startsWith(`${clusterName}-compute-`)) return 'compute';
+  return 'other';
+}
+
+function clusterDetail(s: ClusterState): ClusterDetail {
+  return {
+    clusterName: s.cluster_name,
+    vms: s.vms.map((vm) => ({
+      name: vm.name,
+      role: roleOf(vm.name, s.cluster_name),
+      state: vm.state,
+      ipAddress: vm.ip_address ?? null,
+      cpuCores: vm.cpu_cores,
+      memoryGb: vm.memory_gb,
+      gpuCount: vm.gpu_count ?? 0,
+      lastSeen: vm.last_seen ?? null,
+    })),
+    networks: s.networks.map((n) => ({ name: n.name, subnet: n.subnet, bridge: n.bridge, activeIps: n.active_ips ?? [] })),
+    volumes: s.volumes.map((v) => ({ name: v.name, path: v.path, sizeGb: v.size_gb, format: v.format })),
+  };
+}
+
+function federationDetail(s: FederationState): FederationDetail {
+  const data = s.data ?? {};
+  const machines = 'machines' in data && Array.isArray(data.machines) ? data.machines : [];
+  return {
+    deployedFilesPath: 'deployed_files_path' in data && typeof data.deployed_files_path === 'string' ? data.deployed_files_path : null,
+    machines: machines.map((m) => ({
+      name: m.name,
+      kind: m.kind,
+      host: m.host,
+      port: m.port,
+      user: m.user,
+      tmpDir: m.tmp_dir,
+      startedAt: m.started_at ?? null,
+      pid: m.pid ?? null,
+    })),
+  };
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything Clusterdesk needs on a Debian machine (run as root): the Debian packages for libvirt (the
+# binding builds against libvirt-dev), sshd (test machines), Chromium (E2E tests, icon rendering), then `npm ci`.
+# Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libvirt-dev libvirt0 openssh-server openssh-client chromium ca-certificates python3 make g++ tar procps passwd)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "Installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# sshd's privilege-separation directory (absent until the service has run once).
+mkdir -p /run/sshd && chmod 0755 /run/sshd
+
+# Node 22 comes from the `node` devDependency (Electron 45 embeds Node 22); npm scripts run it first on PATH.
+npm ci --no-audit --no-fund
