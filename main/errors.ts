@@ -18,6 +18,12 @@ export class AppError extends Error {
     this.fields = fields;
   }
 
+  /** Rebuilds an AppError from error data (e.g. an error recorded in a snapshot). */
+  static fromData(data: ErrorData): AppError {
+    const { code, message, ...fields } = data;
+    return new AppError(code, message, fields);
+  }
+
   get hint(): string | undefined {
     return this.fields.hint;
   }

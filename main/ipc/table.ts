@@ -25,7 +25,13 @@ export function createHandlerTable(s: AppServices): HandlerTable {
     'workspaces:list': h(empty, async () => s.registry.list()),
     'workspaces:add': h(z.object({ path: absOrRelPath, statePath: absOrRelPath.optional() }).strict(), (a) => s.addWorkspace(a.path, a.statePath)),
     'workspaces:remove': h(workspaceRef, async (a) => s.removeWorkspace(a.workspaceId)),
-    'workspace:snapshot': h(workspaceRef, (a) => s.snapshot(a.workspaceId)),
+    // A state that cannot be read answers its error (state-corrupt, -mismatch, -foreign …); events still carry the
+    // snapshot with its `error` field so the list and the tray can show it.
+    'workspace:snapshot': h(workspaceRef, async (a) => {
+      const snap = await s.snapshot(a.workspaceId);
+      if (snap.error) throw AppError.fromData(snap.error);
+      return snap;
+    }),
     'state:backups': h(workspaceRef, (a) => s.backups(a.workspaceId)),
     'state:restore': h(workspaceRef.extend({ backupId: z.string().min(1).max(500), adopt: z.boolean().optional() }), (a) =>
       s.restore(a.workspaceId, a.backupId, a.adopt ?? false),
