@@ -1,0 +1,313 @@
+/**
+ * The one place the renderer reaches main.
+ *
+ * In Electron the preload exposes `window.clusterdesk`; in a browser (headless `serve`) the same `ClusterdeskApi` is
+ * implemented over a WebSocket. Nothing above this module can tell the two apart, except through the optional
+ * connection-status feed, which Electron reports as permanently open.
+ */
+import {
+  EVENTS,
+  type Channel,
+  type ClusterdeskApi,
+  type ErrorData,
+  type EventMap,
+  type EventName,
+  type InvokeArg,
+  type InvokeResult,
+  type Result,
+} from '../../preload/contract';
+import { WS_PATH, type ClientMessage, type ServerMessage } from './ws-wire';
+
+export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** The subset of the DOM `WebSocket` the client uses, so tests can pass a fake. */
+export interface SocketLike {
+  readonly readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { readonly data: unknown }) => void) | null;
+  onclose: ((ev: { readonly code: number; readonly reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type SocketFactory = (url: string) => SocketLike;
+
+export interface WebSocketClientOptions {
+  readonly url: string;
+  readonly createSocket: SocketFactory;
+  /** First reconnect delay; doubles per failed attempt up to `maxDelayMs`. */
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** Injected for tests; defaults to the global timers. */
+  readonly setTimer?: (fn: () => void, ms: number) => unknown;
+  readonly clearTimer?: (handle: unknown) => void;
+}
+
+export interface WebSocketClient extends ClusterdeskApi {
+  readonly transport: 'websocket';
+  /** Connection status changes; fires `open` again after every successful reconnect so callers can resync. */
+  onStatus(listener: (status: ConnectionStatus) => void, signal?: AbortSignal): void;
+  readonly status: ConnectionStatus;
+  /** Close for good: no reconnect, pending invokes fail. */
+  close(): void;
+}
+
+// WebSocket.readyState values; spelled out because the global may not exist where tests run.
+const OPEN = 1;
+
+const EVENT_SET: ReadonlySet<string> = new Set(EVENTS);
+
+function transportError(message: string, hint?: string): { ok: false; error: ErrorData } {
+  return { ok: false, error: { code: 'internal', message, ...(hint ? { hint } : {}) } };
+}
+
+interface Pending {
+  readonly resolve: (r: Result<unknown>) => void;
+  /** The serialized message; kept so invokes made while connecting can be sent on open. */
+  readonly frame: string;
+  sent: boolean;
+}
+
+/**
+ * A `ClusterdeskApi` over one WebSocket with automatic reconnect.
+ *
+ * Invokes made while the socket is connecting are queued and sent on open; invokes made while it waits to reconnect
+ * fail at once. When the socket drops, every pending invoke resolves with an `internal` error — a caller never hangs
+ * on a reply the server can no longer send. Event listeners survive reconnects (the server broadcasts to every
+ * connection, so there is nothing to re-send); `onStatus` reports `open` after each reconnect so stores can refetch
+ * what they missed.
+ */
+export function createWebSocketClient(options: WebSocketClientOptions): WebSocketClient {
+  const initialDelay = options.initialDelayMs ?? 500;
+  const maxDelay = options.maxDelayMs ?? 15_000;
+  const setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+  const clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+
+  const listeners = new Map<EventName, Set<(payload: never) => void>>();
+  const statusListeners = new Set<(s: ConnectionStatus) => void>();
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let socket: SocketLike | null = null;
+  let status: ConnectionStatus = 'connecting';
+  let attempt = 0;
+  let timer: unknown = null;
+  let closedForGood = false;
+
+  function setStatus(next: ConnectionStatus): void {
+    status = next;
+    for (const l of [...statusListeners]) l(next);
+  }
+
+  function failAll(message: string): void {
+    const all = [...pending.values()];
+    pending.clear();
+    for (const p of all) p.resolve(transportError(message, 'The connection to the Clusterdesk host was lost; try again.'));
+  }
+
+  function dispatch(msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'result': {
+        const p = pending.get(msg.id);
+        if (!p) return;
+        pending.delete(msg.id);
+        p.resolve(msg.result as Result<unknown>);
+        return;
+      }
+      case 'event': {
+        if (!EVENT_SET.has(msg.event)) return;
+        const set = listeners.get(msg.event);
+        if (!set) return;
+        for (const l of [...set]) {
+          try {
+            (l as (p: unknown) => void)(msg.payload);
+          } catch (err) {
+            // One faulty listener must not starve the others.
+            console.error(`listener for ${msg.event} threw`, err);
+          }
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  function parse(data: unknown): ServerMessage | null {
+    if (typeof data !== 'string') return null;
+    try {
+      const msg = JSON.parse(data) as unknown;
+      if (typeof msg !== 'object' || msg === null) return null;
+      const type = (msg as { type?: unknown }).type;
+      if (type === 'result' && typeof (msg as { id?: unknown }).id === 'number') return msg as ServerMessage;
+      if (type === 'event' && typeof (msg as { event?: unknown }).event === 'string') return msg as ServerMessage;
+      return null;
+    } catch {
+      return null;
+    }
+  }
+
+  function connect(): void {
+    timer = null;
+    let s: SocketLike;
+    try {
+      s = options.createSocket(options.url);
+    } catch {
+      scheduleReconnect();
+      return;
+    }
+    socket = s;
+    s.onopen = () => {
+      if (socket !== s) return;
+      attempt = 0;
+      for (const p of pending.values()) {
+        if (p.sent) continue;
+        p.sent = true;
+        s.send(p.frame);
+      }
+      setStatus('open');
+    };
+    s.onmessage = (ev) => {
+      if (socket !== s) return;
+      const msg = parse(ev.data);
+      if (msg) dispatch(msg);
+    };
+    s.onerror = () => {
+      // A close event always follows an error; reconnect is handled there.
+    };
+    s.onclose = () => {
+      if (socket !== s) return;
+      socket = null;
+      failAll('Disconnected from the Clusterdesk host.');
+      if (closedForGood) return;
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect(): void {
+    const delay = Math.min(maxDelay, initialDelay * 2 ** attempt);
+    attempt += 1;
+    setStatus('reconnecting');
+    timer = setTimer(() => {
+      if (closedForGood) return;
+      setStatus('connecting');
+      connect();
+    }, delay);
+  }
+
+  function invoke<C extends Channel>(channel: C, arg: InvokeArg<C>): Promise<Result<InvokeResult<C>>> {
+    if (closedForGood) return Promise.resolve(transportError('The connection was closed.'));
+    const s = socket;
+    if (!s) {
+      return Promise.resolve(transportError('Not connected to the Clusterdesk host; reconnecting.', 'Wait a moment and try again.'));
+    }
+    const id = nextId++;
+    const message: ClientMessage = { type: 'invoke', id, channel, arg } as ClientMessage;
+    const frame = JSON.stringify(message);
+    return new Promise((resolve) => {
+      const entry: Pending = { resolve: resolve as (r: Result<unknown>) => void, frame, sent: false };
+      pending.set(id, entry);
+      if (s.readyState !== OPEN) return; // sent by onopen
+      try {
+        entry.sent = true;
+        s.send(frame);
+      } catch (err) {
+        pending.delete(id);
+        resolve(transportError(`Could not send ${channel}: ${String(err)}`));
+      }
+    });
+  }
+
+  function on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void, signal?: AbortSignal): void {
+    if (signal?.aborted) return;
+    let set = listeners.get(event);
+    if (!set) {
+      set = new Set();
+      listeners.set(event, set);
+    }
+    const l = listener as (payload: never) => void;
+    set.add(l);
+    signal?.addEventListener('abort', () => set.delete(l), { once: true });
+  }
+
+  connect();
+
+  return {
+    transport: 'websocket',
+    invoke,
+    on,
+    get status() {
+      return status;
+    },
+    onStatus(listener, signal) {
+      if (signal?.aborted) return;
+      statusListeners.add(listener);
+      signal?.addEventListener('abort', () => statusListeners.delete(listener), { once: true });
+    },
+    close() {
+      closedForGood = true;
+      if (timer !== null) clearTimer(timer);
+      timer = null;
+      const s = socket;
+      socket = null;
+      failAll('The connection was closed.');
+      s?.close(1000, 'client closed');
+      setStatus('closed');
+    },
+  };
+}
+
+const TOKEN_KEY = 'clusterdesk.token';
+
+/**
+ * The session token: from `?token=` on first load (then remembered for reloads and removed from the address bar), or
+ * from sessionStorage. Null when neither has one — the server's cookie may still authenticate the socket.
+ */
+export function takeToken(loc: Location, storage: Storage, history: History): string | null {
+  const params = new URLSearchParams(loc.search);
+  const fromUrl = params.get('token');
+  if (fromUrl) {
+    storage.setItem(TOKEN_KEY, fromUrl);
+    params.delete('token');
+    const query = params.toString();
+    history.replaceState(history.state, '', `${loc.pathname}${query ? `?${query}` : ''}${loc.hash}`);
+    return fromUrl;
+  }
+  return storage.getItem(TOKEN_KEY);
+}
+
+/** `ws(s)://<host>/ws?token=…` for the page's own origin. */
+export function socketUrl(protocol: string, host: string, token: string | null): string {
+  const scheme = protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${host}${WS_PATH}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+}
+
+let api: ClusterdeskApi | null = null;
+let wsClient: WebSocketClient | null = null;
+
+/** The process-wide API: the preload's object in Electron, else a WebSocket client to the page's own host. */
+export function getApi(): ClusterdeskApi {
+  if (api) return api;
+  if (window.clusterdesk) {
+    api = window.clusterdesk;
+    return api;
+  }
+  const token = takeToken(window.location, window.sessionStorage, window.history);
+  wsClient = createWebSocketClient({
+    url: socketUrl(window.location.protocol, window.location.host, token),
+    createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+  });
+  api = wsClient;
+  return api;
+}
+
+/** Connection status feed; Electron's IPC has no connection to lose, so it reports `open` once. */
+export function onConnectionStatus(listener: (status: ConnectionStatus) => void, signal?: AbortSignal): void {
+  getApi();
+  if (wsClient) {
+    wsClient.onStatus(listener, signal);
+    listener(wsClient.status);
+  } else {
+    listener('open');
+  }
+}

@@ -1,0 +1,71 @@
+import { useId, useState } from 'react';
+import type { ClusterDetail } from '../../../preload/contract';
+import { Dialog } from './Dialog';
+
+interface Props {
+  readonly cluster: ClusterDetail;
+  /** Used when the state names no cluster (nothing recorded yet). */
+  readonly fallbackName: string;
+  readonly onCancel: () => void;
+  readonly onConfirm: (confirm: string) => void;
+}
+
+/** Destroy lists everything it will delete and, like GitHub's repo deletion, wants the name typed. */
+export function DestroyDialog({ cluster, fallbackName, onCancel, onConfirm }: Props) {
+  const name = cluster.clusterName || fallbackName;
+  const [typed, setTyped] = useState('');
+  const inputId = useId();
+  const total = cluster.vms.length + cluster.networks.length + cluster.volumes.length;
+  return (
+    <Dialog
+      title={`Destroy cluster ${name}?`}
+      wide
+      onClose={onCancel}
+      actions={
+        <>
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+          <button type="button" className="danger" disabled={typed !== name} onClick={() => onConfirm(typed)}>
+            Destroy cluster
+          </button>
+        </>
+      }
+    >
+      <p>
+        This stops and undefines every VM, deletes every volume, the storage pool and the network, then clears the state. It
+        cannot be undone. {total} recorded resource{total === 1 ? '' : 's'}:
+      </p>
+      <div className="destroy-list">
+        <ResourceGroup title="VMs" items={cluster.vms.map((v) => v.name)} />
+        <ResourceGroup title="Networks" items={cluster.networks.map((n) => n.name)} />
+        <ResourceGroup title="Volumes" items={cluster.volumes.map((v) => v.name)} />
+      </div>
+      <label htmlFor={inputId}>
+        Type <strong className="mono">{name}</strong> to confirm
+      </label>
+      <input id={inputId} type="text" autoFocus autoComplete="off" spellCheck={false} value={typed} onChange={(e) => setTyped(e.target.value)} />
+    </Dialog>
+  );
+}
+
+function ResourceGroup({ title, items }: { readonly title: string; readonly items: readonly string[] }) {
+  return (
+    <section aria-label={`${title} to delete`}>
+      <h3>
+        {title} ({items.length})
+      </h3>
+      {items.length === 0 ? (
+        <p className="muted">None</p>
+      ) : (
+        <ul>
+          {items.map((i) => (
+            <li key={i} className="mono">
+              {i}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

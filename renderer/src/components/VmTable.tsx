@@ -1,0 +1,149 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useMemo, useRef, useState } from 'react';
+import type { VmAction, VmView } from '../../../preload/contract';
+import { formatMemory, formatTimestamp } from '../lib/format';
+import { VmStateBadge } from './StatusBadge';
+import { VmActionMenu } from './VmActionMenu';
+
+const ROW_HEIGHT = 36;
+const COLUMNS = ['Name', 'Role', 'State', 'IP', 'vCPU', 'Memory', 'GPUs', 'Last seen', 'Drift', 'Actions'] as const;
+
+interface Props {
+  readonly vms: readonly VmView[];
+  readonly busy: boolean;
+  readonly onAction: (vm: string, action: VmAction) => void;
+}
+
+/**
+ * The VMs as an ARIA table whose rows are virtualized: only the visible rows (plus overscan) are in the DOM, so 10,000
+ * VMs scroll as smoothly as ten. `aria-rowcount` / `aria-rowindex` tell assistive technology the true size.
+ */
+export function VmTable({ vms, busy, onAction }: Props) {
+  const [filter, setFilter] = useState('');
+  const [menu, setMenu] = useState<{ readonly vm: VmView; readonly anchor: DOMRect } | null>(null);
+  const scrollRef = useRef<HTMLDivElement>(null);
+
+  const rows = useMemo(() => {
+    const f = filter.trim().toLowerCase();
+    if (!f) return vms;
+    return vms.filter(
+      (v) => v.name.toLowerCase().includes(f) || v.state.toLowerCase().includes(f) || (v.ipAddress ?? '').includes(f) || v.role.includes(f),
+    );
+  }, [vms, filter]);
+
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+    getItemKey: (i) => rows[i]?.name ?? i,
+  });
+
+  return (
+    <section className="panel-section" aria-labelledby="vms-title">
+      <div className="section-head">
+        <h3 id="vms-title">Virtual machines ({vms.length})</h3>
+        <span className="spacer" />
+        <label className="filter">
+          <span className="visually-hidden">Filter VMs</span>
+          <input type="search" placeholder="Filter by name, state, IP" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        </label>
+      </div>
+      {vms.length === 0 ? (
+        <p className="muted">No VMs recorded. Start the cluster to create them.</p>
+      ) : (
+        <div className="vtable" role="table" aria-label="Virtual machines" aria-rowcount={rows.length + 1}>
+          <div role="rowgroup" className="vhead">
+            <div role="row" aria-rowindex={1} className="vrow vm-grid">
+              {COLUMNS.map((c) => (
+                <div role="columnheader" key={c} className="vcell">
+                  {c === 'Actions' ? <span className="visually-hidden">Actions</span> : c}
+                </div>
+              ))}
+            </div>
+          </div>
+          <div ref={scrollRef} role="rowgroup" className="vbody" onScroll={() => setMenu(null)}>
+            <div className="vspacer" style={{ height: virtualizer.getTotalSize() }}>
+              {virtualizer.getVirtualItems().map((item) => {
+                const vm = rows[item.index];
+                if (!vm) return null;
+                return (
+                  <div
+                    key={item.key}
+                    role="row"
+                    aria-rowindex={item.index + 2}
+                    className={vm.drift ? 'vrow vm-grid drifted' : 'vrow vm-grid'}
+                    style={{ height: item.size, transform: `translateY(${item.start}px)` }}
+                  >
+                    <div role="cell" className="vcell mono" title={vm.name}>
+                      {vm.name}
+                    </div>
+                    <div role="cell" className="vcell">
+                      {vm.role}
+                    </div>
+                    <div role="cell" className="vcell">
+                      <VmStateBadge state={vm.state} />
+                    </div>
+                    <div role="cell" className="vcell mono">
+                      {vm.ipAddress ?? '—'}
+                    </div>
+                    <div role="cell" className="vcell num">
+                      {vm.cpuCores}
+                    </div>
+                    <div role="cell" className="vcell num">
+                      {formatMemory(vm.memoryGb)}
+                    </div>
+                    <div role="cell" className="vcell num">
+                      {vm.gpuCount}
+                    </div>
+                    <div role="cell" className="vcell">
+                      {formatTimestamp(vm.lastSeen)}
+                    </div>
+                    <div role="cell" className="vcell" title={vm.drift}>
+                      {vm.drift ? (
+                        <span className="drift-mark">
+                          <span aria-hidden="true">⚠ </span>
+                          {vm.drift}
+                        </span>
+                      ) : (
+                        ''
+                      )}
+                    </div>
+                    <div role="cell" className="vcell">
+                      <button
+                        type="button"
+                        className="icon-button"
+                        aria-label={`Actions for ${vm.name}`}
+                        aria-haspopup="menu"
+                        aria-expanded={menu?.vm.name === vm.name}
+                        disabled={busy}
+                        onClick={(e) => setMenu({ vm, anchor: e.currentTarget.getBoundingClientRect() })}
+                      >
+                        <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+                          <circle cx="3" cy="8" r="1.5" fill="currentColor" />
+                          <circle cx="8" cy="8" r="1.5" fill="currentColor" />
+                          <circle cx="13" cy="8" r="1.5" fill="currentColor" />
+                        </svg>
+                      </button>
+                    </div>
+                  </div>
+                );
+              })}
+            </div>
+          </div>
+        </div>
+      )}
+      {menu ? (
+        <VmActionMenu
+          vm={menu.vm}
+          anchor={menu.anchor}
+          onClose={() => setMenu(null)}
+          onAction={(action) => {
+            setMenu(null);
+            onAction(menu.vm.name, action);
+          }}
+        />
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,47 @@
+import { displayStatus } from '../lib/status';
+import { removeWorkspace } from '../stores/actions';
+import { useSnapshots } from '../stores/snapshots-store';
+import { useWorkspaces } from '../stores/workspaces-store';
+import { KindIcon } from './KindIcon';
+import { StatusBadge } from './StatusBadge';
+
+/** The registered workspaces; each row selects its workspace and has a remove button. */
+export function WorkspaceList() {
+  const entries = useWorkspaces((s) => s.entries);
+  const selectedId = useWorkspaces((s) => s.selectedId);
+  const select = useWorkspaces((s) => s.select);
+  const snapshots = useSnapshots((s) => s.byId);
+
+  if (entries.length === 0) return <p className="muted small sidebar-empty">No workspaces yet.</p>;
+
+  return (
+    <ul className="workspace-list" aria-label="Workspace list">
+      {entries.map((e) => {
+        const selected = e.id === selectedId;
+        return (
+          <li key={e.id} className={selected ? 'workspace-item selected' : 'workspace-item'}>
+            <button
+              type="button"
+              className="workspace-select"
+              aria-current={selected ? 'true' : undefined}
+              onClick={() => select(e.id)}
+              title={e.path}
+            >
+              <KindIcon kind={e.kind} />
+              <span className="workspace-text">
+                <span className="workspace-name">{e.name}</span>
+                <span className="workspace-path">{e.path}</span>
+              </span>
+              <StatusBadge status={displayStatus(snapshots[e.id])} />
+            </button>
+            <button type="button" className="icon-button" aria-label={`Remove ${e.name}`} title={`Remove ${e.name} from the list (files stay)`} onClick={() => void removeWorkspace(e.id)}>
+              <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+                <path d="M3 3l10 10M13 3L3 13" stroke="currentColor" strokeWidth="1.8" />
+              </svg>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
