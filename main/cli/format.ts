@@ -1,0 +1,76 @@
+import type { ErrorCode, ErrorData, TargetOutcome } from '../../preload/contract';
+import { assertNever } from '../../preload/contract';
+
+/** Documented exit codes (docs/cli.md). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, state: 3, unreachable: 4 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** The exit code for an error: state problems 3, unreachable machines / hosts 4, bad usage 2, the rest 1. */
+export function exitCodeFor(code: ErrorCode): ExitCode {
+  switch (code) {
+    case 'state-locked':
+    case 'state-corrupt':
+    case 'state-stale':
+    case 'state-foreign':
+    case 'state-mismatch':
+    case 'state-permission':
+      return EXIT.state;
+    case 'ssh-unreachable':
+    case 'ssh-timeout':
+    case 'libvirt-conn':
+      return EXIT.unreachable;
+    case 'invalid-argument':
+    case 'confirmation-required':
+      return EXIT.usage;
+    case 'internal':
+    case 'not-found':
+    case 'busy':
+    case 'cancelled':
+    case 'unsupported':
+    case 'workspace-unknown':
+    case 'workspace-not-found':
+    case 'config-invalid':
+    case 'state-io':
+    case 'state-wrong-status':
+    case 'libvirt-unavailable':
+    case 'libvirt-error':
+    case 'libvirt-conflict':
+    case 'ssh-hostkey-unknown':
+    case 'ssh-hostkey-changed':
+    case 'ssh-auth':
+    case 'ssh-command':
+    case 'path-refused':
+    case 'provision-failed':
+    case 'bundle-invalid':
+      return EXIT.failed;
+    default:
+      return assertNever(code);
+  }
+}
+
+/** Outcome words that mean a target did not do what was asked (exit 4 when some did and some did not). */
+const FAILED_RESULTS = new Set(['failed', 'unreachable', 'refused', 'error', 'timeout']);
+
+/** Exit code for an operation that finished with per-target outcomes: 0 when all worked, 4 when some failed. */
+export function exitCodeForOutcomes(outcomes: readonly TargetOutcome[]): ExitCode {
+  return outcomes.some((o) => FAILED_RESULTS.has(o.result) || o.error) ? EXIT.unreachable : EXIT.ok;
+}
+
+/** An error for people: message, then where, then what to do. */
+export function renderError(e: ErrorData): string {
+  const lines = [`error [${e.code}]: ${e.message}`];
+  if (e.path) lines.push(`  file: ${e.path}${e.line ? `:${e.line}` : ''}${e.field ? ` (${e.field})` : ''}`);
+  else if (e.field) lines.push(`  field: ${e.field}`);
+  if (e.host) lines.push(`  host: ${e.host}`);
+  if (e.hint) lines.push(`  hint: ${e.hint}`);
+  return lines.join('\n');
+}
+
+/** A plain text table with a header row; cells are stringified, columns padded to their widest cell. */
+export function renderTable(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells
+    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd())
+    .join('\n');
+}
