@@ -1,0 +1,271 @@
+/**
+ * libvirt XML for domains, networks, dir pools and qcow2 volumes — built and read with xmlbuilder2, never by string
+ * concatenation, so any value (even `</metadata><x>`) is escaped as text.
+ *
+ * Ownership: everything Clusterdesk creates carries a mark tying it to the state file's lineage, so destroy and
+ * refresh only ever touch their own resources.
+ *   - domains and networks: `<metadata><cd:owner xmlns:cd="…/owner/1" lineage=… cluster=… role=…/></metadata>`
+ *     (both kept by libvirt 9.0 through define → dumpxml; verified by the tests);
+ *   - storage pools: libvirt drops `<metadata>` on pools (verified on 9.0), so the mark is the pool's UUID, derived
+ *     from (lineage, pool name) — it survives every driver and can be checked, though not read back as a lineage.
+ */
+import { createHash } from 'node:crypto';
+import { create } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces';
+
+export const OWNER_NS = 'https://clusterdesk.dev/xmlns/owner/1';
+export const TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0';
+
+export interface OwnerMark {
+  /** The state file's lineage (UUID). */
+  readonly lineage: string;
+  readonly cluster: string;
+  /** What the resource is to the cluster (`controller`, `compute`, `network`, …). */
+  readonly role?: string;
+}
+
+export interface PciAddress {
+  /** `dddd:bb:ss.f` */
+  readonly address: string;
+}
+
+export interface DomainSpec {
+  readonly name: string;
+  /** `test` on libvirt's test driver, `kvm` on a real host. */
+  readonly type: 'test' | 'kvm';
+  readonly vcpus: number;
+  readonly memoryKiB: number;
+  readonly description?: string;
+  /** The VM's disk (a qcow2 volume path). */
+  readonly diskPath?: string;
+  /** The libvirt network to attach to, with the VM's MAC. */
+  readonly network?: { readonly name: string; readonly mac: string };
+  readonly pciDevices?: readonly PciAddress[];
+  readonly owner: OwnerMark;
+}
+
+export interface DhcpHost {
+  readonly mac: string;
+  readonly ip: string;
+  readonly name: string;
+}
+
+export interface NetworkSpec {
+  readonly name: string;
+  readonly bridge: string;
+  readonly gateway: string;
+  readonly netmask: string;
+  readonly dhcpStart: string;
+  readonly dhcpEnd: string;
+  readonly hosts: readonly DhcpHost[];
+  readonly owner: OwnerMark;
+}
+
+export interface PoolSpec {
+  readonly name: string;
+  /** The directory holding the volumes. */
+  readonly path: string;
+  readonly owner: OwnerMark;
+}
+
+export interface VolumeSpec {
+  readonly name: string;
+  readonly capacityGb: number;
+  /** The qcow2 base image this volume overlays (copy-on-write). */
+  readonly backingPath?: string;
+}
+
+const serialize = (root: XMLBuilder): string => root.end({ headless: true, prettyPrint: true });
+
+function addOwner(root: XMLBuilder, owner: OwnerMark): void {
+  const attrs: Record<string, string> = { lineage: owner.lineage, cluster: owner.cluster };
+  if (owner.role !== undefined) attrs['role'] = owner.role;
+  root.ele('metadata').ele(OWNER_NS, 'cd:owner', attrs);
+}
+
+/** Domain XML for one cluster VM. */
+export function buildDomainXml(spec: DomainSpec): string {
+  const d = create().ele('domain', { type: spec.type });
+  d.ele('name').txt(spec.name);
+  if (spec.description !== undefined) d.ele('description').txt(spec.description);
+  addOwner(d, spec.owner);
+  d.ele('memory', { unit: 'KiB' }).txt(String(spec.memoryKiB));
+  d.ele('currentMemory', { unit: 'KiB' }).txt(String(spec.memoryKiB));
+  d.ele('vcpu', { placement: 'static' }).txt(String(spec.vcpus));
+  const os = d.ele('os');
+  if (spec.type === 'kvm') os.ele('type', { arch: 'x86_64', machine: 'q35' }).txt('hvm');
+  else os.ele('type').txt('hvm');
+  os.ele('boot', { dev: 'hd' });
+  if (spec.type === 'kvm') {
+    d.ele('features').ele('acpi').up().ele('apic');
+    d.ele('cpu', { mode: 'host-passthrough', check: 'none' });
+  }
+  d.ele('on_poweroff').txt('destroy');
+  d.ele('on_reboot').txt('restart');
+  d.ele('on_crash').txt('destroy');
+  const dev = d.ele('devices');
+  if (spec.diskPath !== undefined) {
+    const disk = dev.ele('disk', { type: 'file', device: 'disk' });
+    disk.ele('driver', { name: 'qemu', type: 'qcow2' });
+    disk.ele('source', { file: spec.diskPath });
+    disk.ele('target', { dev: 'vda', bus: 'virtio' });
+  }
+  if (spec.network !== undefined) {
+    const nic = dev.ele('interface', { type: 'network' });
+    nic.ele('mac', { address: spec.network.mac });
+    nic.ele('source', { network: spec.network.name });
+    nic.ele('model', { type: 'virtio' });
+  }
+  for (const pci of spec.pciDevices ?? []) {
+    const m = /^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$/.exec(pci.address);
+    if (!m) throw new Error(`not a PCI address: ${pci.address}`);
+    dev
+      .ele('hostdev', { mode: 'subsystem', type: 'pci', managed: 'yes' })
+      .ele('source')
+      .ele('address', { domain: `0x${m[1]}`, bus: `0x${m[2]}`, slot: `0x${m[3]}`, function: `0x${m[4]}` });
+  }
+  if (spec.type === 'kvm') {
+    dev.ele('serial', { type: 'pty' });
+    dev.ele('console', { type: 'pty' });
+    // The guest agent channel lets refresh ask the guest for its addresses when there is no DHCP lease.
+    dev.ele('channel', { type: 'unix' }).ele('target', { type: 'virtio', name: 'org.qemu.guest_agent.0' });
+  }
+  return serialize(d);
+}
+
+/** A NAT network with the cluster's subnet, a DHCP range and one reservation (mac → ip) per VM. */
+export function buildNetworkXml(spec: NetworkSpec): string {
+  const n = create().ele('network');
+  n.ele('name').txt(spec.name);
+  addOwner(n, spec.owner);
+  n.ele('forward', { mode: 'nat' });
+  n.ele('bridge', { name: spec.bridge, stp: 'on', delay: '0' });
+  const dhcp = n.ele('ip', { address: spec.gateway, netmask: spec.netmask }).ele('dhcp');
+  dhcp.ele('range', { start: spec.dhcpStart, end: spec.dhcpEnd });
+  for (const h of spec.hosts) dhcp.ele('host', { mac: h.mac, name: h.name, ip: h.ip });
+  return serialize(n);
+}
+
+/** The UUID that marks a pool as owned by `lineage`: sha256(namespace, lineage, name) shaped as a v8 UUID. */
+export function ownedPoolUuid(lineage: string, name: string): string {
+  const h = createHash('sha256').update(`${OWNER_NS}\0${lineage}\0${name}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x80; // version 8 (custom)
+  h[8] = (h[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = h.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** A dir pool whose UUID carries the ownership mark. */
+export function buildPoolXml(spec: PoolSpec): string {
+  const p = create().ele('pool', { type: 'dir' });
+  p.ele('name').txt(spec.name);
+  p.ele('uuid').txt(ownedPoolUuid(spec.owner.lineage, spec.name));
+  p.ele('target').ele('path').txt(spec.path);
+  return serialize(p);
+}
+
+/** A qcow2 volume, thin (allocation 0), optionally a copy-on-write overlay of a qcow2 base image. */
+export function buildVolumeXml(spec: VolumeSpec): string {
+  const v = create().ele('volume');
+  v.ele('name').txt(spec.name);
+  v.ele('allocation', { unit: 'bytes' }).txt('0');
+  v.ele('capacity', { unit: 'GiB' }).txt(String(spec.capacityGb));
+  v.ele('target').ele('format', { type: 'qcow2' });
+  if (spec.backingPath !== undefined) {
+    const b = v.ele('backingStore');
+    b.ele('path').txt(spec.backingPath);
+    b.ele('format', { type: 'qcow2' });
+  }
+  return serialize(v);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading
+
+/** The slice of xmlbuilder2's DOM we read (the node tsconfig has no DOM lib). */
+export interface XmlNode {
+  readonly nodeType: number;
+  readonly firstChild: XmlNode | null;
+  readonly nextSibling: XmlNode | null;
+  readonly textContent: string | null;
+}
+export interface XmlElement extends XmlNode {
+  readonly localName: string;
+  readonly namespaceURI: string | null;
+  getAttribute(name: string): string | null;
+}
+type Element = XmlElement;
+
+/** The root DOM element of an XML document (libvirt's output is well formed; ours too). */
+export function parseXml(xml: string): XmlElement {
+  return create(xml).root().node as unknown as XmlElement;
+}
+
+function childElements(el: Element, localName: string): Element[] {
+  const out: Element[] = [];
+  for (let c = el.firstChild; c; c = c.nextSibling) if (c.nodeType === 1 && (c as Element).localName === localName) out.push(c as Element);
+  return out;
+}
+
+/** The text of the first child element `name` of the root, or null. */
+export function childText(xml: string | Element, name: string): string | null {
+  const root = typeof xml === 'string' ? parseXml(xml) : xml;
+  const el = childElements(root, name)[0];
+  return el ? (el.textContent ?? '') : null;
+}
+
+/** The ownership mark in a domain's or network's `<metadata>`, or null when it is not ours. */
+export function ownerOf(xml: string): OwnerMark | null {
+  const root = parseXml(xml);
+  for (const meta of childElements(root, 'metadata')) {
+    for (let c = meta.firstChild; c; c = c.nextSibling) {
+      if (c.nodeType !== 1) continue;
+      const el = c as Element;
+      if (el.namespaceURI !== OWNER_NS || el.localName !== 'owner') continue;
+      const lineage = el.getAttribute('lineage');
+      const cluster = el.getAttribute('cluster');
+      if (!lineage || cluster === null) return null;
+      const role = el.getAttribute('role');
+      return role === null ? { lineage, cluster } : { lineage, cluster, role };
+    }
+  }
+  return null;
+}
+
+/** Does this pool XML carry the ownership mark of `lineage` (its UUID derived from lineage and name)? */
+export function poolOwnedBy(xml: string, lineage: string): boolean {
+  const root = parseXml(xml);
+  const name = childText(root, 'name');
+  const uuid = childText(root, 'uuid');
+  return name !== null && uuid !== null && uuid.trim().toLowerCase() === ownedPoolUuid(lineage, name);
+}
+
+/** The MAC addresses of a domain's network interfaces, with the network each is attached to. */
+export function domainInterfaces(xml: string): readonly { readonly mac: string; readonly network: string | null }[] {
+  const root = parseXml(xml);
+  const out: { mac: string; network: string | null }[] = [];
+  for (const devices of childElements(root, 'devices')) {
+    for (const nic of childElements(devices, 'interface')) {
+      const mac = childElements(nic, 'mac')[0]?.getAttribute('address');
+      if (!mac) continue;
+      out.push({ mac: mac.toLowerCase(), network: childElements(nic, 'source')[0]?.getAttribute('network') ?? null });
+    }
+  }
+  return out;
+}
+
+/** The DHCP reservations (mac → ip) in a network's XML. */
+export function networkDhcpHosts(xml: string): readonly DhcpHost[] {
+  const root = parseXml(xml);
+  const out: DhcpHost[] = [];
+  for (const ip of childElements(root, 'ip')) {
+    for (const dhcp of childElements(ip, 'dhcp')) {
+      for (const h of childElements(dhcp, 'host')) {
+        const mac = h.getAttribute('mac');
+        const addr = h.getAttribute('ip');
+        if (mac && addr) out.push({ mac: mac.toLowerCase(), ip: addr, name: h.getAttribute('name') ?? '' });
+      }
+    }
+  }
+  return out;
+}
