@@ -64,20 +64,21 @@ export async function bounded<T>(
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {
+    // Reject before aborting: an inner operation that settles synchronously on abort must not win the race.
     onAbort = () => {
-      inner.abort();
       reject(cancelledError());
+      inner.abort();
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
       timer = setTimeout(() => {
-        inner.abort();
         reject(
           new AppError('ssh-timeout', `${what} on ${host} did not finish within ${formatMs(opts.timeoutMs!)}.`, {
             host,
             hint: 'The machine may be overloaded or the network slow; retry, or raise the timeout.',
           }),
         );
+        inner.abort();
       }, opts.timeoutMs);
     }
   });
