@@ -130,7 +130,7 @@ export async function parseClusterConfig(text: string, options: ParseOptions = {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const report = new Reporter(doc, lines, options.path);
   for (const e of doc.errors) {
-    const line = e.linePos?.[0]?.line ?? 1;
+    const line = lines.linePos(e.pos[0]).line;
     const where = `${options.path ? basename(options.path) : 'cluster.yaml'}:${line}`;
     report.errors.push(
       new AppError('config-invalid', `${where}: YAML syntax: ${e.message.split('\n')[0]}`, {

@@ -8,6 +8,7 @@
  */
 import { AppError } from '../../errors';
 import { fetchDomainStats } from './bulk-stats';
+import { readInactive, testHostFile } from './test-host-file';
 import {
   NOT_FOUND_CODES,
   callAsync,
@@ -489,7 +490,29 @@ async function connect(uri: string): Promise<Connection> {
       ...(cause ? { details: { libvirtCode: cause.code, libvirtDomain: cause.domain } } : {}),
     });
   }
-  return new Connection(native, conn, uri);
+  const connection = new Connection(native, conn, uri);
+  const file = testHostFile(uri);
+  if (file) {
+    try {
+      await restoreInactive(connection, file);
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
+  }
+  return connection;
+}
+
+/**
+ * A test-driver node file loads every network and pool as active; stop those the file lists as inactive (see
+ * test-host.ts). Runs once per fresh connection, so it never undoes a start made through a shared connection.
+ */
+async function restoreInactive(connection: Connection, file: string): Promise<void> {
+  const inactive = await readInactive(file);
+  if (inactive.networks.length === 0 && inactive.pools.length === 0) return;
+  const host = new KoffiLibvirtHost(connection, async () => {});
+  for (const name of inactive.networks) if ((await host.getNetwork(name))?.active) await host.destroyNetwork(name);
+  for (const name of inactive.pools) if ((await host.getPool(name))?.active) await host.destroyPool(name);
 }
 
 function connectHint(uri: string): string {
