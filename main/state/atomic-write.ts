@@ -1,0 +1,113 @@
+/**
+ * The crash-safe replace of a state file.
+ *
+ * Order (each step leaves a loadable `<file>`):
+ *   1. write `<file>.tmp` (0600) and fsync it — the new content is durable before anything points at it;
+ *   2. copy it into `<file>.history/NNNNNN.json` (the new generation);
+ *   3. replace `<file>.backup` with a hard link to the current `<file>` (the old inode: no data is written, and
+ *      `<file>` itself is untouched, so it is never missing — a rename to .backup would leave a window without one);
+ *   4. rename tmp over `<file>` (atomic on POSIX);
+ *   5. fsync the folder so the rename itself survives a power cut.
+ * Why a copy for history but a link for `.backup`: tools that rewrite `state.json` in place (ReFedEz opens it with
+ * "w", editors, AI-HOW) write into the *current* inode, so a history entry sharing it would be corrupted together
+ * with the file it is meant to restore; nobody writes into a replaced inode, so `.backup` can share it for free.
+ * The history copy is not fsynced: after a power cut it may be incomplete, and is then listed as invalid — the
+ * guarantee that matters (`<file>` loads) never depends on it. File systems without hard links fall back to copies.
+ */
+import { constants } from 'node:fs';
+import { copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { errnoCode, fsError, isNotFound } from './errors';
+import { siblingPaths } from './locations';
+
+/** Creates a folder (and its parents) with mode 0700 for the parts it creates. */
+export async function ensureDir(dir: string, forFile: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw fsError(err, forFile, 'create the folder for');
+  }
+}
+
+/** fsyncs a folder so renames and links in it are durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Unlinks a file, ignoring "not found". */
+export async function unlinkIfExists(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** Hard-links `from` at `to` (replacing `to`); copies when the file system has no hard links. ENOENT if `from` is missing. */
+export async function linkOrCopy(from: string, to: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await link(from, to);
+      return;
+    } catch (err) {
+      const code = errnoCode(err);
+      // Replace an existing `to` only once we know `from` exists, so a missing source never costs us the old copy.
+      if (code === 'EEXIST' && attempt < 3) {
+        await unlinkIfExists(to);
+        continue;
+      }
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK') {
+        await copyFile(from, to);
+        return;
+      }
+      throw err;
+    }
+  }
+}
+
+export interface AtomicWriteOptions {
+  /** File name inside `<file>.history/` for this generation, or null for no history entry. */
+  readonly historyName: string | null;
+}
+
+/** Writes `text` to `file` crash-safely (see the module comment). Throws `state-permission` / `state-io`. */
+export async function atomicWrite(file: string, text: string, opts: AtomicWriteOptions): Promise<void> {
+  const dir = dirname(file);
+  const { tmp, backup, history } = siblingPaths(file);
+  let step = 'write';
+  try {
+    await ensureDir(dir, file);
+    step = 'write the temporary file for';
+    const handle = await open(tmp, 'w', 0o600);
+    try {
+      // A tmp file left by a crash keeps its old mode under "w"; make sure it is ours again.
+      await handle.chmod(0o600);
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (opts.historyName) {
+      step = 'record the history of';
+      await ensureDir(history, file);
+      await copyFile(tmp, `${history}/${opts.historyName}`);
+    }
+    step = 'keep the backup of';
+    try {
+      await linkOrCopy(file, backup);
+    } catch (err) {
+      if (!isNotFound(err)) throw err; // first write: nothing to back up
+    }
+    step = 'replace';
+    await rename(tmp, file);
+    step = 'sync the folder of';
+    await syncDir(dir);
+  } catch (err) {
+    throw fsError(err, file, step);
+  }
+}

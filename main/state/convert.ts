@@ -1,0 +1,222 @@
+/**
+ * Conversions from the files the original tools write into our formats, and secret stripping.
+ *
+ * - AI-HOW's implementation writes `controller` / `compute_nodes` / `worker_nodes` / `network_config` with lowercase
+ *   VM states instead of the documented `vms[]` / `networks[]`; we read both and always write the documented one.
+ * - ReFedEz writes `data.machines[].closure.machine.connection.remote_credentials` (including a password when one was
+ *   configured) and no serial or lineage; we read it as our machine records and drop the password on the way in.
+ *
+ * Conversions are read-only: the original file is only replaced when the user next changes the state through us.
+ */
+import type { VmState } from './schema';
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Secrets
+
+/** Keys never stored in a state file, compared case-insensitively with `_`/`-` removed. */
+export const SECRET_KEYS: readonly string[] = ['password', 'privatekey', 'passphrase', 'token'];
+
+const normalizeKey = (key: string) => key.toLowerCase().replace(/[_-]/g, '');
+const secretKeys: ReadonlySet<string> = new Set(SECRET_KEYS);
+
+/** True when `key` names a secret (`password`, `private_key`, `passphrase`, `token`, any case, `_`/`-` ignored). */
+export function isSecretKey(key: string): boolean {
+  return secretKeys.has(normalizeKey(key));
+}
+
+/**
+ * Removes secret keys at any depth, in place, and returns the paths removed (e.g. `data.machines[0].password`).
+ * We strip rather than reject: a state write must not fail half-way through a start because a caller copied a
+ * connection object with a password in it, and the secret never reaching the disk is what matters.
+ */
+export function stripSecrets(value: unknown): string[] {
+  const removed: string[] = [];
+  const walk = (v: unknown, path: string): void => {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const item = v[i];
+        if (typeof item === 'object' && item !== null) walk(item, `${path}[${i}]`);
+      }
+      return;
+    }
+    if (!isObj(v)) return;
+    for (const key of Object.keys(v)) {
+      const child = v[key];
+      if (isSecretKey(key)) {
+        delete v[key];
+        removed.push(path ? `${path}.${key}` : key);
+      } else if (typeof child === 'object' && child !== null) {
+        walk(child, path ? `${path}.${key}` : key);
+      }
+    }
+  };
+  walk(value, '');
+  return removed;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// AI-HOW implementation format → documented format
+
+/** True when `raw` is the AI-HOW implementation's layout (controller / compute_nodes / network_config, no `vms`). */
+export function isAiHowImplementation(raw: Obj): boolean {
+  return !('vms' in raw) && ('controller' in raw || 'compute_nodes' in raw || 'worker_nodes' in raw || 'network_config' in raw);
+}
+
+/** Maps AI-HOW's lowercase VM state names (and libvirt's names) to the documented enum. */
+export function vmStateFromName(name: unknown): VmState {
+  const s = typeof name === 'string' ? name.trim().toLowerCase().replace(/[\s-]+/g, '_') : '';
+  switch (s) {
+    case 'running':
+    case 'blocked':
+      return 'RUNNING';
+    case 'paused':
+      return 'PAUSED';
+    case 'shutoff':
+    case 'shut_off':
+    case 'stopped':
+      return 'SHUTOFF';
+    case 'crashed':
+      return 'CRASHED';
+    case 'dying':
+    case 'shutdown':
+    case 'shutting_down':
+      return 'DYING';
+    case 'pmsuspended':
+    case 'suspended':
+      return 'PMSUSPENDED';
+    default:
+      return 'UNDEFINED';
+  }
+}
+
+const num = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function convertImplVm(vm: Obj, role: string, root: Obj, volumesOut: Obj[]): Obj {
+  const { state, volumes, ...rest } = vm;
+  const paths: string[] = [];
+  if (Array.isArray(volumes)) {
+    for (const v of volumes) {
+      if (typeof v === 'string') paths.push(v);
+      else if (isObj(v) && typeof v.path === 'string') {
+        paths.push(v.path);
+        volumesOut.push({
+          ...v,
+          name: str(v.name) ?? (v.path.split('/').pop() || v.path),
+          path: v.path,
+          size_gb: num(v.size_gb, 0),
+          format: str(v.format) ?? 'qcow2',
+        });
+      }
+    }
+  }
+  const gpuDevices = Array.isArray(vm.gpu_devices) ? vm.gpu_devices.length : 0;
+  return {
+    ...rest,
+    role,
+    name: str(vm.name) ?? '',
+    cpu_cores: num(vm.cpu_cores, 0),
+    memory_gb: num(vm.memory_gb, 0),
+    state: vmStateFromName(state),
+    ip_address: str(vm.ip_address) ?? null,
+    gpu_count: num(vm.gpu_count, gpuDevices),
+    volumes: paths,
+    created_at: str(vm.created_at) ?? str(root.created_at) ?? '',
+    last_seen: str(vm.last_seen) ?? str(vm.last_updated) ?? str(root.last_modified) ?? null,
+  };
+}
+
+function deriveStatus(vms: readonly Obj[]): string {
+  if (vms.length === 0) return 'stopped';
+  const running = vms.filter((v) => v.state === 'RUNNING').length;
+  if (running === vms.length) return 'running';
+  if (running === 0) return 'stopped';
+  return 'partial';
+}
+
+/** Converts the AI-HOW implementation's file into the documented format (in memory; unknown fields kept). */
+export function fromAiHowImplementation(raw: Obj): Obj {
+  const { controller, compute_nodes, worker_nodes, network_config, ...rest } = raw;
+  const volumes: Obj[] = [];
+  const vms: Obj[] = [];
+  if (isObj(controller)) vms.push(convertImplVm(controller, 'controller', raw, volumes));
+  for (const [list, role] of [
+    [compute_nodes, 'compute'],
+    [worker_nodes, 'worker'],
+  ] as const) {
+    if (Array.isArray(list)) for (const vm of list) if (isObj(vm)) vms.push(convertImplVm(vm, role, raw, volumes));
+  }
+  const networks: Obj[] = [];
+  if (isObj(network_config)) {
+    const ips = vms.map((v) => v.ip_address).filter((ip): ip is string => typeof ip === 'string');
+    networks.push({
+      ...network_config,
+      name: str(network_config.name) ?? `${str(raw.cluster_name) ?? 'cluster'}-network`,
+      subnet: str(network_config.subnet) ?? '',
+      bridge: str(network_config.bridge) ?? '',
+      active_ips: Array.isArray(network_config.active_ips) ? network_config.active_ips : ips,
+    });
+  }
+  const status = typeof raw.status === 'string' ? raw.status.toLowerCase() : deriveStatus(vms);
+  const existingVolumes = Array.isArray(rest.volumes) ? rest.volumes : [];
+  return {
+    ...rest,
+    cluster_type: typeof raw.cluster_type === 'string' ? raw.cluster_type.toLowerCase() : 'hpc',
+    status,
+    last_modified: str(raw.last_modified) ?? str(raw.created_at),
+    vms,
+    networks,
+    volumes: [...existingVolumes, ...volumes],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ReFedEz's own state file → ours
+
+/** True when `raw` is a federation file written by ReFedEz itself (no `version`; machines carry a `closure`). */
+export function isRefedezNative(raw: Obj): boolean {
+  if ('version' in raw) return false;
+  const data = raw.data;
+  if (!isObj(data)) return false;
+  const machines = data.machines;
+  if (Array.isArray(machines)) return machines.some((m) => isObj(m) && 'closure' in m);
+  // ReFedEz writes `"data": {}` for clean and dirty.
+  return raw.type === 'dirty' || raw.type === 'clean';
+}
+
+function convertRefedezMachine(entry: Obj): Obj {
+  const { closure, tmp_dir, ...rest } = entry;
+  const c = isObj(closure) ? closure : {};
+  const machine = isObj(c.machine) ? c.machine : {};
+  const connection = isObj(machine.connection) ? machine.connection : {};
+  const creds = isObj(connection.remote_credentials) ? connection.remote_credentials : {};
+  const remote = connection.type === 'remote';
+  // Everything except the machine itself (the nix closure id, the uploaded project path) is kept for reference.
+  const { machine: _machine, ...closureRest } = c;
+  void _machine;
+  return {
+    ...rest,
+    name: str(machine.name) ?? '',
+    kind: remote ? 'remote' : 'local',
+    host: remote ? (str(creds.ip) ?? '') : 'localhost',
+    port: remote ? num(creds.port, 22) : 0,
+    user: remote ? (str(creds.user) ?? '') : '',
+    tmp_dir: str(tmp_dir) ?? '',
+    started_at: null,
+    ...(Object.keys(closureRest).length > 0 ? { refedez_closure: closureRest } : {}),
+  };
+}
+
+/** Converts a ReFedEz-written state into ours (in memory): machines flattened, passwords dropped, no header. */
+export function fromRefedez(raw: Obj): Obj {
+  const data = isObj(raw.data) ? raw.data : {};
+  const machines = Array.isArray(data.machines) ? data.machines : [];
+  const converted = machines.map((m) => (isObj(m) && 'closure' in m ? convertRefedezMachine(m) : m));
+  const out: Obj = { ...raw, data: raw.type === 'clean' ? { ...data } : { ...data, machines: converted } };
+  stripSecrets(out);
+  return out;
+}

@@ -1,0 +1,58 @@
+/**
+ * The state engine: crash-safe, locked, versioned state files for clusters (AI-HOW format) and federations
+ * (ReFedEz format). See DESIGN.md §3.
+ */
+export {
+  StateStore,
+  type LoadedState,
+  type StateStoreOptions,
+  type StateTarget,
+  type StateTx,
+  type TransactionOptions,
+  type Updater,
+  type UpdateOptions,
+  type WriteOptions,
+} from './store';
+export {
+  CLUSTER_STATUSES,
+  CLUSTER_TYPES,
+  FEDERATION_TYPES,
+  STATE_FORMAT_VERSION,
+  VM_STATES,
+  clusterStateSchema,
+  federationStateSchema,
+  isFederationState,
+  isoNow,
+  machineSchema,
+  newLineage,
+  summarize,
+  vmSchema,
+  type AnyState,
+  type ClusterState,
+  type ClusterStateStatus,
+  type CleanFederationState,
+  type DirtyFederationState,
+  type FederationState,
+  type FederationType,
+  type MachineRecord,
+  type NetworkRecord,
+  type PoolRecord,
+  type RunningFederationState,
+  type StateKind,
+  type StateOf,
+  type VmRecord,
+  type VmState,
+  type VolumeRecord,
+  type Written,
+} from './schema';
+export {
+  CLUSTER_STATE_ENV,
+  DEFAULT_FEDERATION_FOLDER,
+  FEDERATION_STATE_FILE,
+  clusterStatePath,
+  federationStatePath,
+  siblingPaths,
+  type ClusterStatePathOptions,
+} from './locations';
+export { isSecretKey, stripSecrets, vmStateFromName, SECRET_KEYS } from './convert';
+export { parseState, serializeState, type SourceFormat } from './parse';

@@ -1,0 +1,209 @@
+/**
+ * Text → validated state, with `state-corrupt` errors that point at the line (not JSON) or the field (not valid).
+ */
+import type { z } from 'zod';
+import { fromAiHowImplementation, fromRefedez, isAiHowImplementation, isRefedezNative } from './convert';
+import { corruptError } from './errors';
+import { isCertainlyValidCluster } from './fast-validate';
+import { clusterStateSchema, federationStateSchema, type AnyState, type StateKind, type StateOf } from './schema';
+
+/** Where a loaded state came from. */
+export type SourceFormat = 'clusterdesk' | 'ai-how' | 'ai-how-implementation' | 'refedez';
+
+export interface ParsedState<K extends StateKind = StateKind> {
+  readonly state: StateOf<K>;
+  readonly format: SourceFormat;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** 1-based line and column of a character offset. */
+export function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(Math.max(offset, 0), text.length);
+  for (let i = 0; i < end; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: end - lineStart + 1 };
+}
+
+/** Parses JSON, turning a syntax error into `state-corrupt` with the line and column. */
+export function parseJson(text: string, path: string): unknown {
+  if (text.trim() === '') throw corruptError(path, 'the file is empty.', { line: 1, column: 1 });
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // V8 gives a position for some errors only ("Unexpected token 'x', "…" is not valid JSON" has none): locate it ourselves.
+    const offset = locateJsonError(text);
+    const { line, column } = lineColumn(text, offset);
+    const found = offset >= text.length ? 'unexpected end of the file' : `unexpected ${JSON.stringify(text.slice(offset, offset + 1))}`;
+    throw corruptError(path, `not valid JSON at line ${line}, column ${column}: ${found}.`, { line, column }, err);
+  }
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const ESCAPES = '"\\/bfnrtu';
+
+class SyntaxAt {
+  constructor(readonly offset: number) {}
+}
+
+/** The offset of the first JSON syntax error in `text` (`text.length` for an unexpected end), or -1 if it parses. */
+export function locateJsonError(text: string): number {
+  const n = text.length;
+  let i = 0;
+  const fail = (at = i): never => {
+    throw new SyntaxAt(Math.min(at, n));
+  };
+  const ws = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+      else break;
+    }
+  };
+  const string = () => {
+    i++; // opening quote
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail();
+      if (c === 92) {
+        const e = text[i + 1];
+        if (e === undefined || !ESCAPES.includes(e)) fail(i + 1);
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail(i + 2);
+          i += 6;
+        } else i += 2;
+      } else i++;
+    }
+    fail(n);
+  };
+  const value = (): void => {
+    ws();
+    if (i >= n) fail();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (c === '{') {
+          ws();
+          if (text[i] !== '"') fail();
+          string();
+          ws();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === close) {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === '"') return string();
+    NUMBER.lastIndex = i;
+    if (NUMBER.exec(text)) {
+      i = NUMBER.lastIndex;
+      return;
+    }
+    for (const literal of ['true', 'false', 'null']) {
+      if (text.startsWith(literal, i)) {
+        i += literal.length;
+        return;
+      }
+    }
+    fail();
+  };
+  try {
+    value();
+    ws();
+    return i < n ? i : -1;
+  } catch (err) {
+    if (err instanceof SyntaxAt) return err.offset;
+    return n; // nesting too deep for the stack: point at the end rather than nowhere
+  }
+}
+
+/** `vms[3].state` from zod's path `['vms', 3, 'state']`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+function schemaError(path: string, kind: StateKind, error: z.ZodError, format: SourceFormat): Error {
+  const issue = error.issues[0];
+  const field = issue ? fieldPath(issue.path) : '';
+  const converted = format === 'clusterdesk' || format === 'ai-how' ? '' : ` (converted from the ${format} format)`;
+  const what = field ? `field ${field}` : 'the top level';
+  return corruptError(path, `not a valid ${kind} state${converted}: ${what}: ${issue?.message ?? 'invalid'}.`, field ? { field } : {});
+}
+
+/**
+ * Validates an already-parsed JSON value as a state of `kind`, converting foreign formats first.
+ * Throws `state-corrupt` naming the offending field.
+ */
+export function validateState<K extends StateKind>(kind: K, raw: unknown, path: string): ParsedState<K> {
+  if (!isObj(raw)) throw corruptError(path, `not a ${kind} state: the top level is not a JSON object.`);
+  if (kind === 'cluster') {
+    if (!('cluster_name' in raw) && 'type' in raw && 'data' in raw) {
+      throw corruptError(path, 'this is a federation state file, not a cluster state file.', { field: 'type' });
+    }
+    let value: Obj = raw;
+    let format: SourceFormat = 'version' in raw ? 'clusterdesk' : 'ai-how';
+    if (isAiHowImplementation(raw)) {
+      value = fromAiHowImplementation(raw);
+      format = 'ai-how-implementation';
+    }
+    if (isCertainlyValidCluster(value)) return { state: value as StateOf<K>, format };
+    const result = clusterStateSchema.safeParse(value);
+    if (!result.success) throw schemaError(path, kind, result.error, format);
+    return { state: result.data as StateOf<K>, format };
+  }
+  if ('cluster_name' in raw && !('data' in raw)) {
+    throw corruptError(path, 'this is a cluster state file, not a federation state file.', { field: 'cluster_name' });
+  }
+  let value: Obj = raw;
+  let format: SourceFormat = 'clusterdesk';
+  if (isRefedezNative(raw)) {
+    value = fromRefedez(raw);
+    format = 'refedez';
+  }
+  const result = federationStateSchema.safeParse(value);
+  if (!result.success) throw schemaError(path, kind, result.error, format);
+  return { state: result.data as StateOf<K>, format };
+}
+
+/** Parses and validates a state file's text. */
+export function parseState<K extends StateKind>(kind: K, text: string, path: string): ParsedState<K> {
+  return validateState(kind, parseJson(text, path), path);
+}
+
+/** Serializes a state the way we write it: two-space indentation (diff-friendly, like the original tools), final newline. */
+export function serializeState(state: AnyState): string {
+  return `${JSON.stringify(state, null, 2)}\n`;
+}
