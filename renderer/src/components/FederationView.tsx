@@ -105,7 +105,6 @@ export function FederationView({ snapshot, entry, busy }: Props) {
 function recordedState(m: MachineView, status: WorkspaceSnapshot['status']): string {
   const parts = [status ?? 'unknown'];
   if (m.pid !== null) parts.push(`pid ${m.pid}`);
-  if (m.startedAt) parts.push(`since ${formatTimestamp(m.startedAt)}`);
   return parts.join(' · ');
 }
 
@@ -167,7 +166,9 @@ function MachinesTable({ machines, status, probes, logs, deployedFilesPath, onLo
                     <td className="mono">{m.kind === 'local' ? 'localhost' : m.port === 22 ? m.host : `${m.host}:${m.port}`}</td>
                     <td>{m.user}</td>
                     <td className="mono small">{m.tmpDir}</td>
-                    <td>{recordedState(m, status)}</td>
+                    <td className="nowrap" title={m.startedAt ? `started ${formatTimestamp(m.startedAt)}` : undefined}>
+                      {recordedState(m, status)}
+                    </td>
                     <td className={probeBad ? 'probe-bad' : p ? 'probe-ok' : undefined}>{probeText(p)}</td>
                     <td className="mono small last-line" title={lastLine ?? undefined}>
                       {lastLine ?? '—'}

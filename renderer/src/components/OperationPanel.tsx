@@ -8,6 +8,8 @@ import { ErrorBanner } from './ErrorBanner';
 /** How many recent progress messages the log region shows; the store keeps more. */
 const VISIBLE_LOG = 80;
 
+const SELF_REPORTING: ReadonlySet<string> = new Set(['cluster:refresh', 'federation:probe']);
+
 /**
  * The running operation (progress per target, a log of messages, Cancel) and, once it ends, its per-target outcomes
  * or its failure.
@@ -73,9 +75,15 @@ export function OperationPanel({ snapshot }: { readonly snapshot: WorkspaceSnaps
   if (!last.ok && last.error) {
     const changed = last.error.code === 'ssh-hostkey-changed';
     return (
-      <section className="operation" aria-label="Operation">
+      <section className="operation failed" aria-label="Operation">
         <ErrorBanner
-          title={changed ? `WARNING: the host key has changed — ${label} was refused` : `${label} failed`}
+          title={
+            changed
+              ? `WARNING: the host key has changed — ${label} was refused`
+              : last.error.code === 'cancelled'
+                ? `${label} cancelled`
+                : `${label} failed`
+          }
           error={last.error}
           severity={changed ? 'critical' : 'error'}
           onDismiss={dismiss}
@@ -92,6 +100,8 @@ export function OperationPanel({ snapshot }: { readonly snapshot: WorkspaceSnaps
     );
   }
 
+  // Refresh and probe show their own reports; a bare "finished" line would only repeat them.
+  if (last.outcomes.length === 0 && SELF_REPORTING.has(last.operation)) return null;
   const failed = last.outcomes.filter((o) => o.error).length;
   return (
     <section className="operation done" aria-label="Operation">

@@ -6,6 +6,7 @@ import { VmStateBadge } from './StatusBadge';
 import { VmActionMenu } from './VmActionMenu';
 
 const ROW_HEIGHT = 36;
+const HEADER_HEIGHT = 32;
 const COLUMNS = ['Name', 'Role', 'State', 'IP', 'vCPU', 'Memory', 'GPUs', 'Last seen', 'Drift', 'Actions'] as const;
 
 interface Props {
@@ -36,6 +37,8 @@ export function VmTable({ vms, busy, onAction }: Props) {
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
+    // Rows start below the sticky header inside the same scroll container.
+    scrollMargin: HEADER_HEIGHT,
     getItemKey: (i) => rows[i]?.name ?? i,
   });
 
@@ -53,80 +56,32 @@ export function VmTable({ vms, busy, onAction }: Props) {
         <p className="muted">No VMs recorded. Start the cluster to create them.</p>
       ) : (
         <div className="vtable" role="table" aria-label="Virtual machines" aria-rowcount={rows.length + 1}>
-          <div role="rowgroup" className="vhead">
-            <div role="row" aria-rowindex={1} className="vrow vm-grid">
-              {COLUMNS.map((c) => (
-                <div role="columnheader" key={c} className="vcell">
-                  {c === 'Actions' ? <span className="visually-hidden">Actions</span> : c}
-                </div>
-              ))}
+          {/* One scroll container for both axes, with a sticky header, so header and rows always line up. */}
+          <div ref={scrollRef} className="vscroll" onScroll={() => setMenu(null)}>
+            <div role="rowgroup" className="vhead">
+              <div role="row" aria-rowindex={1} className="vrow vm-grid">
+                {COLUMNS.map((c) => (
+                  <div role="columnheader" key={c} className="vcell">
+                    {c === 'Actions' ? <span className="visually-hidden">Actions</span> : c}
+                  </div>
+                ))}
+              </div>
             </div>
-          </div>
-          <div ref={scrollRef} role="rowgroup" className="vbody" onScroll={() => setMenu(null)}>
-            <div className="vspacer" style={{ height: virtualizer.getTotalSize() }}>
+            <div role="rowgroup" className="vspacer" style={{ height: virtualizer.getTotalSize() }}>
               {virtualizer.getVirtualItems().map((item) => {
                 const vm = rows[item.index];
                 if (!vm) return null;
                 return (
-                  <div
+                  <VmRow
                     key={item.key}
-                    role="row"
-                    aria-rowindex={item.index + 2}
-                    className={vm.drift ? 'vrow vm-grid drifted' : 'vrow vm-grid'}
-                    style={{ height: item.size, transform: `translateY(${item.start}px)` }}
-                  >
-                    <div role="cell" className="vcell mono" title={vm.name}>
-                      {vm.name}
-                    </div>
-                    <div role="cell" className="vcell">
-                      {vm.role}
-                    </div>
-                    <div role="cell" className="vcell">
-                      <VmStateBadge state={vm.state} />
-                    </div>
-                    <div role="cell" className="vcell mono">
-                      {vm.ipAddress ?? '—'}
-                    </div>
-                    <div role="cell" className="vcell num">
-                      {vm.cpuCores}
-                    </div>
-                    <div role="cell" className="vcell num">
-                      {formatMemory(vm.memoryGb)}
-                    </div>
-                    <div role="cell" className="vcell num">
-                      {vm.gpuCount}
-                    </div>
-                    <div role="cell" className="vcell">
-                      {formatTimestamp(vm.lastSeen)}
-                    </div>
-                    <div role="cell" className="vcell" title={vm.drift}>
-                      {vm.drift ? (
-                        <span className="drift-mark">
-                          <span aria-hidden="true">⚠ </span>
-                          {vm.drift}
-                        </span>
-                      ) : (
-                        ''
-                      )}
-                    </div>
-                    <div role="cell" className="vcell">
-                      <button
-                        type="button"
-                        className="icon-button"
-                        aria-label={`Actions for ${vm.name}`}
-                        aria-haspopup="menu"
-                        aria-expanded={menu?.vm.name === vm.name}
-                        disabled={busy}
-                        onClick={(e) => setMenu({ vm, anchor: e.currentTarget.getBoundingClientRect() })}
-                      >
-                        <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
-                          <circle cx="3" cy="8" r="1.5" fill="currentColor" />
-                          <circle cx="8" cy="8" r="1.5" fill="currentColor" />
-                          <circle cx="13" cy="8" r="1.5" fill="currentColor" />
-                        </svg>
-                      </button>
-                    </div>
-                  </div>
+                    vm={vm}
+                    index={item.index}
+                    start={item.start}
+                    size={item.size}
+                    busy={busy}
+                    menuOpen={menu?.vm.name === vm.name}
+                    onMenu={(anchor) => setMenu({ vm, anchor })}
+                  />
                 );
               })}
             </div>
@@ -145,5 +100,77 @@ export function VmTable({ vms, busy, onAction }: Props) {
         />
       ) : null}
     </section>
+  );
+}
+
+interface RowProps {
+  readonly vm: VmView;
+  readonly index: number;
+  readonly start: number;
+  readonly size: number;
+  readonly busy: boolean;
+  readonly menuOpen: boolean;
+  readonly onMenu: (anchor: DOMRect) => void;
+}
+
+function VmRow({ vm, index, start, size, busy, menuOpen, onMenu }: RowProps) {
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      className={vm.drift ? 'vrow vm-grid drifted' : 'vrow vm-grid'}
+      // Dynamic geometry from the virtualizer; set through CSSOM, which the CSP's style-src allows.
+      style={{ height: size, transform: `translateY(${start - HEADER_HEIGHT}px)` }}
+    >
+      <div role="cell" className="vcell mono" title={vm.name}>
+        {vm.name}
+      </div>
+      <div role="cell" className="vcell">
+        {vm.role}
+      </div>
+      <div role="cell" className="vcell">
+        <VmStateBadge state={vm.state} />
+      </div>
+      <div role="cell" className="vcell mono">
+        {vm.ipAddress ?? '—'}
+      </div>
+      <div role="cell" className="vcell num">
+        {vm.cpuCores}
+      </div>
+      <div role="cell" className="vcell num">
+        {formatMemory(vm.memoryGb)}
+      </div>
+      <div role="cell" className="vcell num">
+        {vm.gpuCount}
+      </div>
+      <div role="cell" className="vcell time">
+        {formatTimestamp(vm.lastSeen)}
+      </div>
+      <div role="cell" className="vcell" title={vm.drift}>
+        {vm.drift ? (
+          <span className="drift-mark">
+            <span aria-hidden="true">⚠ </span>
+            {vm.drift}
+          </span>
+        ) : null}
+      </div>
+      <div role="cell" className="vcell">
+        <button
+          type="button"
+          className="icon-button"
+          aria-label={`Actions for ${vm.name}`}
+          aria-haspopup="menu"
+          aria-expanded={menuOpen}
+          disabled={busy}
+          onClick={(e) => onMenu(e.currentTarget.getBoundingClientRect())}
+        >
+          <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+            <circle cx="3" cy="8" r="1.5" fill="currentColor" />
+            <circle cx="8" cy="8" r="1.5" fill="currentColor" />
+            <circle cx="13" cy="8" r="1.5" fill="currentColor" />
+          </svg>
+        </button>
+      </div>
+    </div>
   );
 }

@@ -20,9 +20,12 @@ export function WorkspaceList() {
         const selected = e.id === selectedId;
         return (
           <li key={e.id} className={selected ? 'workspace-item selected' : 'workspace-item'}>
+            {/* Named by the workspace alone so `getByRole('button', { name })` is predictable; path and status describe it. */}
             <button
               type="button"
               className="workspace-select"
+              aria-label={e.name}
+              aria-describedby={`ws-path-${e.id} ws-status-${e.id}`}
               aria-current={selected ? 'true' : undefined}
               onClick={() => select(e.id)}
               title={e.path}
@@ -30,9 +33,11 @@ export function WorkspaceList() {
               <KindIcon kind={e.kind} />
               <span className="workspace-text">
                 <span className="workspace-name">{e.name}</span>
-                <span className="workspace-path">{e.path}</span>
+                <span className="workspace-path" id={`ws-path-${e.id}`}>
+                  <bdi>{e.path}</bdi>
+                </span>
               </span>
-              <StatusBadge status={displayStatus(snapshots[e.id])} />
+              <StatusBadge id={`ws-status-${e.id}`} status={displayStatus(snapshots[e.id])} />
             </button>
             <button type="button" className="icon-button" aria-label={`Remove ${e.name}`} title={`Remove ${e.name} from the list (files stay)`} onClick={() => void removeWorkspace(e.id)}>
               <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
