@@ -9,7 +9,7 @@
  */
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { Client, type AnyAuthMethod, type ClientChannel, type ServerHostKeyAlgorithm, utils as sshUtils } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type ClientChannel, type ServerHostKeyAlgorithm } from 'ssh2';
 import type { ErrorCode } from '../../../preload/contract';
 import { AppError } from '../../errors';
 import { assertAbsolute, assertPrefix, assertRemovable, bounded, cancelledError, formatMs } from './guards';
@@ -27,6 +27,10 @@ import { shellQuote } from './shell-quote';
 import type { ResolvedSsh } from './ssh-settings';
 import { listTree, tarStream } from './tar-writer';
 import type { CallOptions, ExecResult, LaunchOptions, Machine, UploadOptions, UploadStats } from './types';
+
+// ssh2 is CommonJS: Node's ESM loader exposes only its default export, so take the values from there.
+const { Client, utils: sshUtils } = ssh2;
+type Client = InstanceType<typeof Client>;
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const MAX_OUTPUT = 8 * 1024 * 1024;
