@@ -16,6 +16,7 @@ import {
   dispatchedErrorSince,
   lastConnError,
   loadNative,
+  reinstallErrorHandler,
   toAppError,
   type FnName,
   type Native,
@@ -35,7 +36,12 @@ import {
   type VolumeInfo,
 } from './types';
 
-const UNDEFINE_FLAGS = 1 | 2 | 4 | 16; // MANAGED_SAVE | SNAPSHOTS_METADATA | NVRAM | CHECKPOINTS_METADATA
+/**
+ * Undefine flags, most thorough first: MANAGED_SAVE | SNAPSHOTS_METADATA | NVRAM | CHECKPOINTS_METADATA, then the
+ * two every driver knows (the test driver refuses NVRAM and CHECKPOINTS as "unsupported flags").
+ */
+const UNDEFINE_FLAGS = [1 | 2 | 4 | 16, 1 | 2, 0] as const;
+const VIR_ERR_INVALID_ARG = 8;
 const DOMAIN_XML_INACTIVE = 2;
 const NETWORK_XML_INACTIVE = 1;
 const POOL_XML_INACTIVE = 1;
@@ -225,7 +231,17 @@ class KoffiLibvirtHost implements LibvirtHost {
     return this.domainOp('reboot domain', name, 'virDomainReboot', 0);
   }
   undefineDomain(name: string): Promise<void> {
-    return this.domainOp('undefine domain', name, 'virDomainUndefineFlags', UNDEFINE_FLAGS);
+    return this.c.with('domain', name, async (d) => {
+      for (const [i, flags] of UNDEFINE_FLAGS.entries()) {
+        try {
+          await this.c.call<number>(`undefine domain ${name}`, 'virDomainUndefineFlags', d, flags);
+          return;
+        } catch (err) {
+          const unsupportedFlags = err instanceof AppError && err.fields.details?.['libvirtCode'] === VIR_ERR_INVALID_ARG;
+          if (!unsupportedFlags || i === UNDEFINE_FLAGS.length - 1) throw err;
+        }
+      }
+    });
   }
   setDomainAutostart(name: string, autostart: boolean): Promise<void> {
     return this.domainOp('set autostart of domain', name, 'virDomainSetAutostart', autostart ? 1 : 0);
@@ -480,6 +496,8 @@ export function openConnectionCount(): number {
 
 async function connect(uri: string): Promise<Connection> {
   const native = await loadNative();
+  // Another binding in the process (@unraid/libvirt sets a no-op handler on every open) may have replaced ours.
+  reinstallErrorHandler();
   const seq = dispatchedErrorSeq();
   const conn = await callAsync<Ptr | null>(native.fn.virConnectOpen, uri);
   if (!conn) {

@@ -170,6 +170,7 @@ async function doLoad(): Promise<Native> {
 let lastDispatched: { seq: number; error: LibvirtErrorInfo | null } = { seq: 0, error: null };
 /** Kept referenced for the life of the process: libvirt holds the function pointer. */
 let errorHandler: unknown = null;
+let setErrorFunc: Fn | null = null;
 
 /**
  * Replaces libvirt's default error handler, which prints every error (including the expected "not found" of a
@@ -179,7 +180,7 @@ let errorHandler: unknown = null;
  */
 function installErrorHandler(koffi: KoffiApi, lib: Koffi.LibraryHandle, virError: Koffi.TypeObject): void {
   const proto = koffi.proto('void virErrorFunc(void* userData, void* error)');
-  const setErrorFunc = lib.func('void virSetErrorFunc(void* userData, virErrorFunc* handler)');
+  setErrorFunc = lib.func('void virSetErrorFunc(void* userData, virErrorFunc* handler)');
   errorHandler = koffi.register((_user: unknown, err: Ptr | null) => {
     let error: LibvirtErrorInfo | null = null;
     if (err) {
@@ -189,6 +190,11 @@ function installErrorHandler(koffi: KoffiApi, lib: Koffi.LibraryHandle, virError
     lastDispatched = { seq: lastDispatched.seq + 1, error };
   }, koffi.pointer(proto));
   setErrorFunc(null, errorHandler);
+}
+
+/** Puts our handler back (after another binding replaced the process-global one). No-op before `loadNative`. */
+export function reinstallErrorHandler(): void {
+  setErrorFunc?.(null, errorHandler);
 }
 
 /** The sequence number of the last dispatched error (compare before/after a call). */
@@ -279,6 +285,8 @@ export function toAppError(info: LibvirtErrorInfo | null, what: string, uri: str
     case VIR_ERR.AUTH_CANCELLED:
       return new AppError('libvirt-conn', `${what}: lost or refused connection to ${uri}: ${message}`, { ...fields, hint: 'Check that libvirtd runs and that you may use this URI.' });
     default:
+      // "already exists with uuid …" comes as a generic OPERATION_FAILED from several drivers.
+      if (info?.code === VIR_ERR.OPERATION_FAILED && /already exists/.test(message)) return new AppError('libvirt-conflict', `${what}: ${message}`, fields);
       return new AppError('libvirt-error', `${what}: ${message}`, fields);
   }
 }

@@ -20,7 +20,7 @@ import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces';
 import { AppError } from '../../errors';
 import { TEST_HOST_NS, testHostUri } from './test-host-file';
 import { DOMAIN_STATES, type LibvirtHost } from './types';
-import { TEST_NS } from './xml';
+import { TEST_NS, serializeXml, xmlDocument } from './xml';
 
 export { TEST_HOST_NS, testHostFile, testHostUri } from './test-host-file';
 
@@ -51,12 +51,12 @@ export async function createDemoHost(file: string): Promise<string> {
   const abs = resolve(file);
   const node = create().ele('node');
   node.com(' Clusterdesk demo host for libvirt\'s test driver; rewritten by every operation. ');
-  await writeAtomic(abs, node.end({ headless: false, prettyPrint: true }));
+  await writeAtomic(abs, serializeXml(node, { declaration: true }));
   return testHostUri(abs);
 }
 
 function importInto(parent: XMLBuilder, xml: string): XMLBuilder {
-  const fragment = create(xml);
+  const fragment = xmlDocument(xml);
   parent.import(fragment);
   return parent.last();
 }
@@ -94,5 +94,5 @@ export async function saveTestHost(host: LibvirtHost, file: string): Promise<voi
     const list = node.ele(TEST_HOST_NS, 'cdh:inactive');
     for (const i of inactive) list.ele(TEST_HOST_NS, `cdh:${i.kind}`).txt(i.name);
   }
-  await writeAtomic(file, node.end({ headless: false, prettyPrint: true }));
+  await writeAtomic(file, serializeXml(node, { declaration: true }));
 }

@@ -75,7 +75,33 @@ export interface VolumeSpec {
   readonly backingPath?: string;
 }
 
-const serialize = (root: XMLBuilder): string => root.end({ headless: true, prettyPrint: true });
+interface MutableNode {
+  readonly nodeType: number;
+  readonly childNodes: ArrayLike<MutableNode>;
+  data?: string;
+  readonly attributes?: ArrayLike<{ value: string }>;
+}
+
+/**
+ * Serializes a document so every value comes back exactly as given.
+ *
+ * xmlbuilder2 leaves an `&` that starts something entity-like (`&amp;`, `&foo;`, `&#60;`) unescaped, so such text
+ * would be read back altered (or rejected by libvirt as an unknown entity). Doubling every `&` in text and attribute
+ * values first makes its output exactly one level of escaping. `<`, `>` and quotes it always escapes. `wellFormed`
+ * refuses characters XML cannot carry (control characters) instead of writing a document libvirt would reject.
+ */
+export function serializeXml(root: XMLBuilder, options: { readonly declaration?: boolean } = {}): string {
+  const walk = (n: MutableNode): void => {
+    if ((n.nodeType === 3 || n.nodeType === 4) && n.data !== undefined) n.data = n.data.replace(/&/g, '&amp;');
+    if (n.nodeType === 1 && n.attributes) for (let i = 0; i < n.attributes.length; i++) n.attributes[i]!.value = n.attributes[i]!.value.replace(/&/g, '&amp;');
+    for (let i = 0; i < n.childNodes.length; i++) walk(n.childNodes[i]!);
+  };
+  const doc = root.doc();
+  walk(doc.node as unknown as MutableNode);
+  return doc.end({ headless: !options.declaration, prettyPrint: true, wellFormed: true });
+}
+
+const serialize = (root: XMLBuilder): string => serializeXml(root);
 
 function addOwner(root: XMLBuilder, owner: OwnerMark): void {
   const attrs: Record<string, string> = { lineage: owner.lineage, cluster: owner.cluster };
@@ -196,9 +222,20 @@ export interface XmlElement extends XmlNode {
 }
 type Element = XmlElement;
 
-/** The root DOM element of an XML document (libvirt's output is well formed; ours too). */
+/**
+ * The root DOM element of an XML document (libvirt's output is well formed; ours too).
+ *
+ * xmlbuilder2's reader decodes named entities and then numeric ones in a second pass, so `&amp;#60;` (the text
+ * `&#60;`) would come back as `<`. Spelling `&amp;` as the equivalent `&#38;` first makes the decode single-pass:
+ * nothing is left for the numeric pass to re-read. (libvirt writes no CDATA, where the rewrite would be visible.)
+ */
 export function parseXml(xml: string): XmlElement {
-  return create(xml).root().node as unknown as XmlElement;
+  return xmlDocument(xml).root().node as unknown as XmlElement;
+}
+
+/** An XML document as an xmlbuilder2 builder (single-pass entity decoding, see `parseXml`). */
+export function xmlDocument(xml: string): XMLBuilder {
+  return create(xml.replace(/&amp;/g, '&#38;'));
 }
 
 function childElements(el: Element, localName: string): Element[] {
