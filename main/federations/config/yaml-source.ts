@@ -1,0 +1,86 @@
+/**
+ * YAML files read with positions, so every config error can name its file, line and field.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
+import type { ErrorData } from '../../../preload/contract';
+import { AppError } from '../../errors';
+
+export type PathSeg = string | number;
+
+/** A parsed YAML file plus what is needed to point at its lines. */
+export class YamlSource {
+  private constructor(
+    readonly path: string,
+    private readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** Reads and parses `path`; a missing file or a syntax error is `config-invalid` with the line. */
+  static async load(path: string, what: string): Promise<YamlSource> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new AppError('config-invalid', `${what} not found: ${path}`, {
+        path,
+        hint: code === 'ENOENT' ? `Create ${what} or fix the path that points to it.` : `Could not read it (${code ?? String(err)}).`,
+      });
+    }
+    return YamlSource.parse(text, path, what);
+  }
+
+  static parse(text: string, path: string, what: string): YamlSource {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const err = doc.errors[0];
+    if (err) {
+      const line = err.linePos?.[0]?.line ?? lines.linePos(err.pos[0]).line;
+      throw new AppError('config-invalid', `${what} is not valid YAML: ${err.message.split('\n')[0]}`, {
+        path,
+        line,
+        hint: 'Fix the YAML syntax at that line (indentation, a missing colon or quote).',
+      });
+    }
+    return new YamlSource(path, doc, lines);
+  }
+
+  /** The plain JS value of the whole document. */
+  value(): unknown {
+    return this.doc.toJS({ maxAliasCount: 100 });
+  }
+
+  /** 1-based line of the key at `path` (or of the value for sequence items); the nearest existing ancestor otherwise. */
+  lineOf(path: readonly PathSeg[]): number {
+    let node: unknown = this.doc.contents;
+    let line = node && (node as Node).range ? this.lines.linePos((node as Node).range![0]).line : 1;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) return line;
+        const key = pair.key as Node;
+        if (key.range) line = this.lines.linePos(key.range[0]).line;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        const item = node.items[seg] as Node | undefined;
+        if (!item) return line;
+        if (item.range) line = this.lines.linePos(item.range[0]).line;
+        node = item;
+      } else {
+        return line;
+      }
+    }
+    return line;
+  }
+
+  /** A `config-invalid` error about `path` in this file. */
+  error(path: readonly PathSeg[], message: string, hint: string): ErrorData {
+    const field = path.join('.');
+    return { code: 'config-invalid', message: `${basename(this.path)}: ${field ? `${field}: ` : ''}${message}`, path: this.path, line: this.lineOf(path), field, hint };
+  }
+}
+
+function basename(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
