@@ -6,7 +6,7 @@ import { useErrors } from '../stores/errors-store';
 import { startSync } from '../stores/sync';
 import { useWorkspaces } from '../stores/workspaces-store';
 import { AddWorkspace } from './AddWorkspace';
-import { EmptyState } from './EmptyState';
+import { DemoButtons, EmptyState } from './EmptyState';
 import { ErrorBanner } from './ErrorBanner';
 import { HostKeyDialog } from './HostKeyDialog';
 import { ImportPreviewDialog } from './ImportPreviewDialog';
@@ -55,6 +55,12 @@ export function App() {
           <h2 className="sidebar-title">Workspaces</h2>
           <WorkspaceList />
           <AddWorkspace />
+          {count > 0 ? (
+            <div className="sidebar-demos">
+              <h3 className="sidebar-title">Demos</h3>
+              <DemoButtons />
+            </div>
+          ) : null}
         </aside>
         <main className="content">
           <GlobalBanners />

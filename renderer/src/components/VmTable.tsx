@@ -32,6 +32,8 @@ export function VmTable({ vms, busy, onAction }: Props) {
     );
   }, [vms, filter]);
 
+  // The React Compiler is not used here, and the virtualizer re-renders this component on scroll by itself.
+  // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scrollRef.current,

@@ -51,6 +51,7 @@ export async function addWorkspace(path: string): Promise<boolean> {
 
 /** Show a newly registered workspace at once (the `workspaces:changed` event follows and agrees). */
 function adopt(entry: InvokeResult<'workspaces:add'>): void {
+  useErrors.getState().clear(ADD_TITLE);
   const ws = useWorkspaces.getState();
   if (!ws.entries.some((e) => e.id === entry.id)) ws.setEntries([...ws.entries, entry]);
   useWorkspaces.getState().select(entry.id);
