@@ -160,7 +160,8 @@ async function doLoad(): Promise<Native> {
   return {
     koffi,
     fn,
-    memcpy: libc.func('void* memcpy(_Inout_ uint8_t* dest, uintptr_t src, size_t n)'),
+    // A typed array passed as `void*` is handed over in place (no copy), which is the point.
+    memcpy: libc.func('void* memcpy(void* dest, uintptr_t src, size_t n)'),
     free: libc.func('void free(void* ptr)'),
     types,
   };
