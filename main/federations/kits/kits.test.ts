@@ -2,12 +2,15 @@ import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_PROJECT } from '../../../examples/federation/generate-kits';
+import { fileURLToPath } from 'node:url';
 import { type MachinesFixture, pidAlive, startMachines } from '../../../e2e/fixtures/sshd';
 import { loadFederationConfig } from '../config/federation-config';
 import { createMachine, type Machine, resolveSsh } from '../machines/index';
 import { generateKits } from './example-kits';
 import { findOnPath, prepareKits } from './provision';
+
+// The example project shipped in examples/federation (read as data: examples/ is outside the TS project).
+const EXAMPLE_PROJECT = fileURLToPath(new URL('../../../examples/federation/project.yml', import.meta.url));
 
 // This file owns 127.0.12.x.
 const BASE = '127.0.12';
