@@ -3,11 +3,13 @@
  *
  * Order (each step leaves a loadable `<file>`):
  *   1. write `<file>.tmp` (0600) and fsync it — the new content is durable before anything points at it;
- *   2. copy it into `<file>.history/NNNNNN.json` (the new generation);
- *   3. replace `<file>.backup` with a hard link to the current `<file>` (the old inode: no data is written, and
+ *   2. replace `<file>.backup` with a hard link to the current `<file>` (the old inode: no data is written, and
  *      `<file>` itself is untouched, so it is never missing — a rename to .backup would leave a window without one);
- *   4. rename tmp over `<file>` (atomic on POSIX);
- *   5. fsync the folder so the rename itself survives a power cut.
+ *   3. rename tmp over `<file>` (atomic on POSIX);
+ *   4. fsync the folder so the rename itself survives a power cut;
+ *   5. copy the new file into `<file>.history/NNNNNN.json`. Only after the rename, so history never holds a
+ *      generation that did not become current (and serials stay contiguous after a crash); a crash right before this
+ *      step loses that history entry only — the generation is still `<file>`, and becomes `.backup` on the next write.
  * Why a copy for history but a link for `.backup`: tools that rewrite `state.json` in place (ReFedEz opens it with
  * "w", editors, AI-HOW) write into the *current* inode, so a history entry sharing it would be corrupted together
  * with the file it is meant to restore; nobody writes into a replaced inode, so `.backup` can share it for free.
@@ -92,11 +94,6 @@ export async function atomicWrite(file: string, text: string, opts: AtomicWriteO
     } finally {
       await handle.close();
     }
-    if (opts.historyName) {
-      step = 'record the history of';
-      await ensureDir(history, file);
-      await copyFile(tmp, `${history}/${opts.historyName}`);
-    }
     step = 'keep the backup of';
     try {
       await linkOrCopy(file, backup);
@@ -107,6 +104,11 @@ export async function atomicWrite(file: string, text: string, opts: AtomicWriteO
     await rename(tmp, file);
     step = 'sync the folder of';
     await syncDir(dir);
+    if (opts.historyName) {
+      step = 'record the history of';
+      await ensureDir(history, file);
+      await copyFile(file, `${history}/${opts.historyName}`);
+    }
   } catch (err) {
     throw fsError(err, file, step);
   }

@@ -1,7 +1,8 @@
 /**
  * The exclusive lock on a state file: an in-process queue plus `<file>.lock` on disk.
  *
- * The on-disk lock is a small JSON file created with O_EXCL, naming its holder (lock id, pid, host, operation,
+ * The on-disk lock is a small JSON file created exclusively (link(2) of a complete staging file, which fails with
+ * EEXIST like O_EXCL — see createLockFile), naming its holder (lock id, pid, host, operation,
  * since, heartbeat). Its mtime is the heartbeat: a holder touches it on an unref'd timer, so a rewrite of the content
  * (which a reader could see half-written) is never needed. A lock is stale when its holder process is gone (same host,
  * `kill(pid, 0)` → ESRCH) or its heartbeat is older than `staleAfterMs`; a waiter breaks a stale lock and reports it.
@@ -10,9 +11,9 @@
  * stealing turns from each other through the file system.
  */
 import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LockHolder } from '../../preload/contract';
 import { AppError } from '../errors';
@@ -165,6 +166,59 @@ export async function removeLockIf(file: string, expectedId: string): Promise<bo
   return false;
 }
 
+/**
+ * Creates the lock file exclusively with its content already complete: written to a per-process staging file, then
+ * hard-linked into place. link(2) fails with EEXIST exactly like open(O_CREAT|O_EXCL), but unlike open-then-write
+ * there is no instant at which the lock exists empty — a holder killed in that instant would leave a lock nobody
+ * can attribute. File systems without hard links fall back to open(O_EXCL) + write.
+ */
+async function createLockFile(lock: string, record: LockRecord): Promise<void> {
+  const content = JSON.stringify(record);
+  const staging = `${lock}.pid-${process.pid}`;
+  await writeFile(staging, content, { mode: 0o600 });
+  try {
+    await link(staging, lock);
+    return;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EEXIST' || code === 'ENOENT') throw err;
+  } finally {
+    await unlink(staging).catch(() => undefined);
+  }
+  const handle = await open(lock, 'wx', 0o600);
+  try {
+    await handle.writeFile(content);
+  } catch (err) {
+    await handle.close();
+    await unlink(lock).catch(() => undefined);
+    throw err;
+  }
+  await handle.close();
+}
+
+/** Removes staging files of dead processes and old aside copies left by killed lock breakers. */
+async function sweepLeftovers(lock: string): Promise<void> {
+  const dir = dirname(lock);
+  const prefix = `${basename(lock)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length);
+    const pid = /^pid-(\d+)$/.exec(rest);
+    const path = join(dir, name);
+    if (pid && !isAlive(Number(pid[1]))) await unlink(path).catch(() => undefined);
+    if (rest.endsWith('.broken')) {
+      const st = await stat(path).catch(() => null);
+      if (st && Date.now() - st.mtimeMs > 10_000) await unlink(path).catch(() => undefined);
+    }
+  }
+}
+
 /** A lock this process holds on disk. */
 export class HeldLock {
   readonly file: string;
@@ -249,15 +303,7 @@ export async function acquireDiskLock(file: string, operation: string, opts: Loc
     // Registered before the file exists so a concurrent lockInfo() in this process never calls our own lock stale.
     held.set(file, record);
     try {
-      const handle = await open(lock, 'wx', 0o600);
-      try {
-        await handle.writeFile(JSON.stringify(record));
-      } catch (err) {
-        await handle.close();
-        await unlink(lock).catch(() => undefined);
-        throw err;
-      }
-      await handle.close();
+      await createLockFile(lock, record);
       return new HeldLock(file, record, Math.max(50, Math.min(5000, Math.floor(opts.staleAfterMs / 3))));
     } catch (err) {
       held.delete(file);
@@ -271,6 +317,7 @@ export async function acquireDiskLock(file: string, operation: string, opts: Loc
     last = await readLock(file, opts.staleAfterMs);
     if (last === null) continue; // released between our create and read
     if (last.stale) {
+      await sweepLeftovers(lock);
       if (await removeLockIf(file, last.id)) {
         opts.onWarning?.(
           `Broke a stale lock on ${file}: ${last.operation} (pid ${last.pid} on ${last.host || 'unknown host'}, since ${last.since}, lock id ${last.id || 'unreadable'}) — ${last.staleReason}.`,
