@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,20 @@ describe('prepareKits', () => {
     await writeFile(p, `refedez:\n  capabilities: ./project.yml\n${extra}machines:\n  server1: {type: local}\n  site-1: {type: local}\n`);
     return loadFederationConfig(p, { sshConfigPath: null });
   }
+
+  it('the shipped example federation validates and finds its generated kits', async () => {
+    const ex = join(work, 'example');
+    await mkdir(ex, { recursive: true });
+    for (const f of ['refedez.yaml', 'project.yml']) {
+      await writeFile(join(ex, f), await readFile(fileURLToPath(new URL(`../../../examples/federation/${f}`, import.meta.url))));
+    }
+    await generateKits(join(ex, 'project.yml'), join(ex, 'kits'));
+    const cfg = await loadFederationConfig(join(ex, 'refedez.yaml'), { sshConfigPath: null });
+    expect(cfg.warnings).toEqual([]);
+    expect(cfg.machines.map((m) => m.kind)).toEqual(['local', 'local', 'local']);
+    const set = await prepareKits(cfg, { nvflare: null });
+    expect([...set.kits.keys()]).toEqual(['server1', 'site-1', 'site-2']);
+  });
 
   it('takes kits from the configured folder, even when nvflare is installed', async () => {
     await generateKits(join(cfgDir, 'project.yml'), join(cfgDir, 'kits'));
