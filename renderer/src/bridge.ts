@@ -16,7 +16,7 @@ import {
   type InvokeResult,
   type Result,
 } from '../../preload/contract';
-import { WS_PATH, type ClientMessage, type ServerMessage } from './ws-wire';
+import { WS_PATH, type ClientMessage, type ServerMessage } from '../../preload/wire';
 
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
