@@ -74,7 +74,8 @@ async function main(): Promise<void> {
     case 'hold': {
       await store.transaction(target, 'hold-test', async (tx) => {
         say(`locked ${tx.lockId}`);
-        await new Promise(() => undefined);
+        // The heartbeat timer is unref'd (it must not keep a CLI alive), so hold the process open explicitly.
+        await new Promise(() => setInterval(() => undefined, 60_000));
       });
     }
   }
