@@ -16,7 +16,7 @@ export class WorkspacesPage {
       return;
     }
     await this.page.evaluate(async (p) => {
-      const api = (window as unknown as { clusterdesk: { invoke(c: string, a: unknown): Promise<unknown> } }).clusterdesk;
+      const api = (globalThis as unknown as { clusterdesk: { invoke(c: string, a: unknown): Promise<unknown> } }).clusterdesk;
       await api.invoke('workspaces:add', { path: p });
     }, path);
     await this.page.reload();
