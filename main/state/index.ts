@@ -54,5 +54,6 @@ export {
   siblingPaths,
   type ClusterStatePathOptions,
 } from './locations';
+export type { LockInfo, LockRecord } from './lock';
 export { isSecretKey, stripSecrets, vmStateFromName, SECRET_KEYS } from './convert';
 export { parseState, serializeState, type SourceFormat } from './parse';

@@ -316,6 +316,17 @@ describe('remove', () => {
     expect(again.lineage).toBe(last.lineage);
   });
 
+  it('a write keeps the file’s lineage unless told to adopt the one of the state it writes', async () => {
+    const t = clusterTarget();
+    const first = await store.update(t, 'start', () => sampleCluster(1));
+    const imported = { ...sampleCluster(2), lineage: '44444444-4444-4444-8444-444444444444' };
+    const kept = await store.transaction(t, 'import', (tx) => tx.write(imported));
+    expect(kept.lineage).toBe(first.lineage);
+    const adopted = await store.transaction(t, 'import', (tx) => tx.write(imported, { adoptLineage: true }));
+    expect(adopted.lineage).toBe('44444444-4444-4444-8444-444444444444');
+    expect(adopted.serial).toBe(3);
+  });
+
   it('a new file takes the workspace’s lineage when one is given', async () => {
     const t = clusterTarget({ lineage: '22222222-2222-4222-8222-222222222222' });
     const w = await store.update(t, 'start', () => sampleCluster(1));

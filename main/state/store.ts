@@ -15,7 +15,7 @@ import { foreignError, fsError, isNotFound, mismatchError, staleError } from './
 import { isCertainlyValidCluster } from './fast-validate';
 import { historyName, listHistory, trimHistory, type HistoryFile } from './history';
 import { siblingPaths } from './locations';
-import { acquireDiskLock, readLock, removeLockIf, toHolder, withFileQueue, type HeldLock } from './lock';
+import { acquireDiskLock, readLock, removeLockIf, toHolder, withFileQueue, type HeldLock, type LockInfo } from './lock';
 import { fieldPath, parseState, serializeState, type SourceFormat } from './parse';
 import {
   clusterStateSchema,
@@ -283,10 +283,9 @@ export class StateStore {
     return this.transaction(target, 'restore', async (tx) => (tx as Transaction<K>).restoreFrom(source, opts.adopt === true));
   }
 
-  /** The current lock holder with staleness computed, or null. */
-  async lockInfo(target: StateTarget): Promise<LockHolder | null> {
-    const info = await readLock(fileOf(target), this.staleAfterMs);
-    return info ? toHolder(info) : null;
+  /** The current lock holder with staleness computed (plus its heartbeat and why it is stale), or null. */
+  async lockInfo(target: StateTarget): Promise<LockInfo | null> {
+    return readLock(fileOf(target), this.staleAfterMs);
   }
 
   /** Breaks the lock, only if `lockId` is the id of the lock now on disk. */
