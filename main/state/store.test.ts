@@ -325,6 +325,10 @@ describe('remove', () => {
     const adopted = await store.transaction(t, 'import', (tx) => tx.write(imported, { adoptLineage: true }));
     expect(adopted.lineage).toBe('44444444-4444-4444-8444-444444444444');
     expect(adopted.serial).toBe(3);
+    const ahead = await store.transaction(t, 'import', (tx) => tx.write(imported, { minSerial: 50 }));
+    expect(ahead.serial).toBe(50);
+    const behind = await store.transaction(t, 'import', (tx) => tx.write(imported, { minSerial: 10 }));
+    expect(behind.serial).toBe(51);
   });
 
   it('a new file takes the workspace’s lineage when one is given', async () => {

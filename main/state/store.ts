@@ -61,6 +61,11 @@ export interface WriteOptions {
    * write keeps the current file's lineage, else the target's, else the state's, else a new one.
    */
   readonly adoptLineage?: boolean;
+  /**
+   * The written serial is at least this (import: an incoming state that is ahead keeps its serial). It still always
+   * moves past the file's and every history entry's serial.
+   */
+  readonly minSerial?: number;
 }
 
 export interface TransactionOptions {
@@ -412,6 +417,7 @@ async function looksLikeProjectFolder(folder: string): Promise<boolean> {
 interface InternalWrite {
   readonly baseSerial?: number;
   readonly adoptLineage?: boolean;
+  readonly minSerial?: number;
   /** Restore: overwrite a corrupt current file, skip identity checks of the current file, use this lineage. */
   readonly restoreLineage?: string;
 }
@@ -638,7 +644,8 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     }
 
     const history = await listHistory(this.file);
-    const serial = Math.max(header?.serial ?? 0, history[0]?.serial ?? 0) + 1;
+    const floor = opts.minSerial !== undefined && Number.isSafeInteger(opts.minSerial) ? opts.minSerial : 0;
+    const serial = Math.max(Math.max(header?.serial ?? 0, history[0]?.serial ?? 0) + 1, floor);
     const nextLineage = typeof next.lineage === 'string' && next.lineage ? next.lineage : null;
     const lineage =
       opts.restoreLineage ??
