@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import pkg from '../package.json';
 import { AppServices, type ServicesOptions } from './services';
+import { SharingFacade } from './sharing/api';
 
 export const APP_VERSION: string = pkg.version;
 
@@ -11,5 +12,6 @@ export const APP_VERSION: string = pkg.version;
 export async function composeServices(opts: Omit<ServicesOptions, 'version'>): Promise<AppServices> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const services = new AppServices({ ...opts, version: APP_VERSION });
+  services.sharing = new SharingFacade(services);
   return services;
 }

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libvirt-dev libvirt0 openssh-server openssh-client chromium ca-certificates python3 make g++ tar procps passwd)
+packages=(libvirt-dev libvirt0 openssh-server openssh-client chromium ca-certificates python3 make g++ tar procps passwd e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

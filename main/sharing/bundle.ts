@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ImportPreview, WorkspaceKind } from '../../preload/contract';
 import { AppError } from '../errors';
+import { isSecretKey } from '../state';
 
 export const BUNDLE_FORMAT = 'clusterdesk-state-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -34,8 +35,9 @@ export function checksumOf(bundle: Omit<StateBundle, 'sha256'>): string {
   return createHash('sha256').update(canonicalJson(bundle)).digest('hex');
 }
 
-/** Keys whose values are secrets wherever they appear. */
-const SECRET_KEY = /^(password|passwd|passphrase|private_?key|secret|token|api_?key|access_?key|auth_?sock|ssh_auth_sock|credentials?)$/i;
+/** Keys the state engine never stores, plus what a shared file must not carry either (agent sockets, credentials). */
+const EXTRA_SECRET_KEY = /^(passwd|secret|api_?key|access_?key|auth_?sock|ssh_auth_sock|credentials?)$/i;
+const isSharedSecretKey = (k: string) => isSecretKey(k) || EXTRA_SECRET_KEY.test(k);
 /** Values that are secrets whatever their key. */
 const SECRET_VALUE = /-----BEGIN [A-Z ]*PRIVATE KEY-----|^ssh-(rsa|ed25519|dss) AAAA[0-9A-Za-z+/]{60,}|^gh[pousr]_[A-Za-z0-9]{20,}|\/agent\.\d+$|\/ssh-[A-Za-z0-9]+\/agent/;
 
@@ -65,7 +67,7 @@ export function redact(value: unknown, opts: RedactOptions = {}): { value: unkno
     if (v && typeof v === 'object') {
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v)) {
-        if (SECRET_KEY.test(k)) {
+        if (isSharedSecretKey(k)) {
           removed++;
           continue;
         }
