@@ -3,6 +3,7 @@
  * to the desktop app on the same workspace is safe.
  */
 import { Command } from 'commander';
+import { stateCommands } from '../cli/commands/state';
 import { APP_VERSION } from '../compose';
 
 export function buildProgram(): Command {
@@ -11,11 +12,14 @@ export function buildProgram(): Command {
     .name('clusterdesk')
     .description('See and steer libvirt HPC clusters and federated-learning deployments through their state files.')
     .version(APP_VERSION, '-V, --version', 'print the version')
+    .option('--json', 'print results as JSON (documented shapes in docs/cli.md)')
+    .option('--data-dir <dir>', 'settings folder shared with the app (default: $CLUSTERDESK_DATA_DIR or ~/.config/Clusterdesk)')
     .showHelpAfterError()
     .exitOverride((err) => {
       // Usage errors exit 2 (documented); help and version exit 0.
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2);
     });
+  stateCommands(program);
   return program;
 }
 

@@ -1,0 +1,145 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { APP_VERSION } from '../../compose';
+import { AppError } from '../../errors';
+import { isFederationState, summarize } from '../../state';
+import { exportState, importState, previewStateImport } from '../../sharing/service';
+import { cliRuntime, execute, globals, resolveWorkspace, type CliWorkspace } from '../common';
+import { EXIT, renderTable } from '../format';
+
+const share = (ws: CliWorkspace) => ({ kind: ws.kind, name: ws.name, target: ws.target });
+
+/** `clusterdesk state …`: show, backups, restore, unlock, export, import. */
+export function stateCommands(program: Command): void {
+  const state = program.command('state').description('inspect and manage a workspace’s state file (either kind)');
+  const wsArg = ['[workspace]', 'a folder with refedez.yaml or cluster.yaml, or the cluster config file', '.'] as const;
+
+  state
+    .command('show')
+    .description('print the recorded state')
+    .argument(...wsArg)
+    .option('--state <path>', 'cluster state file (default: $AI_HOW_STATE_FILE or output/state.json beside the config)')
+    .action((path: string, o: { state?: string }, cmd: Command) =>
+      execute(globals(cmd), async () => {
+        const { store } = cliRuntime(globals(cmd));
+        const ws = await resolveWorkspace(path, o);
+        const [current, lock] = await Promise.all([store.load(ws.target), store.lockInfo(ws.target)]);
+        const summary = current ? { ...summarize(current), serial: current.serial ?? null, lineage: current.lineage ?? null } : null;
+        const status = summary?.status ?? (ws.kind === 'federation' ? 'clean' : 'none');
+        const lines = [`${ws.kind} ${ws.name}: ${status}`, `state file: ${ws.statePath}`];
+        if (summary) lines.push(`serial ${String(summary.serial)}, lineage ${String(summary.lineage)}`);
+        if (lock) lines.push(`locked by ${lock.operation} (pid ${lock.pid} on ${lock.host} since ${lock.since}, id ${lock.id})${lock.stale ? ' — stale' : ''}`);
+        if (current && !isFederationState(current)) {
+          lines.push('', renderTable(['VM', 'STATE', 'IP', 'CPU', 'MEM GB', 'GPU'], current.vms.map((v) => [v.name, v.state, v.ip_address, v.cpu_cores, v.memory_gb, v.gpu_count])));
+        } else if (current) {
+          const machines = (current.data as { machines?: { name: string; kind: string; host: string; user: string; tmp_dir: string }[] }).machines ?? [];
+          if (machines.length) lines.push('', renderTable(['MACHINE', 'KIND', 'HOST', 'USER', 'TEMP DIR'], machines.map((m) => [m.name, m.kind, m.host, m.user, m.tmp_dir])));
+        }
+        return {
+          human: lines.join('\n'),
+          json: { workspace: { kind: ws.kind, name: ws.name, path: ws.path, statePath: ws.statePath }, status, summary, lock, state: current },
+        };
+      }),
+    );
+
+  state
+    .command('backups')
+    .description('list the backups and history generations, marking the valid ones')
+    .argument(...wsArg)
+    .option('--state <path>', 'cluster state file')
+    .action((path: string, o: { state?: string }, cmd: Command) =>
+      execute(globals(cmd), async () => {
+        const { store } = cliRuntime(globals(cmd));
+        const ws = await resolveWorkspace(path, o);
+        const backups = await store.backups(ws.target);
+        const human = backups.length
+          ? renderTable(
+              ['ID', 'SAVED', 'SERIAL', 'STATUS', 'COUNT', 'VALID'],
+              backups.map((b) => [b.id, b.savedAt, b.serial, b.status, b.count, b.valid ? 'yes' : `no: ${b.error ?? ''}`]),
+            )
+          : 'No backups yet.';
+        return { human, json: { backups } };
+      }),
+    );
+
+  state
+    .command('restore')
+    .description('write a backup as a new generation (the current one stays in history)')
+    .argument('<id>', 'backup id from `state backups`')
+    .argument(...wsArg)
+    .option('--state <path>', 'cluster state file')
+    .option('--adopt', 'allow a backup of another lineage')
+    .action((id: string, path: string, o: { state?: string; adopt?: boolean }, cmd: Command) =>
+      execute(globals(cmd), async () => {
+        const { store } = cliRuntime(globals(cmd));
+        const ws = await resolveWorkspace(path, o);
+        const written = await store.restore(ws.target, id, { adopt: o.adopt ?? false });
+        const { status } = summarize(written);
+        return { human: `Restored ${id}: serial ${written.serial}, status ${status}.`, json: { restored: id, serial: written.serial, lineage: written.lineage, status } };
+      }),
+    );
+
+  state
+    .command('unlock')
+    .description('break a state lock left by a crashed process (needs the exact lock id)')
+    .argument('<lock-id>', 'the id shown by `state show`')
+    .argument(...wsArg)
+    .option('--state <path>', 'cluster state file')
+    .action((lockId: string, path: string, o: { state?: string }, cmd: Command) =>
+      execute(globals(cmd), async () => {
+        const { store } = cliRuntime(globals(cmd));
+        const ws = await resolveWorkspace(path, o);
+        await store.forceUnlock(ws.target, lockId);
+        return { human: `Unlocked ${ws.statePath} (lock ${lockId}).`, json: { unlocked: lockId } };
+      }),
+    );
+
+  state
+    .command('export')
+    .description('write the state as a .cdstate bundle (redacted: no passwords, keys or tokens)')
+    .argument('<file>', 'bundle to write')
+    .argument(...wsArg)
+    .option('--state <path>', 'cluster state file')
+    .option('--redact-home', 'replace your home folder with ~ in every path')
+    .action((file: string, path: string, o: { state?: string; redactHome?: boolean }, cmd: Command) =>
+      execute(globals(cmd), async () => {
+        const { store } = cliRuntime(globals(cmd));
+        const ws = await resolveWorkspace(path, o);
+        const { bundle, savedTo } = await exportState(store, share(ws), { file, redactHome: o.redactHome ?? false, appVersion: APP_VERSION });
+        return {
+          human: `Exported ${ws.name} (serial ${bundle.serial}, lineage ${bundle.lineage.slice(0, 8)}) to ${savedTo}.`,
+          json: { file: savedTo, serial: bundle.serial, lineage: bundle.lineage, sha256: bundle.sha256, redacted: bundle.redacted },
+        };
+      }),
+    );
+
+  state
+    .command('import')
+    .description('apply a .cdstate bundle with Terraform’s push rules (preview first)')
+    .argument('<file>', 'bundle to read')
+    .argument(...wsArg)
+    .option('--state <path>', 'cluster state file')
+    .option('--force', 'accept an older or equal serial with different content')
+    .option('--adopt', 'accept a bundle of another lineage')
+    .option('--dry-run', 'only show the preview')
+    .action((file: string, path: string, o: { state?: string; force?: boolean; adopt?: boolean; dryRun?: boolean }, cmd: Command) =>
+      execute(globals(cmd), async () => {
+        const { store } = cliRuntime(globals(cmd));
+        const ws = await resolveWorkspace(path, o);
+        const content = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+          throw new AppError('bundle-invalid', `Cannot read ${file}: ${err.code ?? err.message}.`, { path: file });
+        });
+        const preview = await previewStateImport(store, share(ws), content);
+        const diff = [
+          `verdict: ${preview.verdict} — ${preview.reason}`,
+          `serial ${String(preview.current.serial)} → ${preview.incoming.serial}; status ${String(preview.current.status)} → ${String(preview.incoming.status)}`,
+          ...preview.added.map((n) => `  + ${n}`),
+          ...preview.removed.map((n) => `  - ${n}`),
+          ...preview.changed.map((n) => `  ~ ${n}`),
+        ].join('\n');
+        if (o.dryRun) return { human: diff, json: { preview, written: false }, exit: EXIT.ok };
+        const r = await importState(store, share(ws), content, { force: o.force ?? false, adopt: o.adopt ?? false });
+        return { human: `${diff}\n${r.written ? 'Imported.' : 'Nothing to do: identical.'}`, json: { preview: r.preview, written: r.written } };
+      }),
+    );
+}

@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import type { ErrorData, WorkspaceKind } from '../../preload/contract';
+import { AppError, toErrorData } from '../errors';
+import { confBackend } from '../settings/conf-backend';
+import { resolveDataDir, Settings } from '../settings/settings';
+import { StateStore, type StateTarget } from '../state';
+import { detectWorkspace } from '../workspaces/detect';
+import { EXIT, exitCodeFor, renderError, type ExitCode } from './format';
+
+/** What every command prints: a human text and a JSON value (the `--json` shape), and its exit code. */
+export interface CommandResult {
+  readonly human: string;
+  readonly json: Record<string, unknown>;
+  readonly exit?: ExitCode;
+}
+
+/** Global options shared by every command. */
+export interface GlobalOptions {
+  readonly json?: boolean;
+  readonly dataDir?: string;
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+/**
+ * Runs a command body and prints its result: `{"ok":true,…}` / `{"ok":false,"error":{…}}` with `--json`, text
+ * otherwise; sets the documented exit code. Never throws.
+ */
+export async function execute(opts: GlobalOptions, body: () => Promise<CommandResult>): Promise<void> {
+  try {
+    const result = await body();
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, ...result.json }, null, 2)}\n`);
+    else if (result.human) process.stdout.write(`${result.human}\n`);
+    process.exitCode = result.exit ?? EXIT.ok;
+  } catch (err) {
+    const error: ErrorData = toErrorData(err);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, error }, null, 2)}\n`);
+    else process.stderr.write(`${renderError(error)}\n`);
+    process.exitCode = exitCodeFor(error.code);
+  }
+}
+
+/** The settings and the state engine the CLI shares with the app (same data dir, same locks). */
+export function cliRuntime(opts: GlobalOptions): { settings: Settings; store: StateStore; dataDir: string } {
+  const dataDir = resolveDataDir(opts.dataDir, process.env);
+  const settings = new Settings(confBackend(dataDir));
+  const store = new StateStore({
+    historyLimit: settings.get('historyLimit'),
+    lockTimeoutMs: settings.get('lockTimeoutMs'),
+    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+  });
+  return { settings, store, dataDir };
+}
+
+/** A workspace named on the command line (a folder or a config file), not registered anywhere. */
+export interface CliWorkspace {
+  readonly kind: WorkspaceKind;
+  readonly name: string;
+  readonly path: string;
+  readonly configFile: string;
+  readonly statePath: string;
+  readonly target: StateTarget;
+}
+
+/**
+ * Resolves a WORKSPACE argument. For clusters the state file is `--state PATH`, else `AI_HOW_STATE_FILE`, else
+ * `output/state.json` beside the config, as in AI-HOW.
+ */
+export async function resolveWorkspace(path: string, opts: { state?: string; expect?: WorkspaceKind } = {}): Promise<CliWorkspace> {
+  const statePath = opts.state ?? process.env.AI_HOW_STATE_FILE;
+  const found = await detectWorkspace(path, statePath ? { statePath } : {});
+  if (opts.expect && found.kind !== opts.expect) {
+    throw new AppError('workspace-unknown', `${found.path} is a ${found.kind}, not a ${opts.expect}.`, {
+      path: found.path,
+      hint: opts.expect === 'cluster' ? 'Use `clusterdesk fed …` for federations.' : 'Use `clusterdesk hpc …` for clusters.',
+    });
+  }
+  return {
+    ...found,
+    target: { kind: found.kind, file: found.statePath, ...(found.kind === 'cluster' ? { clusterName: found.name } : {}) },
+  };
+}

@@ -1,0 +1,82 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateStore } from '../state';
+import { runCli } from './test-support/run-cli';
+
+let dir = '';
+let dataDir = '';
+let fed = '';
+const store = new StateStore();
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cd-cli-state-'));
+  dataDir = join(dir, 'data');
+  fed = join(dir, 'fed');
+  await mkdir(fed);
+  await writeFile(join(fed, 'refedez.yaml'), 'refedez:\n  folder: .refedez\nmachines: {}\n');
+  const target = { kind: 'federation' as const, file: join(fed, '.refedez', 'state.json') };
+  const machine = { name: 'site-1', kind: 'local' as const, host: 'localhost', port: 22, user: 'root', tmp_dir: '/tmp/clusterdesk-00000000-x', started_at: new Date().toISOString() };
+  await store.update(target, 'seed', () => ({ type: 'running', data: { deployed_files_path: fed, machines: [machine] } }) as never);
+  await store.update(target, 'seed', () => ({ type: 'dirty', data: { deployed_files_path: fed, machines: [machine] } }) as never);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('clusterdesk state', () => {
+  it('shows the recorded state, human and --json', async () => {
+    const human = await runCli(['state', 'show', fed], { dataDir });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('federation fed: dirty');
+    expect(human.stdout).toMatch(/site-1\s+local\s+localhost/);
+    const json = await runCli(['--json', 'state', 'show', fed], { dataDir });
+    expect(json.json()).toMatchObject({ ok: true, status: 'dirty', summary: { count: 1, serial: 2 }, lock: null });
+  });
+
+  it('lists backups and restores one, exit 0', async () => {
+    const list = (await runCli(['--json', 'state', 'backups', fed], { dataDir })).json<{ backups: { id: string; serial: number; valid: boolean; status: string }[] }>();
+    const first = list.backups.find((b) => b.serial === 1 && b.valid);
+    expect(first?.status).toBe('running');
+    const r = await runCli(['state', 'restore', first!.id, fed], { dataDir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('status running');
+    expect((await store.load({ kind: 'federation', file: join(fed, '.refedez', 'state.json') }))?.type).toBe('running');
+  });
+
+  it('exports and imports with Terraform’s rules and documented exit codes', async () => {
+    const bundle = join(dir, 'fed.cdstate');
+    const ex = await runCli(['--json', 'state', 'export', bundle, fed], { dataDir });
+    expect(ex.json()).toMatchObject({ ok: true, file: bundle });
+    const other = join(dir, 'other');
+    await mkdir(other);
+    await writeFile(join(other, 'refedez.yaml'), 'refedez:\n  folder: .refedez\nmachines: {}\n');
+    const dry = await runCli(['state', 'import', '--dry-run', bundle, other], { dataDir });
+    expect(dry.stdout).toContain('verdict: accept');
+    expect((await runCli(['state', 'import', bundle, other], { dataDir })).code).toBe(0);
+    // Tampered bundle: exit 1, bundle-invalid.
+    await writeFile(bundle, (await readFile(bundle, 'utf8')).replace('site-1', 'site-2'));
+    const bad = await runCli(['--json', 'state', 'import', bundle, other], { dataDir });
+    expect(bad.code).toBe(1);
+    expect(bad.json()).toMatchObject({ ok: false, error: { code: 'bundle-invalid' } });
+  });
+
+  it('answers usage errors with exit 2 and unknown workspaces with exit 1', async () => {
+    expect((await runCli(['state', 'frobnicate'], { dataDir })).code).toBe(2);
+    const r = await runCli(['state', 'show', dir], { dataDir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('workspace-unknown');
+  });
+
+  it('answers a corrupt state with exit 3', async () => {
+    const broken = join(dir, 'broken');
+    await mkdir(join(broken, '.refedez'), { recursive: true });
+    await writeFile(join(broken, 'refedez.yaml'), 'machines: {}\n');
+    await writeFile(join(broken, '.refedez', 'state.json'), '{"type":');
+    const r = await runCli(['state', 'show', broken], { dataDir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('state-corrupt');
+  });
+});
