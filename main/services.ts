@@ -31,6 +31,10 @@ export interface ClusterApi {
   refresh(workspaceId: string, apply: boolean): Promise<RefreshReport>;
   vmAction(workspaceId: string, vm: string, action: VmAction): Promise<OperationReport>;
   createDemo(folder?: string): Promise<WorkspaceEntry>;
+  /** Per-VM drift notes from the last unapplied refresh, shown as `VmView.drift`. */
+  vmDrift?(workspaceId: string): ReadonlyMap<string, string> | undefined;
+  /** Closes libvirt connections. */
+  dispose?(): Promise<void>;
 }
 
 /** Federation operations by workspace id (implemented in `federations/api.ts`). */
@@ -124,7 +128,7 @@ export class AppServices {
   /** The recorded state of a workspace, read-only; remembers the lineage the first time one is seen. */
   async snapshot(id: string): Promise<WorkspaceSnapshot> {
     const entry = this.registry.get(id);
-    const snap = await buildSnapshot(entry, this.store, this.runner.current(id));
+    const snap = await buildSnapshot(entry, this.store, this.runner.current(id), this.clusters?.vmDrift?.(id));
     if (!entry.lineage && snap.lineage && !snap.error) this.registry.patch(id, { lineage: snap.lineage });
     return snap;
   }
@@ -162,6 +166,7 @@ export class AppServices {
   /** Stops watchers and cancels running operations. */
   dispose(): void {
     this.runner.cancelAll();
+    this.clusters?.dispose?.().catch((err: unknown) => this.warn(`closing libvirt connections: ${String(err)}`));
     for (const id of [...this.watchers.keys()]) this.unwatch(id);
     for (const t of this.pending.values()) clearTimeout(t);
     this.pending.clear();

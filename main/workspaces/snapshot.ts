@@ -30,6 +30,7 @@ export async function buildSnapshot(
   entry: WorkspaceEntry,
   store: StateStore,
   operation: RunningOperation | null,
+  vmDrift?: ReadonlyMap<string, string>,
 ): Promise<WorkspaceSnapshot> {
   const target = targetOf(entry);
   let state: AnyState | null = null;
@@ -63,7 +64,7 @@ export async function buildSnapshot(
   const common = { serial: state.serial ?? null, lineage: state.lineage ?? null };
   if (entry.kind === 'cluster') {
     const cs = state as ClusterState;
-    return { ...base, ...common, status: cs.status, lastModified: cs.last_modified ?? null, cluster: clusterDetail(cs) };
+    return { ...base, ...common, status: cs.status, lastModified: cs.last_modified ?? null, cluster: clusterDetail(cs, vmDrift) };
   }
   const fs = state as FederationState;
   return { ...base, ...common, status: fs.type, lastModified: fs.last_modified ?? null, federation: federationDetail(fs) };
@@ -75,7 +76,7 @@ function roleOf(name: string, clusterName: string): VmView['role'] {
   return 'other';
 }
 
-function clusterDetail(s: ClusterState): ClusterDetail {
+function clusterDetail(s: ClusterState, vmDrift: ReadonlyMap<string, string> | undefined): ClusterDetail {
   return {
     clusterName: s.cluster_name,
     vms: s.vms.map((vm) => ({
@@ -87,6 +88,7 @@ function clusterDetail(s: ClusterState): ClusterDetail {
       memoryGb: vm.memory_gb,
       gpuCount: vm.gpu_count ?? 0,
       lastSeen: vm.last_seen ?? null,
+      ...(vmDrift?.has(vm.name) ? { drift: vmDrift.get(vm.name)! } : {}),
     })),
     networks: s.networks.map((n) => ({ name: n.name, subnet: n.subnet, bridge: n.bridge, activeIps: n.active_ips ?? [] })),
     volumes: s.volumes.map((v) => ({ name: v.name, path: v.path, sizeGb: v.size_gb, format: v.format })),

@@ -1,0 +1,121 @@
+/**
+ * One cluster operation's session: the state lock (held for the whole operation), a libvirt connection opened
+ * under it, and checkpoints that persist progress — the demo host file first, then the state file.
+ */
+import type { OpContext } from '../operations/types';
+import { AppError } from '../errors';
+import type { ClusterState, StateTx } from '../state';
+import { saveTestHost, testHostFile } from './libvirt/test-host';
+import type { LibvirtHost } from './libvirt/types';
+import type { ClusterEnv } from './env';
+import { clusterTarget, type ClusterWorkspace } from './workspace';
+
+export interface ClusterSession {
+  readonly tx: StateTx<'cluster'>;
+  readonly host: LibvirtHost;
+  readonly ctx: OpContext;
+  /** The state as it will be written at the next checkpoint (null: nothing to write). */
+  readonly state: ClusterState | null;
+  /** Replaces the in-memory state; written at the next checkpoint. */
+  set(next: ClusterState): void;
+  /** Applies `fn` to the in-memory state (which must exist). */
+  update(fn: (s: ClusterState) => ClusterState): void;
+  /** Saves the demo host (if any), then writes the state; concurrent calls coalesce into one write after them. */
+  checkpoint(): Promise<void>;
+  /** Saves the demo host only (destroy writes no intermediate states). */
+  saveHost(): Promise<void>;
+  /** Throws `cancelled` when the operation was cancelled. */
+  checkCancelled(): void;
+}
+
+/** Serializes saves and coalesces requests: each caller resolves after a save that began after its request. */
+class Coalescer {
+  private tail: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | null = null;
+  constructor(private readonly work: () => Promise<void>) {}
+  request(): Promise<void> {
+    if (this.queued) return this.queued;
+    const run = this.tail.then(() => {
+      this.queued = null;
+      return this.work();
+    });
+    this.queued = run;
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+  idle(): Promise<void> {
+    return this.tail;
+  }
+}
+
+export const cancelledError = (): AppError => new AppError('cancelled', 'The operation was cancelled.');
+
+/**
+ * Runs `fn` holding the workspace's state lock, with a libvirt connection opened after the lock was taken (so a
+ * demo host file reflects whatever the previous holder saved). Cancelling aborts the wait for the lock; once the
+ * lock is held the operation sees cancellation only through `checkCancelled`, so it can still record what exists.
+ */
+export async function withSession<T>(
+  env: ClusterEnv,
+  ws: ClusterWorkspace,
+  opts: { readonly operation: string; readonly uri: string; readonly clusterName: string | null },
+  ctx: OpContext,
+  fn: (s: ClusterSession) => Promise<T>,
+): Promise<T> {
+  const waiting = new AbortController();
+  const onAbort = () => waiting.abort(ctx.signal.reason);
+  if (ctx.signal.aborted) throw cancelledError();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await env.store.transaction(
+      clusterTarget(ws, opts.clusterName),
+      opts.operation,
+      async (tx) => {
+        ctx.signal.removeEventListener('abort', onAbort);
+        const host = await env.connect(opts.uri);
+        const hostFile = testHostFile(host.uri);
+        let state: ClusterState | null = null;
+        const hostSaver = new Coalescer(async () => {
+          if (hostFile) await saveTestHost(host, hostFile);
+        });
+        const saver = new Coalescer(async () => {
+          await hostSaver.request();
+          if (state) state = await tx.write(state);
+        });
+        const session: ClusterSession = {
+          tx,
+          host,
+          ctx,
+          get state() {
+            return state;
+          },
+          set(next) {
+            state = next;
+          },
+          update(f) {
+            if (!state) throw new AppError('internal', 'No cluster state to update.');
+            state = f(state);
+          },
+          checkpoint: () => saver.request(),
+          saveHost: () => hostSaver.request(),
+          checkCancelled() {
+            if (ctx.signal.aborted) throw cancelledError();
+          },
+        };
+        try {
+          return await fn(session);
+        } finally {
+          await saver.idle();
+          await hostSaver.idle();
+          await host.close();
+        }
+      },
+      { signal: waiting.signal },
+    );
+  } catch (err) {
+    if (ctx.signal.aborted && !(err instanceof AppError)) throw cancelledError();
+    throw err;
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+}

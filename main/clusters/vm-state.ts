@@ -1,0 +1,88 @@
+/** libvirt domain states → the AI-HOW VM states, which actions each state allows, and the cluster status. */
+import { assertNever, type VmAction } from '../../preload/contract';
+import { AppError } from '../errors';
+import type { ClusterStateStatus, VmRecord, VmState } from '../state';
+import type { DomainState } from './libvirt/types';
+
+/** DESIGN.md §3: RUNNING and BLOCKED → RUNNING, SHUTDOWN → DYING, NOSTATE → UNDEFINED, the rest by name. */
+export function vmStateOf(state: DomainState): VmState {
+  switch (state) {
+    case 'RUNNING':
+    case 'BLOCKED':
+      return 'RUNNING';
+    case 'PAUSED':
+      return 'PAUSED';
+    case 'SHUTDOWN':
+      return 'DYING';
+    case 'SHUTOFF':
+      return 'SHUTOFF';
+    case 'CRASHED':
+      return 'CRASHED';
+    case 'PMSUSPENDED':
+      return 'PMSUSPENDED';
+    case 'NOSTATE':
+      return 'UNDEFINED';
+    default:
+      return assertNever(state);
+  }
+}
+
+/** Is a domain in this state active (libvirt would have to destroy it before undefining its disks)? */
+export function isActive(state: DomainState): boolean {
+  return state !== 'SHUTOFF' && state !== 'NOSTATE';
+}
+
+/**
+ * The per-VM actions libvirt accepts in a (live) domain state: `virDomainCreate` needs an inactive domain,
+ * shutdown / reboot / suspend a running one, resume a paused one, and destroy (force off) any active one.
+ */
+export function allowedActions(state: DomainState): readonly VmAction[] {
+  switch (state) {
+    case 'SHUTOFF':
+    case 'CRASHED':
+      return ['start'];
+    case 'RUNNING':
+    case 'BLOCKED':
+      return ['shutdown', 'force-off', 'pause', 'reboot'];
+    case 'PAUSED':
+      return ['resume', 'force-off'];
+    case 'SHUTDOWN':
+    case 'PMSUSPENDED':
+      return ['force-off'];
+    case 'NOSTATE':
+      return [];
+    default:
+      return assertNever(state);
+  }
+}
+
+/** Refuses an action libvirt would refuse, saying which state it needs. */
+export function checkAction(vm: string, action: VmAction, state: DomainState): void {
+  if (allowedActions(state).includes(action)) return;
+  const needs: Record<VmAction, string> = {
+    start: 'SHUTOFF or CRASHED',
+    shutdown: 'RUNNING',
+    'force-off': 'an active state (RUNNING, PAUSED, DYING, PMSUSPENDED)',
+    pause: 'RUNNING',
+    resume: 'PAUSED',
+    reboot: 'RUNNING',
+  };
+  throw new AppError('state-wrong-status', `Cannot ${action} ${vm}: it is ${vmStateOf(state)}, and ${action} needs ${needs[action]}.`, {
+    hint: 'Refresh to see the VM’s current state.',
+    details: { vm, action, state: vmStateOf(state) },
+  });
+}
+
+/**
+ * The cluster status from its VMs: `running` when every expected VM runs, `stopped` when every one that exists is
+ * off, `error` when one crashed, otherwise `partial`. `expected` is how many VMs the cluster should have (the plan),
+ * so a start that created only some of them never reads as running.
+ */
+export function deriveStatus(vms: readonly Pick<VmRecord, 'state'>[], expected: number = vms.length): ClusterStateStatus {
+  const live = vms.filter((v) => v.state !== 'UNDEFINED');
+  if (live.some((v) => v.state === 'CRASHED')) return 'error';
+  if (live.length === 0) return vms.length === 0 && expected > 0 ? 'partial' : 'stopped';
+  if (live.every((v) => v.state === 'SHUTOFF')) return 'stopped';
+  if (live.every((v) => v.state === 'RUNNING')) return live.length >= expected ? 'running' : 'partial';
+  return 'partial';
+}

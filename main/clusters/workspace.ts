@@ -1,0 +1,119 @@
+/**
+ * A cluster workspace as the domain functions see it: config file, state file, the lineage seen, the URI setting.
+ * Reads the config once per operation and resolves which libvirt host it talks to.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { ValidationReport } from '../../preload/contract';
+import { AppError } from '../errors';
+import type { StateTarget } from '../state';
+import { parseClusterConfig, toValidationReport, type ConfigResult } from './config/parse';
+import type { ClusterPlan } from './config/plan';
+import { resolveLibvirtUri } from './libvirt/uri';
+
+/** What a domain function needs to know about a cluster workspace (the CLI builds this from its flags). */
+export interface ClusterWorkspace {
+  /** Absolute path of the cluster.yaml. */
+  readonly configFile: string;
+  /** Absolute path of the state file. */
+  readonly statePath: string;
+  /** The lineage this workspace has seen; a state file with another one is `state-foreign`. */
+  readonly lineage?: string;
+  /** The workspace's URI setting (`--uri`); wins over the config's `clusterdesk.libvirt_uri`. */
+  readonly libvirtUri?: string;
+}
+
+/** The config as one operation uses it. */
+export interface LoadedConfig {
+  /** The libvirt URI: setting > `clusterdesk.libvirt_uri` in the config > `LIBVIRT_DEFAULT_URI` > `qemu:///system`. */
+  readonly uri: string;
+  readonly result: ConfigResult;
+  /** The cluster name (from the plan, or read leniently from an invalid config), null when unknown. */
+  readonly clusterName: string | null;
+  /** Where the cluster's dir pool keeps its volumes. */
+  readonly poolPath: string | null;
+}
+
+/** Our extension of cluster.yaml: `clusterdesk: { libvirt_uri, pool_path }` (AI-HOW ignores unknown top-level keys). */
+interface Extension {
+  readonly libvirtUri: string | null;
+  readonly poolPath: string | null;
+  readonly errors: readonly AppError[];
+  readonly clusterName: string | null;
+}
+
+function readExtension(text: string, file: string): Extension {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) return { libvirtUri: null, poolPath: null, errors: [], clusterName: null };
+  const data = doc.toJS() as { clusterdesk?: unknown; clusters?: { hpc?: { name?: unknown } } } | null;
+  const name = data?.clusters?.hpc?.name;
+  const ext = data?.clusterdesk;
+  const errors: AppError[] = [];
+  const field = (key: string): string | null => {
+    if (ext === undefined || ext === null || typeof ext !== 'object') return null;
+    const v = (ext as Record<string, unknown>)[key];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string' || v.trim() === '' || v.includes('\0')) {
+      errors.push(new AppError('config-invalid', `${file}: clusterdesk.${key}: expected a non-empty string`, { path: file, field: `clusterdesk.${key}` }));
+      return null;
+    }
+    return v.trim();
+  };
+  return { libvirtUri: field('libvirt_uri'), poolPath: field('pool_path'), errors, clusterName: typeof name === 'string' && name ? name : null };
+}
+
+/**
+ * Reads and validates the workspace's config. Never throws for a bad config (the result carries the errors); the
+ * base image must exist only on a real host, since the test driver never reads it.
+ */
+export async function loadConfig(ws: ClusterWorkspace, processEnv: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
+  const file = resolve(ws.configFile);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    const error = new AppError('config-invalid', `Cannot read ${file} (${code}).`, { path: file, line: 1, hint: 'Check that the cluster config still exists.' });
+    return { uri: resolveLibvirtUri(ws.libvirtUri, processEnv), result: { plan: null, errors: [error] }, clusterName: null, poolPath: null };
+  }
+  const ext = readExtension(text, file);
+  const uri = resolveLibvirtUri(ws.libvirtUri?.trim() || ext.libvirtUri, processEnv);
+  const parsed = await parseClusterConfig(text, { path: file, checkImage: !uri.startsWith('test:') });
+  const result: ConfigResult = ext.errors.length > 0 ? { plan: null, errors: [...parsed.errors, ...ext.errors] } : parsed;
+  const plan = result.plan;
+  const clusterName = plan?.clusterName ?? ext.clusterName;
+  let poolPath: string | null = null;
+  if (ext.poolPath) poolPath = isAbsolute(ext.poolPath) ? ext.poolPath : resolve(dirname(file), ext.poolPath);
+  else if (plan) poolPath = resolve(dirname(plan.baseImagePath), plan.pool.name);
+  return { uri, result, clusterName, poolPath };
+}
+
+/** The plan of a loaded config, or `config-invalid` with every error in `details.errors`. */
+export function planOf(config: LoadedConfig): ClusterPlan & { readonly poolPath: string } {
+  const { plan, errors } = config.result;
+  if (!plan || errors.length > 0 || !config.poolPath) {
+    const first = errors[0] ?? new AppError('config-invalid', 'The cluster config is invalid.');
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+    throw new AppError('config-invalid', `${first.message}${more}`, { ...first.fields, details: { errors: errors.map((e) => e.toData()) } });
+  }
+  return { ...plan, poolPath: config.poolPath };
+}
+
+/** The state target of a cluster workspace. */
+export function clusterTarget(ws: ClusterWorkspace, clusterName: string | null): StateTarget<'cluster'> {
+  return {
+    kind: 'cluster',
+    file: ws.statePath,
+    ...(ws.lineage ? { lineage: ws.lineage } : {}),
+    ...(clusterName ? { clusterName } : {}),
+  };
+}
+
+/** Validates the config without touching libvirt: the errors (file, line, field) and what start would create. */
+export async function validateCluster(
+  ws: ClusterWorkspace,
+  processEnv: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<ValidationReport> {
+  return toValidationReport((await loadConfig(ws, processEnv)).result);
+}
