@@ -19,6 +19,12 @@ export interface ClusterEnv {
   readonly pollIntervalMs: number;
   /** The environment to read `LIBVIRT_DEFAULT_URI` from. */
   readonly processEnv: Readonly<Record<string, string | undefined>>;
+  /**
+   * Use interface addresses the test driver reports. It synthesizes them (from the network's DHCP range and the
+   * domain id, new on every start), so by default a demo shows the configured IPs, unverified; tests turn this on
+   * to exercise the interface-address path through real libvirt calls.
+   */
+  readonly testDriverAddresses: boolean;
   /** Closes the pooled connections. */
   dispose(): Promise<void>;
 }
@@ -29,6 +35,7 @@ export interface ClusterEnvOptions {
   readonly parallelism?: number;
   readonly pollIntervalMs?: number;
   readonly processEnv?: Readonly<Record<string, string | undefined>>;
+  readonly testDriverAddresses?: boolean;
   /** Opens a host handle (default: the koffi adapter). */
   readonly open?: (uri: string) => Promise<LibvirtHost>;
 }
@@ -48,6 +55,7 @@ export function createClusterEnv(opts: ClusterEnvOptions): ClusterEnv {
     parallelism: Math.max(1, Math.floor(opts.parallelism ?? 8)),
     pollIntervalMs: Math.max(10, opts.pollIntervalMs ?? 250),
     processEnv: opts.processEnv ?? process.env,
+    testDriverAddresses: opts.testDriverAddresses ?? false,
     async connect(uri: string): Promise<LibvirtHost> {
       const handle = await open(uri);
       if (!disposed && testHostFile(uri) === null && !kept.has(uri)) {

@@ -48,7 +48,12 @@ export interface ClusterStatusReport extends RefreshResult {
 const PARALLEL_READS = 16;
 
 /** Compares the recorded state with the host. Reads only; one bulk call for the domains. */
-export async function observe(host: LibvirtHost, state: ClusterState, plan: (ClusterPlan & { readonly poolPath: string }) | null): Promise<Observation> {
+export async function observe(
+  host: LibvirtHost,
+  state: ClusterState,
+  plan: (ClusterPlan & { readonly poolPath: string }) | null,
+  opts: { readonly testDriverAddresses?: boolean } = {},
+): Promise<Observation> {
   const now = isoNow();
   const cluster = state.cluster_name;
   const lineage = state.lineage ?? '';
@@ -96,14 +101,14 @@ export async function observe(host: LibvirtHost, state: ClusterState, plan: (Clu
     next = withVm(next, vm);
   }
 
-  next = await observeIps(host, next, drift);
+  next = await observeIps(host, next, drift, !host.isTestDriver || opts.testDriverAddresses === true);
   next = await observeNetworks(host, next, drift, lineage, plan);
   next = await observeStorage(host, next, drift, lineage, plan);
   return { drift, next: { ...next, status: deriveStatus(next.vms, Math.max(plan?.vms.length ?? 0, next.vms.length)) } };
 }
 
 /** IPs of running VMs: DHCP leases, else the interface addresses, else the configured IP marked unverified. */
-async function observeIps(host: LibvirtHost, state: ClusterState, drift: DriftItem[]): Promise<ClusterState> {
+async function observeIps(host: LibvirtHost, state: ClusterState, drift: DriftItem[], useInterfaces: boolean): Promise<ClusterState> {
   const byMac = new Map<string, string>();
   for (const n of state.networks) {
     const leases = await host.dhcpLeases(n.name).catch(() => null);
@@ -121,6 +126,7 @@ async function observeIps(host: LibvirtHost, state: ClusterState, drift: DriftIt
     let mac = vm.mac?.toLowerCase();
     if (!mac) mac = domainInterfaces(await host.domainXml(vm.name)).find((i) => state.networks.some((n) => n.name === i.network))?.mac;
     if (mac && byMac.has(mac)) return byMac.get(mac)!;
+    if (!useInterfaces) return null;
     try {
       const ifaces = await host.interfaceAddresses(vm.name, 'agent');
       for (const i of ifaces) {
@@ -216,7 +222,7 @@ export async function clusterStatus(env: ClusterEnv, ws: ClusterWorkspace): Prom
   const host = await env.connect(config.uri);
   try {
     if (!recorded) return { recorded: null, state: null, drift: [], applied: false, uri: config.uri };
-    const seen = await observe(host, recorded, planOrNull(config));
+    const seen = await observe(host, recorded, planOrNull(config), env);
     return { recorded, state: seen.next, drift: seen.drift, applied: false, uri: config.uri };
   } finally {
     await host.close();
@@ -236,7 +242,7 @@ export async function refreshCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx:
     if (!recorded) return { drift: [], applied: false, state: null };
     ctx.progress({ target: '', step: 'read', value: null, message: `Reading ${s.host.uri}` });
     // Everything is read before anything is written: a failed read leaves the state exactly as it was.
-    const seen = await observe(s.host, recorded, planOrNull(config));
+    const seen = await observe(s.host, recorded, planOrNull(config), env);
     if (ctx.signal.aborted) throw new AppError('cancelled', 'The refresh was cancelled before anything was recorded.');
     s.set(seen.next);
     await s.checkpoint();

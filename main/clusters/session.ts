@@ -48,6 +48,59 @@ class Coalescer {
   }
 }
 
+/**
+ * Keeps demo-host saves and libvirt changes apart: a save reads every object one by one, so a domain undefined in
+ * the middle of it would fail the save. Changes run concurrently with each other; a save waits for the changes in
+ * flight, and changes that arrive meanwhile wait for the save.
+ */
+class SaveGate {
+  private active = 0;
+  private saving: Promise<void> | null = null;
+  private idle: (() => void)[] = [];
+
+  async change<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.saving) await this.saving.catch(() => undefined);
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.active === 0) for (const r of this.idle.splice(0)) r();
+    }
+  }
+
+  async save(fn: () => Promise<void>): Promise<void> {
+    while (this.saving) await this.saving.catch(() => undefined);
+    const run = (async () => {
+      while (this.active > 0) await new Promise<void>((r) => this.idle.push(r));
+      await fn();
+    })();
+    this.saving = run;
+    try {
+      await run;
+    } finally {
+      if (this.saving === run) this.saving = null;
+    }
+  }
+}
+
+/** The adapter methods that change the host (everything else only reads). */
+const CHANGES: ReadonlySet<string> = new Set([
+  'defineDomain', 'startDomain', 'shutdownDomain', 'destroyDomain', 'suspendDomain', 'resumeDomain', 'rebootDomain', 'undefineDomain',
+  'setDomainAutostart', 'defineNetwork', 'startNetwork', 'destroyNetwork', 'undefineNetwork', 'definePool', 'buildPool', 'startPool',
+  'refreshPool', 'destroyPool', 'deletePool', 'undefinePool', 'createVolume', 'deleteVolume',
+] satisfies (keyof LibvirtHost)[]);
+
+/** `host` with every change routed through the gate. */
+function gated(host: LibvirtHost, gate: SaveGate): LibvirtHost {
+  return new Proxy(host, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof prop !== 'string' || !CHANGES.has(prop) || typeof value !== 'function') return value;
+      return (...args: unknown[]) => gate.change(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+    },
+  });
+}
+
 export const cancelledError = (): AppError => new AppError('cancelled', 'The operation was cancelled.');
 
 /**
@@ -72,15 +125,21 @@ export async function withSession<T>(
       opts.operation,
       async (tx) => {
         ctx.signal.removeEventListener('abort', onAbort);
-        const host = await env.connect(opts.uri);
-        const hostFile = testHostFile(host.uri);
+        const raw = await env.connect(opts.uri);
+        const hostFile = testHostFile(raw.uri);
+        const gate = new SaveGate();
+        const host = hostFile ? gated(raw, gate) : raw;
         let state: ClusterState | null = null;
         const hostSaver = new Coalescer(async () => {
-          if (hostFile) await saveTestHost(host, hostFile);
+          if (hostFile) await gate.save(() => saveTestHost(raw, hostFile));
         });
         const saver = new Coalescer(async () => {
           await hostSaver.request();
-          if (state) state = await tx.write(state);
+          const snap = state;
+          if (!snap) return;
+          const written = await tx.write(snap);
+          // Updates made while the write was in flight stay; only the header the store filled in is taken over.
+          state = state === snap ? written : { ...state!, version: written.version, serial: written.serial, lineage: written.lineage, last_modified: written.last_modified };
         });
         const session: ClusterSession = {
           tx,
@@ -107,7 +166,7 @@ export async function withSession<T>(
         } finally {
           await saver.idle();
           await hostSaver.idle();
-          await host.close();
+          await raw.close();
         }
       },
       { signal: waiting.signal },

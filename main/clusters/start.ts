@@ -76,6 +76,17 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
   });
 }
 
+/** VMs and volumes in the config's order whatever order they finished in (VMs start in parallel); others last. */
+function inPlanOrder(st: ClusterState, plan: Plan): ClusterState {
+  const rank = new Map<string, number>();
+  plan.vms.forEach((vm, i) => {
+    rank.set(vm.name, i);
+    rank.set(vm.volume, i);
+  });
+  const by = (a: { name: string }, b: { name: string }) => (rank.get(a.name) ?? Infinity) - (rank.get(b.name) ?? Infinity);
+  return { ...st, vms: [...st.vms].sort(by), volumes: [...st.volumes].sort(by) };
+}
+
 /** Refuses, before creating anything, when a name start would use is held by something that is not ours. */
 async function refuseConflicts(s: ClusterSession, plan: Plan, lineage: string): Promise<void> {
   const cluster = plan.clusterName;
@@ -151,7 +162,7 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
     volume = await host.createVolume(plan.pool.name, buildVolumeXml({ name: vm.volume, capacityGb: vm.diskGb, backingPath: plan.baseImagePath }));
   }
   const volumePath = volume.path;
-  s.update((st) => withVolume(st, { name: vm.volume, path: volumePath, size_gb: vm.diskGb, format: 'qcow2' }));
+  s.update((st) => inPlanOrder(withVolume(st, { name: vm.volume, path: volumePath, size_gb: vm.diskGb, format: 'qcow2' }), plan));
   await s.checkpoint();
   s.checkCancelled();
 
@@ -180,7 +191,7 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
     progress('adopt', 0.4, `Adopting ${vm.name} (${vmStateOf(info.state)})`);
   }
   const state0 = info.state;
-  s.update((st) => withVm(st, { ...vmRecordOf(vm, volumePath, st.vms.find((v) => v.name === vm.name)), state: vmStateOf(state0) }));
+  s.update((st) => inPlanOrder(withVm(st, { ...vmRecordOf(vm, volumePath, st.vms.find((v) => v.name === vm.name)), state: vmStateOf(state0) }), plan));
   await s.checkpoint();
   s.checkCancelled();
 
