@@ -346,8 +346,18 @@ export const CHANNELS = [
   'state:import',
 ] as const satisfies readonly Channel[];
 
+/** A `.cdstate` file opened from the OS (file association, second instance): the renderer starts its import. */
+export interface BundleOpened {
+  readonly fileName: string;
+  readonly content: string;
+  /** The registered workspace of the same kind and name, or null (then `message` says what to do). */
+  readonly workspaceId: string | null;
+  readonly message: string;
+}
+
 /** Event → payload, pushed from main to every window. */
 export interface EventMap {
+  'bundle:opened': BundleOpened;
   'workspace:changed': WorkspaceSnapshot;
   'workspaces:changed': readonly WorkspaceEntry[];
   'operation:progress': ProgressEvent;
@@ -357,6 +367,7 @@ export interface EventMap {
 export type EventName = keyof EventMap;
 
 export const EVENTS = [
+  'bundle:opened',
   'workspace:changed',
   'workspaces:changed',
   'operation:progress',

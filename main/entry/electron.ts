@@ -13,6 +13,7 @@ import type { TrayAction } from '../app/tray-menu';
 import { createMainWindow, type AppWindow } from '../app/window';
 import { composeServices } from '../compose';
 import { bindElectronTransport } from '../ipc/electron-transport';
+import { bundlePathsFromArgv, openedBundle } from '../sharing/open-file';
 import { createHandlerTable } from '../ipc/table';
 import { electronStoreBackend } from '../settings/electron-backend';
 import { resolveDataDir } from '../settings/settings';
@@ -24,6 +25,13 @@ function dataDirArg(argv: readonly string[]): string | undefined {
   const i = argv.indexOf('--data-dir');
   return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--data-dir='))?.slice('--data-dir='.length);
 }
+
+// macOS hands over opened files through an event that can fire before the app is ready: keep them until it is.
+const pendingOpens: string[] = [];
+app.on('open-file', (event, path) => {
+  event.preventDefault();
+  pendingOpens.push(path);
+});
 
 async function main(): Promise<void> {
   if (!app.requestSingleInstanceLock()) {
@@ -68,7 +76,19 @@ async function main(): Promise<void> {
   });
   const onTray = (a: TrayAction) => void runTrayAction(services, a, { show, quit: () => app.quit() });
   const disposeTray = createTray(services, assetsDir, onTray);
-  app.on('second-instance', show);
+  const openBundles = async (paths: readonly string[]) => {
+    for (const path of paths) services.events.emit('bundle:opened', await openedBundle(path, services.registry.list()));
+    if (paths.length) show();
+  };
+  app.removeAllListeners('open-file');
+  app.on('open-file', (event, path) => {
+    event.preventDefault();
+    void openBundles([path]);
+  });
+  app.on('second-instance', (_event, argv) => {
+    show();
+    void openBundles(bundlePathsFromArgv(argv.slice(1)));
+  });
   app.on('activate', show);
   app.on('window-all-closed', () => {
     // The tray keeps the app alive on every platform: operations keep running with the window closed.
@@ -78,6 +98,7 @@ async function main(): Promise<void> {
     services.dispose();
   });
   show();
+  void openBundles([...pendingOpens.splice(0), ...bundlePathsFromArgv(process.argv.slice(1))]);
 }
 
 void main();

@@ -3,6 +3,7 @@
  * turns failures into banners or operation outcomes. Components call these and never the API directly.
  */
 import type {
+  BundleOpened,
   BackupEntry,
   Channel,
   ErrorData,
@@ -242,4 +243,15 @@ export async function startImport(workspaceId: string, file: File): Promise<void
   }
   const preview = await previewImport(workspaceId, content);
   if (preview) useImport.getState().set({ workspaceId, fileName: file.name, content, preview });
+}
+
+/** A `.cdstate` opened from the OS: select its workspace and open the import preview, or say why not. */
+export async function openBundle(ev: BundleOpened): Promise<void> {
+  if (!ev.workspaceId) {
+    useErrors.getState().push('Could not open the state file', { code: 'bundle-invalid', message: ev.message, hint: 'Add the workspace, then import the file from its State tab.' });
+    return;
+  }
+  useWorkspaces.getState().select(ev.workspaceId);
+  const preview = await previewImport(ev.workspaceId, ev.content);
+  if (preview) useImport.getState().set({ workspaceId: ev.workspaceId, fileName: ev.fileName, content: ev.content, preview });
 }

@@ -1,7 +1,7 @@
 /** Keeps the stores in step with main: one initial fetch, then change events; a full refetch after each reconnect. */
 import type { ClusterdeskApi, WorkspaceEntry } from '../../../preload/contract';
 import { onConnectionStatus } from '../bridge';
-import { loadSnapshot } from './actions';
+import { loadSnapshot, openBundle } from './actions';
 import { useApp } from './app-store';
 import { useErrors } from './errors-store';
 import { useOperations } from './operations-store';
@@ -34,6 +34,7 @@ export function startSync(api: ClusterdeskApi, signal: AbortSignal): void {
   api.on('workspace:changed', (snapshot) => useSnapshots.getState().upsert(snapshot), signal);
   api.on('operation:progress', (ev) => useOperations.getState().progress(ev), signal);
   api.on('operation:finished', (ev) => useOperations.getState().finished(ev), signal);
+  api.on('bundle:opened', (ev) => void openBundle(ev), signal);
   onConnectionStatus((status) => {
     useApp.getState().setConnection(status);
     // Events sent while we were away are lost; a fresh fetch is the only way to be right again.
