@@ -1,0 +1,170 @@
+/**
+ * What start and destroy must never do: touch what is not ours, lose track of what they created, or leave a
+ * resource unrecorded — on conflicts, mid-run failures and cancellation. Real test driver, no mocks.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { testOwner } from '../../e2e/fixtures/libvirt-host';
+import { openLibvirtHost } from './libvirt/host';
+import { saveTestHost } from './libvirt/test-host';
+import { ownerOf, serializeXml } from './libvirt/xml';
+import { destroyCluster } from './destroy';
+import { startCluster } from './start';
+import { clusterFixture, hostDomains, recordingContext, type ClusterFixture } from './test-support';
+import { create } from 'xmlbuilder2';
+import { createClusterEnv } from './env';
+
+let fx: ClusterFixture | null = null;
+afterEach(async () => {
+  await fx?.cleanup();
+  fx = null;
+});
+
+/** A domain definition with no ownership mark (what another tool would define). */
+function foreignDomainXml(name: string): string {
+  const d = create().ele('domain', { type: 'test' });
+  d.ele('name').txt(name);
+  d.ele('memory', { unit: 'KiB' }).txt('262144');
+  d.ele('vcpu').txt('1');
+  d.ele('os').ele('type').txt('hvm');
+  return serializeXml(d);
+}
+
+async function onHost<T>(f: ClusterFixture, fn: (h: Awaited<ReturnType<ClusterFixture['host']['open']>>) => Promise<T>): Promise<T> {
+  const h = await f.host.open();
+  try {
+    const out = await fn(h);
+    await saveTestHost(h, f.host.file);
+    return out;
+  } finally {
+    await h.close();
+  }
+}
+
+describe('conflicts', () => {
+  it('refuses up front when a name is taken by something not ours, creates nothing, deletes nothing; a re-run after the fix completes', async () => {
+    fx = await clusterFixture({ computeNodes: 3, seed: { domains: [{ name: 'hpc-compute-02', state: 'RUNNING' }] } });
+    const err = await startCluster(fx.env, fx.ws, recordingContext()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'libvirt-conflict', fields: { details: { conflicts: ['hpc-compute-02'] } } });
+    const st = (await fx.state())!;
+    expect(st.status).toBe('partial');
+    expect(st.lineage).toMatch(/^[0-9a-f-]{36}$/);
+    expect(st.vms).toEqual([]);
+    expect(await hostDomains(fx.host)).toEqual([['hpc-compute-02', 'RUNNING']]);
+    await onHost(fx, async (h) => expect(await h.listNetworks()).toEqual([]));
+
+    await onHost(fx, async (h) => {
+      await h.destroyDomain('hpc-compute-02');
+      await h.undefineDomain('hpc-compute-02');
+    });
+    await startCluster(fx.env, fx.ws, recordingContext());
+    const done = (await fx.state())!;
+    expect(done.status).toBe('running');
+    expect(done.lineage).toBe(st.lineage);
+    expect(done.vms).toHaveLength(4);
+  });
+
+  it('a name taken mid-run: partial, everything that exists recorded, the intruder untouched; re-run completes', async () => {
+    fx = await clusterFixture({ computeNodes: 3 });
+    const env = createClusterEnv({ store: fx.store, parallelism: 1, pollIntervalMs: 20, processEnv: {} });
+    let injected: Promise<string> | null = null;
+    const ctx = recordingContext(undefined, (u) => {
+      // While the controller is being defined, another tool takes hpc-compute-02 (through its own handle).
+      if (u.step === 'define' && u.target === 'hpc-controller' && !injected) {
+        injected = openLibvirtHost(fx!.host.uri).then(async (h) => {
+          try {
+            return await h.defineDomain(foreignDomainXml('hpc-compute-02'));
+          } finally {
+            await h.close();
+          }
+        });
+      }
+    });
+    const err = await startCluster(env, fx.ws, ctx).catch((e: unknown) => e);
+    await env.dispose();
+    expect(await injected).toBe('hpc-compute-02');
+    expect(err).toMatchObject({ code: 'libvirt-conflict' });
+    const outcomes = (err as { fields: { details: { outcomes: { target: string; result: string }[] } } }).fields.details.outcomes;
+    expect(outcomes.map((o) => [o.target, o.result])).toEqual([
+      ['hpc-controller', 'started'],
+      ['hpc-compute-01', 'started'],
+      ['hpc-compute-02', 'failed'],
+      ['hpc-compute-03', 'started'],
+    ]);
+    const st = (await fx.state())!;
+    expect(st.status).toBe('partial');
+    expect(st.vms.map((v) => v.name)).toEqual(['hpc-controller', 'hpc-compute-01', 'hpc-compute-03']);
+    expect(st.volumes.map((v) => v.name)).toEqual(['hpc-controller.qcow2', 'hpc-compute-01.qcow2', 'hpc-compute-02.qcow2', 'hpc-compute-03.qcow2']);
+    // Every domain of ours that exists is recorded; the intruder is still there, unmarked.
+    const domains = await hostDomains(fx.host);
+    expect(domains.map(([n]) => n)).toEqual(['hpc-compute-01', 'hpc-compute-02', 'hpc-compute-03', 'hpc-controller']);
+    await onHost(fx, async (h) => expect(ownerOf(await h.domainXml('hpc-compute-02'))).toBeNull());
+
+    await onHost(fx, (h) => h.undefineDomain('hpc-compute-02'));
+    const again = await startCluster(fx.env, fx.ws, recordingContext());
+    expect(again.outcomes.map((o) => o.result)).toEqual(['already running', 'already running', 'started', 'already running']);
+    expect((await fx.state())!.status).toBe('running');
+  });
+
+  it('destroy leaves a foreign <name>-prod-x domain and an unmarked <name>-network alone', async () => {
+    fx = await clusterFixture({ computeNodes: 1, seed: { domains: [{ name: 'hpc-prod-x', state: 'RUNNING' }] } });
+    await startCluster(fx.env, fx.ws, recordingContext());
+    // Behind our back, our network is replaced by someone else's with the same name.
+    await onHost(fx, async (h) => {
+      await h.destroyNetwork('hpc-network');
+      await h.undefineNetwork('hpc-network');
+      const n = create().ele('network');
+      n.ele('name').txt('hpc-network');
+      n.ele('bridge', { name: 'other0' });
+      await h.defineNetwork(serializeXml(n));
+    });
+    const result = await destroyCluster(fx.env, fx.ws, recordingContext());
+    expect(result.outcomes.find((o) => o.target === 'hpc-network')).toMatchObject({ result: 'skipped' });
+    expect(await fx.state()).toBeNull();
+    expect(await hostDomains(fx.host)).toEqual([['hpc-prod-x', 'RUNNING']]);
+    await onHost(fx, async (h) => {
+      expect((await h.listNetworks()).map((n) => n.name)).toEqual(['hpc-network']);
+      expect(ownerOf(await h.networkXml('hpc-network'))).toBeNull();
+    });
+  });
+
+  it('an unmarked network with our name is a conflict; one marked by another lineage too', async () => {
+    const other = testOwner('hpc', '99999999-0000-4000-8000-000000000000', 'network');
+    fx = await clusterFixture({ computeNodes: 1, seed: { networks: [{ name: 'hpc-network', octet: 5, owner: other }] } });
+    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({ code: 'libvirt-conflict' });
+    await onHost(fx, async (h) => expect(ownerOf(await h.networkXml('hpc-network'))?.lineage).toBe(other.lineage));
+  });
+});
+
+describe('cancellation', () => {
+  it('cancelled mid-start: partial, every created resource recorded; re-run completes', async () => {
+    fx = await clusterFixture({ computeNodes: 3 });
+    const env = createClusterEnv({ store: fx.store, parallelism: 1, pollIntervalMs: 20, processEnv: {} });
+    const ac = new AbortController();
+    const ctx = recordingContext(ac.signal, (u) => {
+      if (u.step === 'define' && u.target === 'hpc-compute-01') ac.abort();
+    });
+    const err = await startCluster(env, fx.ws, ctx).catch((e: unknown) => e);
+    await env.dispose();
+    expect(err).toMatchObject({ code: 'cancelled' });
+    const st = (await fx.state())!;
+    expect(st.status).toBe('partial');
+    const domains = (await hostDomains(fx.host)).map(([n]) => n);
+    expect(domains).toEqual(['hpc-compute-01', 'hpc-controller']);
+    expect(st.vms.map((v) => v.name).sort()).toEqual(domains);
+    expect(st.vms.find((v) => v.name === 'hpc-compute-01')?.state).toBe('SHUTOFF');
+    const volumes = await onHost(fx, async (h) => (await h.listVolumes('hpc-pool')).map((v) => v.name).sort());
+    expect(st.volumes.map((v) => v.name).sort()).toEqual(volumes);
+    expect(ctx.updates.some((u) => u.target === 'hpc-compute-02')).toBe(false);
+
+    await startCluster(fx.env, fx.ws, recordingContext());
+    expect((await fx.state())!.status).toBe('running');
+  });
+
+  it('cancelled before the lock is taken: nothing written', async () => {
+    fx = await clusterFixture({ computeNodes: 1 });
+    const ac = new AbortController();
+    ac.abort();
+    await expect(startCluster(fx.env, fx.ws, recordingContext(ac.signal))).rejects.toMatchObject({ code: 'cancelled' });
+    expect(await fx.state()).toBeNull();
+  });
+});
