@@ -106,13 +106,15 @@ export async function startFederation(env: FederationEnv, ws: FederationWorkspac
 
       const first = await tx.write({ type: 'running', data: { deployed_files_path: kits.root, machines: [] } });
       const prefix = tmpPrefixFor(first.lineage);
-      const recorded: MachineRecord[] = [];
+      // Machine index (config order) → record; the state lists machines in config order, whatever order they launch in.
+      const slots = new Map<number, MachineRecord>();
+      const recorded = () => [...slots.entries()].sort((a, b) => a[0] - b[0]).map(([, rec]) => rec);
       let writes: Promise<unknown> = Promise.resolve();
       // Writes are serialized under the held lock; each carries every machine recorded so far.
-      const record = (rec: MachineRecord): Promise<void> => {
+      const record = (index: number, rec: MachineRecord): Promise<void> => {
         const next = writes.catch(() => undefined).then(async () => {
-          recorded.push(rec);
-          await tx.write({ type: 'running', data: { deployed_files_path: kits.root, machines: [...recorded] } });
+          slots.set(index, rec);
+          await tx.write({ type: 'running', data: { deployed_files_path: kits.root, machines: recorded() } });
         });
         writes = next;
         return next;
@@ -126,7 +128,7 @@ export async function startFederation(env: FederationEnv, ws: FederationWorkspac
             ctx.progress({ target: m.name, step: 'failed', value: null, message: r.error.message, level: 'error' });
             return { outcome: failed(m.name, 'failed', r.error), record: null, launched: false };
           }
-          return deployOne(env, ctx, m, machines.get(m.name)!, kits.kits.get(m.name)!, prefix, record);
+          return deployOne(env, ctx, m, machines.get(m.name)!, kits.kits.get(m.name)!, prefix, (rec) => record(i, rec));
         },
         // Not ctx.signal: every machine must come back with its outcome (cancellation is handled inside).
         { concurrency: s.parallelism },
@@ -136,7 +138,7 @@ export async function startFederation(env: FederationEnv, ws: FederationWorkspac
       const outcomes = results.map((r, i) => (r.ok ? r.value.outcome : failed(config.machines[i]!.name, 'failed', r.error)));
       const launched = results.filter((r) => r.ok && r.value.launched).length;
       let status: FederationStatus = 'running';
-      if (launched === 0) status = await settleNothingRunning(tx, current, recorded);
+      if (launched === 0) status = await settleNothingRunning(tx, current, recorded());
       if (ctx.signal.aborted) {
         throw new AppError('cancelled', `Start was cancelled: ${launched} of ${config.machines.length} machine(s) started and recorded.`, {
           hint: launched > 0 ? 'Stop and clean the federation, or start the rest after cleaning.' : 'Nothing runs.',
