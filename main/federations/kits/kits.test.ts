@@ -21,11 +21,11 @@ const machines: Record<'local' | 'ssh', Machine> = {} as never;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'cd-kits-'));
-  fx = await startMachines(1, { base: BASE });
+  fx = await startMachines(1, { base: BASE, port: 'auto' });
   const m = fx.machines[0]!;
   machines.local = createMachine({ kind: 'local' });
   machines.ssh = createMachine(
-    { kind: 'remote', ssh: await resolveSsh({ host: m.host, user: m.user, identity: fx.clientKeyPath }, { sshConfigPath: null }) },
+    { kind: 'remote', ssh: await resolveSsh({ host: m.host, port: m.port, user: m.user, identity: fx.clientKeyPath }, { sshConfigPath: null }) },
     { knownHostsFiles: [fx.knownHostsPath], agentSocket: null },
   );
 });

@@ -21,9 +21,9 @@ let loopSrc: string;
 const machines: Record<'local' | 'ssh', Machine> = {} as never;
 
 beforeAll(async () => {
-  fx = await startMachines(1, { base: BASE });
+  fx = await startMachines(1, { base: BASE, port: 'auto' });
   const m = fx.machines[0]!;
-  const ssh = await resolveSsh({ host: m.host, user: m.user, identity: fx.clientKeyPath }, { sshConfigPath: null });
+  const ssh = await resolveSsh({ host: m.host, port: m.port, user: m.user, identity: fx.clientKeyPath }, { sshConfigPath: null });
   machines.ssh = createMachine({ kind: 'remote', ssh }, { knownHostsFiles: [fx.knownHostsPath], agentSocket: null, connectTimeoutMs: 5000 });
   machines.local = createMachine({ kind: 'local' });
 

@@ -18,13 +18,12 @@ import { resolveSsh } from './ssh-settings';
 const run = promisify(execFile);
 // This file owns 127.0.11.x.
 const BASE = '127.0.11';
-const PORT = 2222;
 
 let fx: MachinesFixture;
 let work: string;
 
 beforeAll(async () => {
-  fx = await startMachines(3, { base: BASE, port: PORT });
+  fx = await startMachines(3, { base: BASE, port: 'auto' });
   work = await mkdtemp(join(tmpdir(), 'cd-sshm-'));
 });
 
@@ -64,7 +63,7 @@ describe('host keys', () => {
     const first = await machineFor(m, { knownHostsFiles: [], workspaceKnownHosts: wsKnown, acceptNewHostKeys: true });
     await first.connect();
     await first.close();
-    expect(await readFile(wsKnown, 'utf8')).toMatch(new RegExp(`^\\[${m.host.replaceAll('.', '\\.')}\\]:${PORT} ssh-ed25519 \\S+\\n$`));
+    expect(await readFile(wsKnown, 'utf8')).toMatch(new RegExp(`^\\[${m.host.replaceAll('.', '\\.')}\\]:${m.port} ssh-ed25519 \\S+\\n$`));
     const again = await machineFor(m, { knownHostsFiles: [], workspaceKnownHosts: wsKnown });
     expect((await again.exec(['id', '-un'])).stdout).toBe(`${m.user}\n`);
     await again.close();
@@ -78,14 +77,14 @@ describe('host keys', () => {
     const right = await machineFor(m, { knownHostsFiles: [], workspaceKnownHosts: wsKnown, trustFingerprint: m.hostKeyFingerprint });
     await right.connect();
     await right.close();
-    expect(await readFile(wsKnown, 'utf8')).toContain(`[${m.host}]:${PORT} ssh-ed25519`);
+    expect(await readFile(wsKnown, 'utf8')).toContain(`[${m.host}]:${m.port} ssh-ed25519`);
   });
 
   it('accepts hashed known_hosts entries', async () => {
     const m = fx.machines[0]!;
     const [, type, key] = (await readFile(fx.knownHostsPath, 'utf8')).split('\n').find((l) => l.startsWith(`[${m.host}]:`))!.split(' ');
     const salt = randomBytes(20);
-    const hash = createHmac('sha1', salt).update(`[${m.host}]:${PORT}`).digest('base64');
+    const hash = createHmac('sha1', salt).update(`[${m.host}]:${m.port}`).digest('base64');
     const hashed = join(work, 'hashed_known_hosts');
     await writeFile(hashed, `|1|${salt.toString('base64')}|${hash} ${type} ${key}\n`);
     const machine = await machineFor(m, { knownHostsFiles: [hashed] });
