@@ -1,0 +1,68 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, test } from './fixtures/app';
+import { FederationPage } from './pages/federation-page';
+import { WorkspacesPage } from './pages/workspaces-page';
+
+const MACHINES = ['server1', 'site-1', 'site-2'];
+
+/** Asks any demo kit still running (a failed test) to stop, so no local participant outlives the run. */
+async function stopLeftovers(dataDir: string): Promise<void> {
+  const demos = join(dataDir, 'demos');
+  for (const name of await readdir(demos).catch(() => [] as string[])) {
+    const text = await readFile(join(demos, name, '.refedez', 'state.json'), 'utf8').catch(() => null);
+    if (!text) continue;
+    const machines = (JSON.parse(text) as { data?: { machines?: { tmp_dir?: string }[] } }).data?.machines ?? [];
+    for (const m of machines) if (m.tmp_dir?.startsWith('/tmp/clusterdesk-')) await writeFile(join(m.tmp_dir, 'shutdown.fl'), '').catch(() => undefined);
+  }
+}
+
+test.describe('federation', () => {
+  test.afterEach(async ({ app }) => {
+    await stopLeftovers(app.dataDir);
+  });
+
+  test('demo federation: create → start → probe → stop → clean', async ({ app }) => {
+    const fed = new FederationPage(app);
+    const ws = new WorkspacesPage(app);
+    await fed.createDemo();
+    const item = ws.item('federation-1');
+    await expect(item).toContainText('clean');
+    await ws.select('federation-1');
+    await expect(fed.button('Start')).toBeEnabled();
+    await expect(fed.button('Stop')).toBeDisabled();
+    await app.screenshot('federation-demo-clean');
+
+    await fed.button('Start').click();
+    await expect(item).toContainText('running');
+    await expect(fed.machineRows()).toHaveCount(MACHINES.length);
+    for (const m of MACHINES) {
+      await expect(fed.row(m)).toContainText('local');
+      await expect(fed.row(m)).toContainText('/tmp/clusterdesk-');
+      await expect(fed.row(m)).toContainText('running');
+    }
+    await app.screenshot('federation-running');
+
+    // The participants write pid.fl a moment after launch: probe until every one answers "process alive".
+    await expect(async () => {
+      await fed.button('Probe').click();
+      for (const m of MACHINES) await expect(fed.row(m)).toContainText('process alive', { timeout: 1000 });
+    }).toPass({ timeout: 20_000 });
+    await expect(fed.row('site-1')).toContainText('heartbeat');
+    await app.screenshot('federation-probed');
+
+    await fed.button('Stop').click();
+    await expect(item).toContainText('dirty');
+    await expect(fed.machineRows()).toHaveCount(MACHINES.length);
+    await expect(fed.button('Stop')).toBeDisabled();
+    await app.screenshot('federation-dirty');
+
+    await fed.button('Clean').click();
+    await expect(item).toContainText('clean');
+    await expect(fed.machines()).toHaveCount(0);
+    await expect(app.page.getByText('No machines recorded')).toBeVisible();
+    await app.screenshot('federation-cleaned');
+    const demo = join(app.dataDir, 'demos', 'federation-1');
+    expect(await readdir(demo)).not.toContain('.refedez');
+  });
+});
