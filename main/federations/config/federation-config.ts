@@ -58,7 +58,8 @@ export interface FederationConfig {
   readonly warnings: readonly ConfigWarning[];
 }
 
-export interface LoadConfigOptions extends Omit<SshResolveOptions, 'baseDir'> {}
+/** How remote machines' SSH settings are resolved (the ssh config path and home are injectable for tests). */
+export type LoadConfigOptions = Omit<SshResolveOptions, 'baseDir'>;
 
 export type ValidationOutcome = { readonly ok: true; readonly config: FederationConfig } | { readonly ok: false; readonly errors: readonly ErrorData[] };
 
