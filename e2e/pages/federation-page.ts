@@ -3,10 +3,11 @@ import type { AppFixture } from '../fixtures/app';
 
 /** A federation workspace's view: the lifecycle toolbar and the machines table, by their accessible names. */
 export class FederationPage {
-  constructor(
-    private readonly app: AppFixture,
-    readonly page: Page = app.page,
-  ) {}
+  readonly page: Page;
+
+  constructor(app: AppFixture) {
+    this.page = app.page;
+  }
 
   private toolbar(): Locator {
     return this.page.getByRole('toolbar', { name: 'Federation actions' });
