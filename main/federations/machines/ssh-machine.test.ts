@@ -166,6 +166,8 @@ describe('connection failures', () => {
       },
     });
     const result = await codeOf(upload);
+    // The machine is this host: remove the half-uploaded folder directly (its sshd is gone).
+    await rm(dir, { recursive: true, force: true });
     expect(killed).toBe(true);
     expect(result).toMatchObject({ code: 'ssh-unreachable', host: m.host });
     expect(await codeOf(machine.exec(['true']))).toMatchObject({ code: 'ssh-unreachable' });
