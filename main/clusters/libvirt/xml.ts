@@ -59,6 +59,8 @@ export interface NetworkSpec {
   readonly dhcpEnd: string;
   readonly hosts: readonly DhcpHost[];
   readonly owner: OwnerMark;
+  /** `nat` (default): VMs reach outside through the host; `isolated`: VMs and host only (no `<forward>`). */
+  readonly mode?: 'nat' | 'isolated';
 }
 
 export interface PoolSpec {
@@ -159,12 +161,12 @@ export function buildDomainXml(spec: DomainSpec): string {
   return serialize(d);
 }
 
-/** A NAT network with the cluster's subnet, a DHCP range and one reservation (mac → ip) per VM. */
+/** A NAT (or isolated) network with the cluster's subnet, a DHCP range and one reservation (mac → ip) per VM. */
 export function buildNetworkXml(spec: NetworkSpec): string {
   const n = create().ele('network');
   n.ele('name').txt(spec.name);
   addOwner(n, spec.owner);
-  n.ele('forward', { mode: 'nat' });
+  if (spec.mode !== 'isolated') n.ele('forward', { mode: 'nat' });
   n.ele('bridge', { name: spec.bridge, stp: 'on', delay: '0' });
   const dhcp = n.ele('ip', { address: spec.gateway, netmask: spec.netmask }).ele('dhcp');
   dhcp.ele('range', { start: spec.dhcpStart, end: spec.dhcpEnd });
