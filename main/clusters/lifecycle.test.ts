@@ -116,6 +116,30 @@ describe('cluster lifecycle', () => {
     expect(s2.vms.map((v) => [v.name, v.created_at])).toEqual(s1.vms.map((v) => [v.name, v.created_at]));
   });
 
+  it('network mode: NAT by default, isolated on request (no <forward>), anything else is a config error', async () => {
+    fx = await clusterFixture({ computeNodes: 1, networkMode: 'isolated' });
+    await startCluster(fx.env, fx.ws, recordingContext());
+    const h = await fx.host.open();
+    try {
+      expect(await h.networkXml('hpc-network')).not.toContain('<forward');
+    } finally {
+      await h.close();
+    }
+    await fx.cleanup();
+    fx = await clusterFixture({ computeNodes: 1 });
+    await startCluster(fx.env, fx.ws, recordingContext());
+    const h2 = await fx.host.open();
+    try {
+      expect(await h2.networkXml('hpc-network')).toContain("<forward mode='nat'");
+    } finally {
+      await h2.close();
+    }
+    await fx.cleanup();
+    fx = await clusterFixture({ computeNodes: 1, networkMode: 'bridged' });
+    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({ code: 'config-invalid', fields: { field: 'clusterdesk.network_mode' } });
+    expect(await fx.state()).toBeNull();
+  });
+
   it('status reads without the lock and without writing', async () => {
     fx = await clusterFixture({ computeNodes: 1 });
     await startCluster(fx.env, fx.ws, recordingContext());

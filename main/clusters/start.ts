@@ -7,7 +7,7 @@ import { assertNever, type TargetOutcome } from '../../preload/contract';
 import { AppError, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
 import { isoNow, type ClusterState } from '../state';
-import type { ClusterPlan, VmPlan } from './config/plan';
+import type { VmPlan } from './config/plan';
 import type { ClusterEnv } from './env';
 import { buildDomainXml, buildNetworkXml, buildPoolXml, buildVolumeXml, type OwnerMark } from './libvirt/xml';
 import { conflictError, domainHolder, networkHolder, poolHolder } from './ownership';
@@ -22,7 +22,7 @@ export interface ClusterOpResult {
   readonly outcomes: readonly TargetOutcome[];
 }
 
-type Plan = ClusterPlan & { readonly poolPath: string };
+type Plan = ReturnType<typeof planOf>;
 
 /** Starts (or resumes starting) the cluster described by the workspace's config. */
 export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: OpContext): Promise<ClusterOpResult> {
@@ -105,10 +105,20 @@ async function ensureNetwork(s: ClusterSession, plan: Plan, owner: OwnerMark): P
   const target = n.name;
   let info = await s.host.getNetwork(n.name);
   if (!info) {
-    s.ctx.progress({ target, step: 'define', value: 0.2, message: `Defining network ${n.name} (${n.subnet})` });
+    s.ctx.progress({ target, step: 'define', value: 0.2, message: `Defining ${plan.networkMode} network ${n.name} (${n.subnet})` });
     const hosts = plan.vms.map((vm) => ({ mac: vm.mac, ip: vm.address, name: vm.name }));
     await s.host.defineNetwork(
-      buildNetworkXml({ name: n.name, bridge: n.bridge, gateway: n.gateway, netmask: n.netmask, dhcpStart: n.dhcpStart, dhcpEnd: n.dhcpEnd, hosts, owner }),
+      buildNetworkXml({
+        name: n.name,
+        bridge: n.bridge,
+        gateway: n.gateway,
+        netmask: n.netmask,
+        dhcpStart: n.dhcpStart,
+        dhcpEnd: n.dhcpEnd,
+        hosts,
+        owner,
+        mode: plan.networkMode,
+      }),
     );
     info = { name: n.name, active: false, persistent: true };
   } else {

@@ -33,10 +33,12 @@ export interface FixtureOptions {
   /** Extra path segment for the workspace folder (to test odd characters in paths). */
   readonly subdir?: string;
   readonly stopTimeoutSec?: number;
+  /** `clusterdesk.network_mode` (omitted when not given). */
+  readonly networkMode?: string;
 }
 
 /** cluster.yaml text for the fixture. */
-export function fixtureYaml(name: string, uri: string, opts: { form: 'list' | 'count'; computeNodes: number; baseImage: string }): string {
+export function fixtureYaml(name: string, uri: string, opts: { form: 'list' | 'count'; computeNodes: number; baseImage: string; networkMode?: string }): string {
   const nodes =
     opts.form === 'list'
       ? Array.from({ length: opts.computeNodes }, (_, i) => `      - { cpu_cores: 2, memory_gb: 2, disk_gb: 20, ip: "10.88.0.${21 + i}" }`).join('\n')
@@ -44,7 +46,7 @@ export function fixtureYaml(name: string, uri: string, opts: { form: 'list' | 'c
   return [
     'version: "1.0"',
     `metadata: { name: ${JSON.stringify(name)} }`,
-    `clusterdesk: { libvirt_uri: ${JSON.stringify(uri)}, pool_path: "pool" }`,
+    `clusterdesk: { libvirt_uri: ${JSON.stringify(uri)}, pool_path: "pool"${opts.networkMode ? `, network_mode: ${JSON.stringify(opts.networkMode)}` : ''} }`,
     'clusters:',
     '  hpc:',
     `    name: ${JSON.stringify(name)}`,
@@ -65,7 +67,7 @@ export async function clusterFixture(opts: FixtureOptions = {}): Promise<Cluster
   if (opts.subdir) await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
   const configFile = join(dir, 'cluster.yaml');
   const name = opts.name ?? 'hpc';
-  await writeFile(configFile, fixtureYaml(name, host.uri, { form: opts.form ?? 'list', computeNodes: opts.computeNodes ?? 3, baseImage: opts.baseImage ?? 'images/base.qcow2' }));
+  await writeFile(configFile, fixtureYaml(name, host.uri, { form: opts.form ?? 'list', computeNodes: opts.computeNodes ?? 3, baseImage: opts.baseImage ?? 'images/base.qcow2', ...(opts.networkMode ? { networkMode: opts.networkMode } : {}) }));
   const store = new StateStore({ lockTimeoutMs: 5_000 });
   const env = createClusterEnv({ store, stopTimeoutSec: opts.stopTimeoutSec ?? 5, parallelism: 4, pollIntervalMs: 20, processEnv: {} });
   const ws: ClusterWorkspace = { configFile, statePath: join(dir, 'output', 'state.json') };

@@ -33,19 +33,24 @@ export interface LoadedConfig {
   readonly clusterName: string | null;
   /** Where the cluster's dir pool keeps its volumes. */
   readonly poolPath: string | null;
+  /** `clusterdesk.network_mode`: `nat` (default) or `isolated`. */
+  readonly networkMode: NetworkMode;
 }
 
-/** Our extension of cluster.yaml: `clusterdesk: { libvirt_uri, pool_path }` (AI-HOW ignores unknown top-level keys). */
+export type NetworkMode = 'nat' | 'isolated';
+
+/** Our extension of cluster.yaml: `clusterdesk: { libvirt_uri, pool_path, network_mode }` (AI-HOW ignores unknown top-level keys). */
 interface Extension {
   readonly libvirtUri: string | null;
   readonly poolPath: string | null;
+  readonly networkMode: NetworkMode;
   readonly errors: readonly AppError[];
   readonly clusterName: string | null;
 }
 
 function readExtension(text: string, file: string): Extension {
   const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) return { libvirtUri: null, poolPath: null, errors: [], clusterName: null };
+  if (doc.errors.length > 0) return { libvirtUri: null, poolPath: null, networkMode: 'nat', errors: [], clusterName: null };
   const data = doc.toJS() as { clusterdesk?: unknown; clusters?: { hpc?: { name?: unknown } } } | null;
   const name = data?.clusters?.hpc?.name;
   const ext = data?.clusterdesk;
@@ -60,7 +65,17 @@ function readExtension(text: string, file: string): Extension {
     }
     return v.trim();
   };
-  return { libvirtUri: field('libvirt_uri'), poolPath: field('pool_path'), errors, clusterName: typeof name === 'string' && name ? name : null };
+  const mode = field('network_mode');
+  if (mode !== null && mode !== 'nat' && mode !== 'isolated') {
+    errors.push(new AppError('config-invalid', `${file}: clusterdesk.network_mode: expected "nat" or "isolated", got ${JSON.stringify(mode)}`, { path: file, field: 'clusterdesk.network_mode' }));
+  }
+  return {
+    libvirtUri: field('libvirt_uri'),
+    poolPath: field('pool_path'),
+    networkMode: mode === 'isolated' ? 'isolated' : 'nat',
+    errors,
+    clusterName: typeof name === 'string' && name ? name : null,
+  };
 }
 
 /**
@@ -75,7 +90,7 @@ export async function loadConfig(ws: ClusterWorkspace, processEnv: Readonly<Reco
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     const error = new AppError('config-invalid', `Cannot read ${file} (${code}).`, { path: file, line: 1, hint: 'Check that the cluster config still exists.' });
-    return { uri: resolveLibvirtUri(ws.libvirtUri, processEnv), result: { plan: null, errors: [error] }, clusterName: null, poolPath: null };
+    return { uri: resolveLibvirtUri(ws.libvirtUri, processEnv), result: { plan: null, errors: [error] }, clusterName: null, poolPath: null, networkMode: 'nat' };
   }
   const ext = readExtension(text, file);
   const uri = resolveLibvirtUri(ws.libvirtUri?.trim() || ext.libvirtUri, processEnv);
@@ -86,18 +101,18 @@ export async function loadConfig(ws: ClusterWorkspace, processEnv: Readonly<Reco
   let poolPath: string | null = null;
   if (ext.poolPath) poolPath = isAbsolute(ext.poolPath) ? ext.poolPath : resolve(dirname(file), ext.poolPath);
   else if (plan) poolPath = resolve(dirname(plan.baseImagePath), plan.pool.name);
-  return { uri, result, clusterName, poolPath };
+  return { uri, result, clusterName, poolPath, networkMode: ext.networkMode };
 }
 
 /** The plan of a loaded config, or `config-invalid` with every error in `details.errors`. */
-export function planOf(config: LoadedConfig): ClusterPlan & { readonly poolPath: string } {
+export function planOf(config: LoadedConfig): ClusterPlan & { readonly poolPath: string; readonly networkMode: NetworkMode } {
   const { plan, errors } = config.result;
   if (!plan || errors.length > 0 || !config.poolPath) {
     const first = errors[0] ?? new AppError('config-invalid', 'The cluster config is invalid.');
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
     throw new AppError('config-invalid', `${first.message}${more}`, { ...first.fields, details: { errors: errors.map((e) => e.toData()) } });
   }
-  return { ...plan, poolPath: config.poolPath };
+  return { ...plan, poolPath: config.poolPath, networkMode: config.networkMode };
 }
 
 /** The state target of a cluster workspace. */
