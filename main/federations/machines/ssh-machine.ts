@@ -240,17 +240,13 @@ export class SshMachine implements Machine {
     return (async () => {
       const conn = await this.connection(opts.signal);
       return bounded(this.host, what, opts, async (signal) => {
-        const ch = await this.openChannel(conn, cmd);
+        const { ch, result, isClosed } = await this.openChannel(conn, cmd);
         const onAbort = () => ch.destroy();
         signal.addEventListener('abort', onAbort, { once: true });
         try {
-          let closed = false;
-          ch.once('close', () => (closed = true));
-          const result = collect(ch);
-          result.catch(() => undefined);
           if (feed) {
             try {
-              await feed((data) => writeWithBackpressure(ch, data, signal, () => closed), signal);
+              await feed((data) => writeWithBackpressure(ch, data, signal, isClosed), signal);
             } catch (err) {
               if (signal.aborted) throw cancelledError();
               if (!(err instanceof ChannelClosed)) {
@@ -280,11 +276,23 @@ export class SshMachine implements Machine {
     });
   }
 
-  private openChannel(conn: Conn, cmd: string): Promise<ClientChannel> {
+  /**
+   * Opens an exec channel and starts collecting its output at once, inside ssh2's callback: a fast command's output,
+   * exit status and close can arrive in the same TCP read as the channel confirmation, before an awaiting caller
+   * would run, and a listener attached later misses the exit status.
+   */
+  private openChannel(conn: Conn, cmd: string): Promise<{ ch: ClientChannel; result: Promise<ExecResult>; isClosed: () => boolean }> {
     return new Promise((resolve, reject) => {
       if (conn.closed) return reject(this.lostError(conn, 'opening a channel'));
       try {
-        conn.client.exec(cmd, (err, ch) => (err ? reject(this.channelError(err)) : resolve(ch)));
+        conn.client.exec(cmd, (err, ch) => {
+          if (err) return reject(this.channelError(err));
+          let closed = false;
+          ch.once('close', () => (closed = true));
+          const result = collect(ch);
+          result.catch(() => undefined);
+          resolve({ ch, result, isClosed: () => closed });
+        });
       } catch (err) {
         // ssh2 throws synchronously when the connection is not usable any more.
         reject(this.channelError(err as Error));
