@@ -3,6 +3,7 @@
  * to the desktop app on the same workspace is safe.
  */
 import { Command } from 'commander';
+import { hpcCommands } from '../cli/commands/hpc';
 import { stateCommands } from '../cli/commands/state';
 import { APP_VERSION } from '../compose';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
       // Usage errors exit 2 (documented); help and version exit 0.
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2);
     });
+  hpcCommands(program);
   stateCommands(program);
   return program;
 }
