@@ -109,6 +109,8 @@ export interface VmView {
   readonly role: 'controller' | 'compute' | 'other';
   readonly state: string;
   readonly ipAddress: string | null;
+  /** False when the IP is the configured one and libvirt could not confirm it (no lease, no agent). */
+  readonly ipVerified: boolean;
   readonly cpuCores: number;
   readonly memoryGb: number;
   readonly gpuCount: number;
@@ -121,6 +123,8 @@ export interface ClusterDetail {
   readonly vms: readonly VmView[];
   readonly networks: readonly { name: string; subnet: string; bridge: string; activeIps: readonly string[] }[];
   readonly volumes: readonly { name: string; path: string; sizeGb: number; format: string }[];
+  /** Storage pools Clusterdesk created for the cluster (destroy removes them). */
+  readonly pools: readonly { name: string; path: string }[];
 }
 
 export interface MachineView {

@@ -84,6 +84,7 @@ function clusterDetail(s: ClusterState, vmDrift: ReadonlyMap<string, string> | u
       role: roleOf(vm.name, s.cluster_name),
       state: vm.state,
       ipAddress: vm.ip_address ?? null,
+      ipVerified: (vm as { ip_verified?: unknown }).ip_verified !== false,
       cpuCores: vm.cpu_cores,
       memoryGb: vm.memory_gb,
       gpuCount: vm.gpu_count ?? 0,
@@ -92,6 +93,7 @@ function clusterDetail(s: ClusterState, vmDrift: ReadonlyMap<string, string> | u
     })),
     networks: s.networks.map((n) => ({ name: n.name, subnet: n.subnet, bridge: n.bridge, activeIps: n.active_ips ?? [] })),
     volumes: s.volumes.map((v) => ({ name: v.name, path: v.path, sizeGb: v.size_gb, format: v.format })),
+    pools: (s.pools ?? []).map((p) => ({ name: p.name, path: p.path })),
   };
 }
 

@@ -17,7 +17,7 @@ interface Props {
   readonly busy: boolean;
 }
 
-const EMPTY_CLUSTER: ClusterDetail = { clusterName: '', vms: [], networks: [], volumes: [] };
+const EMPTY_CLUSTER: ClusterDetail = { clusterName: '', vms: [], networks: [], volumes: [], pools: [] };
 
 /** A libvirt cluster: lifecycle buttons, drift and validation reports, VMs, networks and volumes. */
 export function ClusterView({ snapshot, entry, busy }: Props) {

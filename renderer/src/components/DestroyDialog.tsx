@@ -15,7 +15,7 @@ export function DestroyDialog({ cluster, fallbackName, onCancel, onConfirm }: Pr
   const name = cluster.clusterName || fallbackName;
   const [typed, setTyped] = useState('');
   const inputId = useId();
-  const total = cluster.vms.length + cluster.networks.length + cluster.volumes.length;
+  const total = cluster.vms.length + cluster.networks.length + cluster.volumes.length + cluster.pools.length;
   return (
     <Dialog
       title={`Destroy cluster ${name}?`}
@@ -40,6 +40,7 @@ export function DestroyDialog({ cluster, fallbackName, onCancel, onConfirm }: Pr
         <ResourceGroup title="VMs" items={cluster.vms.map((v) => v.name)} />
         <ResourceGroup title="Networks" items={cluster.networks.map((n) => n.name)} />
         <ResourceGroup title="Volumes" items={cluster.volumes.map((v) => v.name)} />
+        <ResourceGroup title="Storage pools" items={cluster.pools.map((p) => p.name)} />
       </div>
       <label htmlFor={inputId}>
         Type <strong className="mono">{name}</strong> to confirm

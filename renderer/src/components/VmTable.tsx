@@ -135,6 +135,12 @@ function VmRow({ vm, index, start, size, busy, menuOpen, onMenu }: RowProps) {
       </div>
       <div role="cell" className="vcell mono">
         {vm.ipAddress ?? '—'}
+        {vm.ipAddress && !vm.ipVerified ? (
+          <span className="muted small" title="The configured address; libvirt could not confirm it (no DHCP lease or guest agent answer)">
+            {' '}
+            (unverified)
+          </span>
+        ) : null}
       </div>
       <div role="cell" className="vcell num">
         {vm.cpuCores}

@@ -21,11 +21,12 @@ const snap: WorkspaceSnapshot = {
   cluster: {
     clusterName: 'hpc',
     vms: [
-      { name: 'a', role: 'controller', state: 'RUNNING', ipAddress: null, cpuCores: 1, memoryGb: 1, gpuCount: 0, lastSeen: null },
-      { name: 'b', role: 'compute', state: 'RUNNING', ipAddress: null, cpuCores: 1, memoryGb: 1, gpuCount: 0, lastSeen: null },
+      { name: 'a', role: 'controller', state: 'RUNNING', ipAddress: null, ipVerified: true, cpuCores: 1, memoryGb: 1, gpuCount: 0, lastSeen: null },
+      { name: 'b', role: 'compute', state: 'RUNNING', ipAddress: null, ipVerified: true, cpuCores: 1, memoryGb: 1, gpuCount: 0, lastSeen: null },
     ],
     networks: [],
     volumes: [],
+    pools: [],
   },
 };
 

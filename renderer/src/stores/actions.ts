@@ -4,6 +4,7 @@
  */
 import type {
   BundleOpened,
+  TargetOutcome,
   BackupEntry,
   Channel,
   ErrorData,
@@ -104,6 +105,15 @@ function outcomesIn(value: unknown): { opId?: string; outcomes: NonNullable<Invo
   return { outcomes: [] };
 }
 
+/** Per-target results a failed operation carries (a partial start lists what worked and what did not). */
+export function outcomesOfError(error: ErrorData): TargetOutcome[] {
+  const list = error.details?.outcomes;
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (o): o is TargetOutcome => typeof o === 'object' && o !== null && typeof (o as TargetOutcome).target === 'string' && typeof (o as TargetOutcome).result === 'string',
+  );
+}
+
 /**
  * Run a mutation on a workspace: marks it busy, applies the snapshot the result carries, records the outcome (shown
  * by the operation panel) and, when an SSH host key is unknown, asks the user to trust it and retries.
@@ -122,7 +132,7 @@ export async function runOperation<C extends OperationChannel>(
     useOperations.getState().end(workspaceId, { operation: channel, ok: true, ...outcomesIn(r.value) });
     return r;
   }
-  useOperations.getState().end(workspaceId, { operation: channel, ok: false, error: r.error, outcomes: [] });
+  useOperations.getState().end(workspaceId, { operation: channel, ok: false, error: r.error, outcomes: outcomesOfError(r.error) });
   maybeAskHostKey(workspaceId, r.error, () => void runOperation(channel, arg));
   return r;
 }

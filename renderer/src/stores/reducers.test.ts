@@ -147,3 +147,12 @@ describe('pushBanner', () => {
     expect(list.map((x) => x.id)).toEqual([1, 3, 4]);
   });
 });
+
+describe('outcomesOfError', () => {
+  it('keeps well-formed per-target results from a failed operation', async () => {
+    const { outcomesOfError } = await import('./actions');
+    const outcomes = [{ target: 'hpc-compute-02', result: 'failed', message: 'name taken' }, { target: 'x' }, 'junk'];
+    expect(outcomesOfError({ code: 'libvirt-conflict', message: 'm', details: { outcomes } })).toEqual([outcomes[0]]);
+    expect(outcomesOfError({ code: 'internal', message: 'm' })).toEqual([]);
+  });
+});
