@@ -39,6 +39,8 @@ export interface FederationEnv {
   readonly tempRoot?: string;
   /** Bound for remote commands other than stop (mktemp, launch, rm, tail; default 30 s). Uploads are unbounded but cancellable. */
   readonly commandTimeoutMs?: number;
+  /** How long clean waits for a signalled participant to end before it keeps its folder (default 15 s). */
+  readonly stopGraceMs?: number;
 }
 
 /** One federation workspace, described explicitly (the CLI builds this from a folder; the app from its registry). */
@@ -63,12 +65,14 @@ export interface FederationResult {
 }
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+export const DEFAULT_STOP_GRACE_MS = 15_000;
 
 export const settingsOf = (env: FederationEnv) => ({
   parallelism: Math.max(1, Math.floor(env.parallelism ?? DEFAULT_CONCURRENCY)),
   connectTimeoutMs: Math.max(1, env.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
   commandTimeoutMs: Math.max(1, env.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS),
   tempRoot: env.tempRoot ?? '/tmp',
+  stopGraceMs: Math.max(0, env.stopGraceMs ?? DEFAULT_STOP_GRACE_MS),
 });
 
 export function knownHostsOf(ws: FederationWorkspace): string {

@@ -35,14 +35,24 @@ export const PROBE_SCRIPT =
   'if test -e "$d/shutdown.fl"; then s=yes; else s=no; fi; ' +
   'echo "$a $s"; test -f "$d/log.txt" && tail -n 1 -- "$d/log.txt"; exit 0';
 
+// Is the kit's participant or its supervisor (FLARE's pid.fl / daemon_pid.fl) alive in folder "$1"?
+const RUNNING_FN =
+  ALIVE_FN + 'running() { for f in pid.fl daemon_pid.fl; do test -f "$1/$f" && alive "$(head -n 1 -- "$1/$f")" && return 0; done; return 1; }; ';
+
 /**
  * Check a recorded temp folder before removal: `missing`, `symlink`, `notdir`, or `dir` followed by the folder's real
- * path and the temp root's real path (one per line). "$1" = folder, "$2" = temp root.
+ * path, the temp root's real path and `running|stopped` (one per line). "$1" = folder, "$2" = temp root.
  */
 export const CHECK_SCRIPT =
+  RUNNING_FN +
   'd=$1; r=$2; ' +
   'if test -L "$d"; then echo symlink; exit 0; fi; ' +
   'test -e "$d" || { echo missing; exit 0; }; ' +
   'test -d "$d" || { echo notdir; exit 0; }; ' +
   'real=$(cd -P -- "$d" && pwd -P) || exit 3; root=$(cd -P -- "$r" && pwd -P) || exit 3; ' +
-  'printf "dir\\n%s\\n%s\\n" "$real" "$root"';
+  'if running "$d"; then st=running; else st=stopped; fi; ' +
+  'printf "dir\\n%s\\n%s\\n%s\\n" "$real" "$root" "$st"';
+
+/** In a verified kit folder "$1": touch shutdown.fl while the kit still runs; prints `running|stopped`. */
+export const SETTLE_SCRIPT =
+  RUNNING_FN + 'd=$1; if running "$d"; then touch -- "$d/shutdown.fl"; echo running; else echo stopped; fi';

@@ -255,6 +255,28 @@ describe('federation lifecycle over SSH', () => {
   });
 });
 
+describe('clean and participants that still run', () => {
+  it('signals a participant stop never reached and waits for it; past the grace period the folder is kept', async () => {
+    const ws = await project([{ name: 'server1', local: true }, remote('site-1', fx, 2)]);
+    const e = env();
+    await startFederation(e, ws, ctx());
+    await probesAll(ws, e, (p) => p.processAlive === true);
+    // As if stop had not reached them: dirty, but the participants run.
+    const recs = machinesIn(await state(ws));
+    await store.update(targetOf(ws), 'test', () => ({ type: 'dirty', data: { machines: recs } }));
+
+    const kept = await cleanFederation(env({ stopGraceMs: 0 }), ws, ctx());
+    expect(kept.status).toBe('dirty');
+    expect(byTarget(kept.outcomes)).toEqual({ server1: { result: 'still running', code: 'busy' }, 'site-1': { result: 'still running', code: 'busy' } });
+    for (const r of recs) expect(existsSync(join(r.tmp_dir, 'shutdown.fl')) || !existsSync(join(r.tmp_dir, 'pid.fl'))).toBe(true);
+
+    const cleaned = await cleanFederation(e, ws, ctx());
+    expect(cleaned.status).toBe('clean');
+    expect(cleaned.outcomes.map((o) => o.result)).toEqual(['removed', 'removed']);
+    for (const r of recs) expect(existsSync(r.tmp_dir)).toBe(false);
+  });
+});
+
 describe('unreachable machines, wrong keys', () => {
   it('start records what runs and reports refused, silent and wrong-key machines with reasons', async () => {
     const refused = await refusedAddress(`${BASE}.50`);

@@ -36,12 +36,12 @@ import { prepareKits } from './kits/provision';
 import { bounded } from './machines/guards';
 import { mapSettled, type Machine, type UploadProgress } from './machines/index';
 import { realDirRefusal, tmpDirRefusal, tmpPrefixFor } from './paths';
-import { CHECK_SCRIPT, scriptArgv, STOP_SCRIPT } from './scripts';
+import { CHECK_SCRIPT, scriptArgv, SETTLE_SCRIPT, STOP_SCRIPT } from './scripts';
 
 /** Per-machine results, as the CLI and the UI show them. */
 export const START_RESULTS = ['started', 'failed'] as const;
 export const STOP_RESULTS = ['signalled', 'already stopped', 'unreachable', 'refused'] as const;
-export const CLEAN_RESULTS = ['removed', 'already gone', 'unreachable', 'already clean'] as const;
+export const CLEAN_RESULTS = ['removed', 'already gone', 'still running', 'unreachable', 'already clean'] as const;
 export type StartResult = (typeof START_RESULTS)[number];
 export type StopResult = (typeof STOP_RESULTS)[number];
 export type CleanResult = (typeof CLEAN_RESULTS)[number];
@@ -378,7 +378,7 @@ export async function cleanFederation(
     const machines = new Map<number, Machine>();
     try {
       // Phase 1: ask every machine what each recorded path really is; delete nothing yet.
-      type Check = { kind: 'dir' } | { kind: 'missing' };
+      type Check = { kind: 'dir'; running: boolean } | { kind: 'missing' };
       const checks = await mapSettled(
         records,
         async (rec, i, signal): Promise<Check> => {
@@ -387,14 +387,14 @@ export async function cleanFederation(
           machines.set(i, machine);
           await machine.connect({ signal });
           const res = await machine.exec(scriptArgv(CHECK_SCRIPT, rec.tmp_dir, machine.tempRoot), { signal, timeoutMs: s.commandTimeoutMs });
-          const [what, realDir, realRoot] = res.stdout.split('\n');
+          const [what, realDir, realRoot, running] = res.stdout.split('\n');
           if (res.code !== 0) throw new AppError('ssh-command', `Could not inspect ${rec.tmp_dir} on ${hostOf(rec)} (exit ${res.code ?? 'by signal'}).`, { host: hostOf(rec) });
           if (what === 'missing') return { kind: 'missing' };
           if (what === 'symlink') throw pathRefused(rec, 'it is a symbolic link');
           if (what !== 'dir') throw pathRefused(rec, 'it is not a folder');
           const why = realDirRefusal(rec.tmp_dir, realDir ?? '', realRoot ?? '', originOf(rec, format));
           if (why) throw pathRefused(rec, why);
-          return { kind: 'dir' };
+          return { kind: 'dir', running: running === 'running' };
         },
         { concurrency: s.parallelism, signal: ctx.signal },
       );
@@ -411,8 +411,28 @@ export async function cleanFederation(
           const check = checks[i]!;
           if (!check.ok) throw AppError.fromData(check.error);
           if (check.value.kind === 'missing') return { target: rec.name, result: 'already gone', message: `${rec.tmp_dir} no longer exists.` };
+          const machine = machines.get(i)!;
+          // Removing the folder of a participant that still runs would orphan it (it waits for shutdown.fl in that
+          // folder, forever) and race its writes: ask it to stop and give it the grace period first.
+          if (check.value.running && !(await settle(machine, rec, s.stopGraceMs, signal, ctx))) {
+            const error: ErrorData = {
+              code: 'busy',
+              message: `The participant in ${rec.tmp_dir} on ${hostOf(rec)} is still running ${Math.round(s.stopGraceMs / 1000)} s after ${SHUTDOWN_FILE} was created; its folder was kept.`,
+              host: hostOf(rec),
+              path: rec.tmp_dir,
+              hint: 'Check it with probe and logs, end it on the machine if it hangs, then clean again.',
+            };
+            return failed(rec.name, 'still running', error);
+          }
           ctx.progress({ target: rec.name, step: 'remove', message: `Removing ${rec.tmp_dir} on ${hostOf(rec)}` });
-          await machines.get(i)!.removeDir(rec.tmp_dir, { signal, timeoutMs: s.commandTimeoutMs });
+          try {
+            await machine.removeDir(rec.tmp_dir, { signal, timeoutMs: s.commandTimeoutMs });
+          } catch (err) {
+            // A supervisor's last log line can land while rm runs ("Directory not empty"): one more try settles it.
+            if (!isAppError(err, 'ssh-command')) throw err;
+            await sleep(300, signal);
+            await machine.removeDir(rec.tmp_dir, { signal, timeoutMs: s.commandTimeoutMs });
+          }
           return { target: rec.name, result: 'removed', message: `${rec.tmp_dir} removed.` };
         },
         { concurrency: s.parallelism, signal: ctx.signal },
@@ -421,7 +441,11 @@ export async function cleanFederation(
       const remaining: MachineRecord[] = [];
       removals.forEach((r, i) => {
         const rec = records[i]!;
-        if (r.ok) {
+        if (r.ok && r.value.result === 'still running') {
+          remaining.push(rec);
+          outcomes.push(r.value);
+          ctx.progress({ target: rec.name, step: 'still running', message: r.value.message ?? '', level: 'warn' });
+        } else if (r.ok) {
           outcomes.push(r.value);
           ctx.progress({ target: rec.name, step: r.value.result, value: 1, message: r.value.message ?? r.value.result });
         } else {
@@ -463,6 +487,34 @@ async function removeStateFolder(tx: StateTx<'federation'>, before: FederationSt
 
 // ---------------------------------------------------------------------------------------------------------------
 // helpers
+
+/** Asks a still-running kit to stop and waits (polling) until it has, up to `graceMs`; true when it stopped. */
+async function settle(machine: Machine, rec: MachineRecord, graceMs: number, signal: AbortSignal, ctx: OpContext): Promise<boolean> {
+  ctx.progress({ target: rec.name, step: 'wait', message: `Waiting for the participant in ${rec.tmp_dir} to stop` });
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const res = await machine.exec(scriptArgv(SETTLE_SCRIPT, rec.tmp_dir), { signal, timeoutMs: 10_000 });
+    if (res.code === 0 && res.stdout.trim() === 'stopped') return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(250, signal);
+  }
+}
+
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new AppError('cancelled', 'The operation was cancelled.'));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AppError('cancelled', 'The operation was cancelled.'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 async function fileFormat(env: FederationEnv, ws: FederationWorkspace): Promise<string | null> {
   return (await env.store.loadWithFormat(stateTargetOf(ws)))?.format ?? null;
