@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,27 @@ describe('clusterdesk hpc (libvirt test driver, one process per command)', () =>
     const shown = await runCli(['--json', 'state', 'show', '--state', other, config], { dataDir });
     expect(shown.json()).toMatchObject({ status: 'running' });
     expect((await runCli(['hpc', 'destroy', '--force', '--state', other, config], { dataDir })).code).toBe(0);
+  });
+
+  it('an imported cluster state can be operated from the importing workspace', async () => {
+    expect((await runCli(['hpc', 'start', config], { dataDir })).code).toBe(0);
+    const bundle = join(dir, 'demo.cdstate');
+    expect((await runCli(['state', 'export', bundle, config], { dataDir })).code).toBe(0);
+    // A colleague's checkout of the same cluster.yaml (same libvirt URI), with no state of its own.
+    const theirs = join(dir, 'colleague');
+    await mkdir(theirs);
+    await copyFile(config, join(theirs, 'cluster.yaml'));
+    const imported = await runCli(['--json', 'state', 'import', bundle, theirs], { dataDir: join(dir, 'colleague-data') });
+    expect(imported.json()).toMatchObject({ ok: true, written: true, preview: { verdict: 'accept' } });
+    const stop = await runCli(['--json', 'hpc', 'stop', '--timeout', '5', theirs], { dataDir: join(dir, 'colleague-data') });
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.json()).toMatchObject({ status: 'stopped' });
+    // The original workspace sees the VMs off on its next status.
+    const status = await runCli(['hpc', 'status', config], { dataDir });
+    expect(status.stdout).toMatch(new RegExp(`${name}-controller\\s+RUNNING`));
+    expect(status.stdout).toMatch(/state-differs\s+vm/);
+    expect((await runCli(['hpc', 'destroy', '--force', theirs], { dataDir: join(dir, 'colleague-data') })).code).toBe(0);
+    await rm(join(dir, 'demo', 'output'), { recursive: true, force: true });
   });
 
   it('answers an invalid config with exit 1 and the line', async () => {
