@@ -3,6 +3,7 @@
  * to the desktop app on the same workspace is safe.
  */
 import { Command } from 'commander';
+import { fedCommands } from '../cli/commands/fed';
 import { hpcCommands } from '../cli/commands/hpc';
 import { stateCommands } from '../cli/commands/state';
 import { APP_VERSION } from '../compose';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2);
     });
   hpcCommands(program);
+  fedCommands(program);
   stateCommands(program);
   return program;
 }

@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
+/** tsx's loader by URL, so the CLI can run from any working directory (a project folder, like a user's shell). */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface CliRun {
   readonly code: number | null;
@@ -14,7 +18,7 @@ export interface CliRun {
 /** Runs the real CLI entry (TypeScript through tsx) as a separate process, like a user's shell would. */
 export function runCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; dataDir: string; timeoutMs?: number }): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'main', 'entry', 'cli.ts'), '--data-dir', opts.dataDir, ...args], {
+    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'main', 'entry', 'cli.ts'), '--data-dir', opts.dataDir, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,85 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMachines, type MachinesFixture } from '../../e2e/fixtures/sshd';
+import { generateKits } from '../federations/kits/example-kits';
+import { runCli } from './test-support/run-cli';
+
+// This file owns 127.0.30.x.
+let fx: MachinesFixture;
+let dir = '';
+let dataDir = '';
+
+beforeAll(async () => {
+  fx = await startMachines(2, { base: '127.0.30', port: 'auto' });
+  dir = await mkdtemp(join(tmpdir(), 'cd-cli-fed-'));
+  dataDir = join(dir, 'data');
+});
+
+afterAll(async () => {
+  await fx?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A project with one local server and the fixture's machines as clients. */
+async function project(name: string): Promise<string> {
+  const folder = join(dir, name);
+  await mkdir(folder, { recursive: true });
+  const participants = [
+    { name: 'server.localhost', type: 'server' as const },
+    ...fx.machines.map((_, i) => ({ name: `site-${i + 1}`, type: 'client' as const })),
+  ];
+  await writeFile(join(folder, 'project.yml'), stringify({ api_version: 3, name, participants: [...participants, { name: 'admin@x.org', type: 'admin' }] }));
+  const machines: Record<string, unknown> = { 'server.localhost': { type: 'local' } };
+  fx.machines.forEach((m, i) => (machines[`site-${i + 1}`] = { type: 'remote', ip: m.host, port: m.port, user: m.user, identity: fx.clientKeyPath }));
+  await writeFile(join(folder, 'refedez.yaml'), stringify({ refedez: { folder: './.refedez', capabilities: './project.yml', kits: './kits' }, machines }));
+  await generateKits(participants, join(folder, 'kits'));
+  return folder;
+}
+
+describe('clusterdesk fed (real sshd machines and a local one)', () => {
+  it('runs the whole lifecycle from the project folder, human and --json', async () => {
+    const folder = await project('lifecycle');
+    const start = await runCli(['--json', 'fed', 'start', '--accept-new'], { dataDir, cwd: folder, timeoutMs: 120_000 });
+    expect(start.code, start.stdout + start.stderr).toBe(0);
+    const started = start.json<{ status: string; outcomes: { target: string; result: string }[] }>();
+    expect(started.status).toBe('running');
+    expect(started.outcomes.map((o) => o.result)).toEqual(['started', 'started', 'started']);
+
+    const status = await runCli(['fed', 'status'], { dataDir, cwd: folder });
+    expect(status.stdout).toContain('status: running');
+    expect(status.stdout).toMatch(/site-2\s+remote\s+127\.0\.30\./);
+
+    const logs = await runCli(['fed', 'logs', '-n', '5'], { dataDir, cwd: folder });
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('== site-1 ==');
+
+    const probe = await runCli(['--json', 'fed', 'probe'], { dataDir, cwd: folder });
+    expect(probe.json<{ probes: { reachable: boolean }[] }>().probes.every((p) => p.reachable)).toBe(true);
+
+    const stop = await runCli(['fed', 'stop'], { dataDir, cwd: folder });
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toContain('status: dirty');
+    const again = await runCli(['--json', 'fed', 'stop'], { dataDir, cwd: folder });
+    expect(again.code).toBe(0);
+    expect(again.json()).toMatchObject({ status: 'dirty' });
+
+    const clean = await runCli(['--json', 'fed', 'clean'], { dataDir, cwd: folder, timeoutMs: 120_000 });
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.json()).toMatchObject({ status: 'clean' });
+  });
+
+  it('refuses unknown host keys without --accept-new before touching any machine, naming the fingerprint', async () => {
+    const folder = await project('strict');
+    const r = await runCli(['--json', 'fed', 'start', join(folder, 'refedez.yaml')], { dataDir, timeoutMs: 120_000 });
+    expect(r.code, r.stdout).toBe(1);
+    const out = r.json<{ ok: boolean; error: { code: string; host: string; details: { fingerprint: string } } }>();
+    expect(out.error.code).toBe('ssh-hostkey-unknown');
+    expect(out.error.details.fingerprint).toMatch(/^SHA256:/);
+    expect(fx.machines.map((m) => m.host)).toContain(out.error.host);
+    const status = await runCli(['--json', 'fed', 'status', folder], { dataDir });
+    expect(status.json()).toMatchObject({ status: 'clean', machines: [] });
+  });
+});
