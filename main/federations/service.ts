@@ -90,6 +90,10 @@ export async function startFederation(env: FederationEnv, ws: FederationWorkspac
 
     const machines = new Map<string, Machine>(config.machines.map((m) => [m.name, machineFor(env, ws, m.target)]));
     try {
+      // The initial running state (which fixes the lineage the temp folders are named after) is written while the
+      // connections open.
+      const firstWrite = tx.write({ type: 'running', data: { deployed_files_path: kits.root, machines: [] } });
+      firstWrite.catch(() => undefined);
       // Connect everywhere first: a host key that needs the user's decision stops the start before anything is
       // deployed (the UI asks, trusts, retries); the connections are reused for the deployment.
       const reach = await mapSettled(
@@ -100,11 +104,14 @@ export async function startFederation(env: FederationEnv, ws: FederationWorkspac
         },
         { concurrency: s.parallelism, signal: ctx.signal },
       );
-      throwIfCancelled(ctx.signal);
+      const first = await firstWrite;
       const keyProblem = reach.find((r): r is { ok: false; error: ErrorData } => !r.ok && isHostKeyError(r.error));
-      if (keyProblem) throw AppError.fromData(keyProblem.error);
-
-      const first = await tx.write({ type: 'running', data: { deployed_files_path: kits.root, machines: [] } });
+      if (ctx.signal.aborted || keyProblem) {
+        // Nothing was deployed: back to where we were.
+        await settleNothingRunning(tx, current, []);
+        throwIfCancelled(ctx.signal);
+        throw AppError.fromData(keyProblem!.error);
+      }
       const prefix = tmpPrefixFor(first.lineage);
       // Machine index (config order) → record; the state lists machines in config order, whatever order they launch in.
       const slots = new Map<number, MachineRecord>();
