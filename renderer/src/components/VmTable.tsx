@@ -136,9 +136,13 @@ function VmRow({ vm, index, start, size, busy, menuOpen, onMenu }: RowProps) {
       <div role="cell" className="vcell mono">
         {vm.ipAddress ?? '—'}
         {vm.ipAddress && !vm.ipVerified ? (
-          <span className="muted small" title="The configured address; libvirt could not confirm it (no DHCP lease or guest agent answer)">
-            {' '}
-            (unverified)
+          <span
+            className="muted small"
+            role="img"
+            aria-label="unverified"
+            title="The configured address; libvirt could not confirm it (no DHCP lease or guest agent answer)"
+          >
+            {' '}?
           </span>
         ) : null}
       </div>
