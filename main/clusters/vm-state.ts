@@ -1,5 +1,6 @@
 /** libvirt domain states → the AI-HOW VM states, which actions each state allows, and the cluster status. */
 import { assertNever, type VmAction } from '../../preload/contract';
+import { vmActionsFor } from '../../preload/vm-actions';
 import { AppError } from '../errors';
 import type { ClusterStateStatus, VmRecord, VmState } from '../state';
 import type { DomainState } from './libvirt/types';
@@ -32,28 +33,9 @@ export function isActive(state: DomainState): boolean {
   return state !== 'SHUTOFF' && state !== 'NOSTATE';
 }
 
-/**
- * The per-VM actions libvirt accepts in a (live) domain state: `virDomainCreate` needs an inactive domain,
- * shutdown / reboot / suspend a running one, resume a paused one, and destroy (force off) any active one.
- */
+/** The per-VM actions libvirt accepts in a live domain state (the rule shared with the renderer's menu). */
 export function allowedActions(state: DomainState): readonly VmAction[] {
-  switch (state) {
-    case 'SHUTOFF':
-    case 'CRASHED':
-      return ['start'];
-    case 'RUNNING':
-    case 'BLOCKED':
-      return ['shutdown', 'force-off', 'pause', 'reboot'];
-    case 'PAUSED':
-      return ['resume', 'force-off'];
-    case 'SHUTDOWN':
-    case 'PMSUSPENDED':
-      return ['force-off'];
-    case 'NOSTATE':
-      return [];
-    default:
-      return assertNever(state);
-  }
+  return vmActionsFor(vmStateOf(state));
 }
 
 /** Refuses an action libvirt would refuse, saying which state it needs. */
