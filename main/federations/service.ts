@@ -432,13 +432,16 @@ export async function cleanFederation(
             return failed(rec.name, 'still running', error);
           }
           ctx.progress({ target: rec.name, step: 'remove', message: `Removing ${rec.tmp_dir} on ${hostOf(rec)}` });
-          try {
-            await machine.removeDir(rec.tmp_dir, { signal, timeoutMs: s.commandTimeoutMs });
-          } catch (err) {
-            // A supervisor's last log line can land while rm runs ("Directory not empty"): one more try settles it.
-            if (!isAppError(err, 'ssh-command')) throw err;
-            await sleep(300, signal);
-            await machine.removeDir(rec.tmp_dir, { signal, timeoutMs: s.commandTimeoutMs });
+          // A supervisor's last log line can land while rm runs ("Directory not empty": FLARE's sub_start.sh removes
+          // its pid files before it logs and exits): retry a few times, backing off.
+          for (let attempt = 0; ; attempt++) {
+            try {
+              await machine.removeDir(rec.tmp_dir, { signal, timeoutMs: s.commandTimeoutMs });
+              break;
+            } catch (err) {
+              if (!isAppError(err, 'ssh-command') || attempt >= 3) throw err;
+              await sleep(300 * 2 ** attempt, signal);
+            }
           }
           return { target: rec.name, result: 'removed', message: `${rec.tmp_dir} removed.` };
         },
