@@ -56,3 +56,14 @@ export const CHECK_SCRIPT =
 /** In a verified kit folder "$1": touch shutdown.fl while the kit still runs; prints `running|stopped`. */
 export const SETTLE_SCRIPT =
   RUNNING_FN + 'd=$1; if running "$d"; then touch -- "$d/shutdown.fl"; echo running; else echo stopped; fi';
+
+/**
+ * After launching `startup/start.sh` in folder "$1": wait (up to ~3 s) until the kit's supervisor or participant wrote
+ * its pid file (FLARE's start.sh returns before they exist) and print that PID; exit 1 if none appeared. Until then
+ * a clean could see no running kit and remove a folder a participant is about to start in.
+ */
+export const LAUNCHED_SCRIPT =
+  'd=$1; i=0; while [ "$i" -lt 60 ]; do ' +
+  'for f in daemon_pid.fl pid.fl; do p=""; test -s "$d/$f" && p=$(head -n 1 -- "$d/$f"); ' +
+  'case "$p" in ""|*[!0-9]*) ;; *) echo "$p"; exit 0;; esac; done; ' +
+  'sleep 0.05 2>/dev/null || sleep 1; i=$((i + 1)); done; exit 1';

@@ -42,15 +42,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await silent?.close();
-  // Local kits run as root: ask them to stop before their folders go.
-  for (const l of lineages) {
-    for (const name of await readdir('/tmp').catch(() => [] as string[])) {
-      if (name.startsWith(tmpPrefixFor(l))) {
-        await writeFile(join('/tmp', name, 'shutdown.fl'), '').catch(() => undefined);
-        await rm(join('/tmp', name), { recursive: true, force: true });
-      }
-    }
-  }
+  // Local kits run as root: ask them to stop, and let them, before their folders go (a kit whose folder vanishes
+  // never sees shutdown.fl and runs forever).
+  const left = (await readdir('/tmp').catch(() => [] as string[])).filter((n) => lineages.some((l) => n.startsWith(tmpPrefixFor(l)))).map((n) => join('/tmp', n));
+  for (const d of left) await writeFile(join(d, 'shutdown.fl'), '').catch(() => undefined);
+  await waitFor('kits stopped', async () => left.every((d) => !existsSync(join(d, 'pid.fl')) && !existsSync(join(d, 'daemon_pid.fl'))), 15_000).catch(() => undefined);
+  for (const d of left) await rm(d, { recursive: true, force: true });
   await Promise.all([fx?.stop(), fxB?.stop()]);
   await rm(work, { recursive: true, force: true });
   expect(existsSync(canary)).toBe(false);
@@ -195,6 +192,7 @@ describe('federation lifecycle over SSH', () => {
       expect(r.tmp_dir.startsWith(`/tmp/${tmpPrefixFor(ws.lineage!)}`)).toBe(true);
       expect(OUR_TMP_NAME.test(r.tmp_dir.slice(5))).toBe(true);
       expect(r.started_at).not.toBeNull();
+      expect(r.pid).toBeGreaterThan(1);
       expect((await stat(r.tmp_dir)).mode & 0o777).toBe(0o700);
     }
     expect(new Set(recs.map((r) => r.tmp_dir)).size).toBe(4);

@@ -36,7 +36,7 @@ import { prepareKits } from './kits/provision';
 import { bounded } from './machines/guards';
 import { mapSettled, type Machine, type UploadProgress } from './machines/index';
 import { realDirRefusal, tmpDirRefusal, tmpPrefixFor } from './paths';
-import { CHECK_SCRIPT, scriptArgv, SETTLE_SCRIPT, STOP_SCRIPT } from './scripts';
+import { CHECK_SCRIPT, LAUNCHED_SCRIPT, scriptArgv, SETTLE_SCRIPT, STOP_SCRIPT } from './scripts';
 
 /** Per-machine results, as the CLI and the UI show them. */
 export const START_RESULTS = ['started', 'failed'] as const;
@@ -225,9 +225,13 @@ async function deployOne(
       logFile: posix.join(dir, KIT_LOG),
       timeoutMs: s.commandTimeoutMs,
     });
-    // The launcher's PID is not recorded: FLARE's start.sh returns at once, leaving the participant's own PID in
-    // `pid.fl`, which probe and stop read on the machine.
-    const rec = recordOf(dir, isoNow(), null);
+    // FLARE's start.sh returns at once; the kit counts as launched once its supervisor wrote its PID (recorded: the
+    // launcher's own PID would be meaningless). A kit that writes no pid file is still recorded, without a PID.
+    const up = await machine.exec(scriptArgv(LAUNCHED_SCRIPT, dir), { timeoutMs: s.commandTimeoutMs }).catch(() => null);
+    const pidText = up?.code === 0 ? up.stdout.trim() : '';
+    const pid = /^\d+$/.test(pidText) && Number(pidText) > 1 ? Number(pidText) : null;
+    if (pid === null) step('launch', 'The kit wrote no pid file yet; recorded without a PID.', 1, 'warn');
+    const rec = recordOf(dir, isoNow(), pid);
     try {
       await record(rec);
     } catch (err) {
