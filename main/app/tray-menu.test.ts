@@ -34,7 +34,7 @@ describe('trayModel', () => {
   it('enables federation actions by recorded status', () => {
     expect(enabled(trayModel([snap({ status: 'clean' })]).items[2]?.submenu)).toEqual(['Start']);
     expect(enabled(trayModel([snap({ status: 'running' })]).items[2]?.submenu)).toEqual(['Probe', 'Stop']);
-    expect(enabled(trayModel([snap({ status: 'dirty' })]).items[2]?.submenu)).toEqual(['Clean']);
+    expect(enabled(trayModel([snap({ status: 'dirty' })]).items[2]?.submenu)).toEqual(['Probe', 'Clean']);
   });
 
   it('enables cluster actions by recorded status', () => {

@@ -66,7 +66,7 @@ function workspaceItems(s: WorkspaceSnapshot): TrayItem[] {
   }
   return [
     { label: 'Start', enabled: idle && s.status === 'clean', action: { kind: 'federation', op: 'start', workspaceId: id } },
-    { label: 'Probe', enabled: idle && s.status === 'running', action: { kind: 'federation', op: 'probe', workspaceId: id } },
+    { label: 'Probe', enabled: idle && (s.status === 'running' || s.status === 'dirty'), action: { kind: 'federation', op: 'probe', workspaceId: id } },
     { label: 'Stop', enabled: idle && s.status === 'running', action: { kind: 'federation', op: 'stop', workspaceId: id } },
     { label: 'Clean', enabled: idle && s.status === 'dirty', action: { kind: 'federation', op: 'clean', workspaceId: id } },
   ];

@@ -79,7 +79,7 @@ describe('federationActionsFor', () => {
   it('follows clean → running → dirty → clean', () => {
     expect(federationActionsFor('clean', false)).toMatchObject({ start: true, stop: false, probe: false, clean: true, cleanNeedsForce: false });
     expect(federationActionsFor('running', false)).toMatchObject({ start: false, stop: true, probe: true, clean: true, cleanNeedsForce: true });
-    expect(federationActionsFor('dirty', false)).toMatchObject({ start: true, stop: false, probe: false, clean: true, cleanNeedsForce: false });
+    expect(federationActionsFor('dirty', false)).toMatchObject({ start: false, stop: false, probe: true, clean: true, cleanNeedsForce: false });
   });
   it('busy disables everything', () => {
     expect(federationActionsFor('running', true)).toMatchObject({ start: false, stop: false, probe: false, clean: false });

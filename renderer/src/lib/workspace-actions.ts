@@ -35,13 +35,17 @@ export function clusterActionsFor(status: DisplayStatus, busy: boolean): Cluster
   };
 }
 
-/** Federation buttons, following the ReFedEz lifecycle clean → running → dirty → clean. */
+/**
+ * Federation buttons, following the ReFedEz lifecycle clean → running → dirty → clean. Start needs clean (a dirty
+ * federation still has folders on its machines: clean first, or they would be forgotten); probe is read-only and
+ * also useful on a dirty one (did every participant really exit?).
+ */
 export function federationActionsFor(status: DisplayStatus, busy: boolean): FederationActions {
   const readable = status !== 'error' && status !== 'loading';
   const can = readable && !busy;
   return {
-    start: can && status !== 'running',
-    probe: can && status === 'running',
+    start: can && status === 'clean',
+    probe: can && (status === 'running' || status === 'dirty'),
     stop: can && status === 'running',
     clean: can,
     cleanNeedsForce: status === 'running',
