@@ -16,6 +16,7 @@ export function StatePanel({ snapshot, busy }: Props) {
   const [backups, setBackups] = useState<readonly BackupEntry[] | null>(null);
   const [restoring, setRestoring] = useState<BackupEntry | null>(null);
   const [exported, setExported] = useState<string | null>(null);
+  const [redactHome, setRedactHome] = useState(false);
   const workspaceId = snapshot.id;
 
   // Reload whenever the state file changes: every write adds a generation.
@@ -46,12 +47,15 @@ export function StatePanel({ snapshot, busy }: Props) {
             type="button"
             disabled={Boolean(snapshot.error)}
             onClick={async () => {
-              const b = await exportState(workspaceId);
+              const b = await exportState(workspaceId, redactHome);
               setExported(b ? (b.savedTo ? `Saved to ${b.savedTo}` : `Downloaded ${b.fileName}`) : null);
             }}
           >
             Export state
           </button>
+          <label className="small">
+            <input type="checkbox" checked={redactHome} onChange={(e) => setRedactHome(e.target.checked)} /> Replace my home folder with ~
+          </label>
           <label className={busy ? 'button disabled' : 'button'}>
             Import state file
             <input type="file" className="visually-hidden" accept=".cdstate,.json,application/json" disabled={busy} onChange={onFile} />

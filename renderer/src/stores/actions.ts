@@ -209,8 +209,8 @@ export async function unlockState(workspaceId: string, lockId: string): Promise<
 }
 
 /** Export the state; a browser gets a download, Electron's main may already have saved it (`savedTo`). */
-export async function exportState(workspaceId: string): Promise<ExportedBundle | null> {
-  const bundle = await query('Could not export the state', 'state:export', { workspaceId });
+export async function exportState(workspaceId: string, redactHome = false): Promise<ExportedBundle | null> {
+  const bundle = await query('Could not export the state', 'state:export', { workspaceId, ...(redactHome ? { redactHome: true } : {}) });
   if (bundle && !bundle.savedTo) download(bundle.fileName, bundle.content);
   return bundle;
 }
