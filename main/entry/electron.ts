@@ -5,6 +5,7 @@
 import { app, dialog, ipcMain, Notification, session } from 'electron';
 import { join } from 'node:path';
 import type { OperationFinished } from '../../preload/contract';
+import { installAppMenu } from '../app/app-menu';
 import { notificationFor } from '../app/notifications';
 import { lockDownSession } from '../app/security';
 import { createTray } from '../app/tray';
@@ -74,12 +75,13 @@ async function main(): Promise<void> {
     const model = notificationFor(finished, name, main?.window.isFocused() ?? false);
     if (model) new Notification({ title: model.title, body: model.body }).show();
   });
-  const onTray = (a: TrayAction) => void runTrayAction(services, a, { show, quit: () => app.quit() });
-  const disposeTray = createTray(services, assetsDir, onTray);
   const openBundles = async (paths: readonly string[]) => {
     for (const path of paths) services.events.emit('bundle:opened', await openedBundle(path, services.registry.list()));
     if (paths.length) show();
   };
+  const onTray = (a: TrayAction) => void runTrayAction(services, a, { show, quit: () => app.quit() });
+  const disposeTray = createTray(services, assetsDir, onTray);
+  installAppMenu(() => main?.window ?? null, { importBundle: (path) => void openBundles([path]), quit: () => app.quit() });
   app.removeAllListeners('open-file');
   app.on('open-file', (event, path) => {
     event.preventDefault();
