@@ -15,16 +15,17 @@ test.afterEach(async () => {
   fx = null;
 });
 
-/** Asks the local participant to stop and removes its folder if a failed run left it (the remote one dies with the fixture). */
-async function stopLocalLeftovers(statePath: string): Promise<void> {
+/**
+ * Asks every participant still recorded to stop and removes its folder. The "remote" machine is an sshd on loopback,
+ * so its temp dir is on this file system too (clean was refused by design at the end of the test).
+ */
+async function removeLeftovers(statePath: string): Promise<void> {
   const text = await readFile(statePath, 'utf8').catch(() => null);
-  const machines = text ? ((JSON.parse(text) as { data?: { machines?: { kind: string; tmp_dir?: string }[] } }).data?.machines ?? []) : [];
-  for (const m of machines) {
-    if (m.kind !== 'local' || !m.tmp_dir?.startsWith('/tmp/clusterdesk-')) continue;
-    await writeFile(join(m.tmp_dir, 'shutdown.fl'), '').catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 1500));
-    await rm(m.tmp_dir, { recursive: true, force: true });
-  }
+  const machines = text ? ((JSON.parse(text) as { data?: { machines?: { tmp_dir?: string }[] } }).data?.machines ?? []) : [];
+  const dirs = machines.map((m) => m.tmp_dir).filter((d): d is string => Boolean(d?.startsWith('/tmp/clusterdesk-')));
+  for (const d of dirs) await writeFile(join(d, 'shutdown.fl'), '').catch(() => undefined);
+  if (dirs.length) await new Promise((r) => setTimeout(r, 1500));
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
 }
 
 test('a remote machine: unknown host key → trust dialog → start; logs; a changed key is refused loudly', async ({ app, workDir }) => {
@@ -86,6 +87,6 @@ test('a remote machine: unknown host key → trust dialog → start; logs; a cha
     await expect(item).toContainText('dirty');
     await app.screenshot('host-key-changed');
   } finally {
-    await stopLocalLeftovers(statePath);
+    await removeLeftovers(statePath);
   }
 });
