@@ -149,7 +149,7 @@ export class AppServices {
 
   async restore(id: string, backupId: string, adopt: boolean): Promise<WorkspaceSnapshot> {
     const entry = this.registry.get(id);
-    await this.runner.run(id, 'restore', async () => {
+    await this.runner.run(id, 'state:restore', async () => {
       const restored = await this.store.restore(targetOf(entry), backupId, { adopt });
       if (adopt && restored.lineage) this.registry.patch(id, { lineage: restored.lineage });
     });

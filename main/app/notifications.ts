@@ -1,4 +1,8 @@
 import type { OperationFinished } from '../../preload/contract';
+import { operationLabel } from '../../preload/operation-labels';
+
+/** Quick reads that never notify on success. */
+const QUIET: ReadonlySet<string> = new Set(['cluster:refresh', 'cluster:validate', 'federation:probe']);
 
 /** A desktop notification to show, or null for none. */
 export interface NotificationModel {
@@ -13,9 +17,9 @@ export interface NotificationModel {
 export function notificationFor(event: OperationFinished, workspaceName: string, windowFocused: boolean): NotificationModel | null {
   if (!event.ok) {
     if (event.error?.code === 'cancelled') return null;
-    return { title: `${workspaceName}: ${event.operation} failed`, body: event.error?.message ?? 'Unknown error.' };
+    return { title: `${workspaceName}: ${operationLabel(event.operation)} failed`, body: event.error?.message ?? 'Unknown error.' };
   }
   if (windowFocused) return null;
-  if (event.operation === 'refresh' || event.operation === 'probe') return null;
-  return { title: `${workspaceName}: ${event.operation} finished`, body: 'Open Clusterdesk to see the details.' };
+  if (QUIET.has(event.operation)) return null;
+  return { title: `${workspaceName}: ${operationLabel(event.operation)} finished`, body: 'Open Clusterdesk to see the details.' };
 }

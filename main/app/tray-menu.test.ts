@@ -70,17 +70,17 @@ describe('trayModel', () => {
 });
 
 describe('notificationFor', () => {
-  const fin = { opId: 'o', workspaceId: 'w', operation: 'start' };
+  const fin = { opId: 'o', workspaceId: 'w', operation: 'federation:start' };
   it('always reports failures except cancellation', () => {
     expect(notificationFor({ ...fin, ok: false, error: { code: 'ssh-auth', message: 'denied' } }, 'fed', true)).toEqual({
-      title: 'fed: start failed',
+      title: 'fed: Start federation failed',
       body: 'denied',
     });
     expect(notificationFor({ ...fin, ok: false, error: { code: 'cancelled', message: 'c' } }, 'fed', false)).toBeNull();
   });
   it('reports long successes only when the window is not focused', () => {
     expect(notificationFor({ ...fin, ok: true }, 'fed', true)).toBeNull();
-    expect(notificationFor({ ...fin, ok: true }, 'fed', false)?.title).toBe('fed: start finished');
-    expect(notificationFor({ ...fin, operation: 'refresh', ok: true }, 'fed', false)).toBeNull();
+    expect(notificationFor({ ...fin, ok: true }, 'fed', false)?.title).toBe('fed: Start federation finished');
+    expect(notificationFor({ ...fin, operation: 'cluster:refresh', ok: true }, 'fed', false)).toBeNull();
   });
 });

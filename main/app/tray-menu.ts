@@ -1,4 +1,5 @@
 import type { WorkspaceSnapshot } from '../../preload/contract';
+import { operationLabel } from '../../preload/operation-labels';
 
 /** The tray icon variants (assets/tray-<name>.png). */
 export type TrayIcon = 'idle' | 'busy' | 'error' | 'drift';
@@ -47,7 +48,7 @@ export function trayModel(snapshots: readonly WorkspaceSnapshot[]): TrayModel {
 }
 
 function statusLabel(s: WorkspaceSnapshot): string {
-  if (s.operation) return `${s.operation.name}…`;
+  if (s.operation) return `${operationLabel(s.operation.name)}…`;
   if (s.error) return s.error.code;
   return s.status ?? 'unknown';
 }

@@ -26,7 +26,7 @@ export class SharingFacade implements SharingApi {
 
   async importBundle(workspaceId: string, content: string, opts: { force: boolean; adopt: boolean }): Promise<WorkspaceSnapshot> {
     const entry = this.s.registry.get(workspaceId);
-    const { value } = await this.s.runner.run(workspaceId, 'import', (ctx) =>
+    const { value } = await this.s.runner.run(workspaceId, 'state:import', (ctx) =>
       importState(this.s.store, shareTarget(entry), content, { ...opts, signal: ctx.signal }),
     );
     if (value.written) this.s.registry.patch(workspaceId, { lineage: value.lineage });

@@ -42,26 +42,5 @@ export function snapshotIn(value: unknown): WorkspaceSnapshot | null {
   return null;
 }
 
-/** Human names for operations, whether main reports them as channels (`cluster:start`) or bare verbs. */
-const OPERATION_LABELS: Readonly<Record<string, string>> = {
-  'cluster:start': 'Start cluster',
-  'cluster:stop': 'Stop cluster',
-  'cluster:destroy': 'Destroy cluster',
-  'cluster:refresh': 'Refresh',
-  'cluster:vm-action': 'VM action',
-  'cluster:validate': 'Validate',
-  'federation:start': 'Start federation',
-  'federation:stop': 'Stop federation',
-  'federation:clean': 'Clean federation',
-  'federation:probe': 'Probe',
-  'state:restore': 'Restore backup',
-  'state:import': 'Import state',
-  'state:unlock': 'Unlock',
-};
-
-export function operationLabel(name: string): string {
-  const known = OPERATION_LABELS[name];
-  if (known) return known;
-  const bare = name.includes(':') ? name.slice(name.indexOf(':') + 1) : name;
-  return bare.charAt(0).toUpperCase() + bare.slice(1).replace(/-/g, ' ');
-}
+/** Operation labels are shared with main (tray, notifications). */
+export { operationLabel } from '../../../preload/operation-labels';
