@@ -1,4 +1,5 @@
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type {
@@ -79,6 +80,7 @@ export class AppServices {
   sharing?: SharingApi;
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  private disposed = false;
 
   constructor(readonly options: ServicesOptions) {
     this.settings = new Settings(options.settingsBackend);
@@ -125,11 +127,26 @@ export class AppServices {
     return { removed };
   }
 
-  /** The recorded state of a workspace, read-only; remembers the lineage the first time one is seen. */
+  /**
+   * The recorded state of a workspace, read-only. Remembers the lineage the first time one is seen, and forgets it
+   * when the state is gone (a cleaned federation, a destroyed cluster whose history was removed): the next deployment
+   * in that folder is a new lineage, not a foreign one.
+   */
   async snapshot(id: string): Promise<WorkspaceSnapshot> {
     const entry = this.registry.get(id);
     const snap = await buildSnapshot(entry, this.store, this.runner.current(id), this.clusters?.vmDrift?.(id));
-    if (!entry.lineage && snap.lineage && !snap.error) this.registry.patch(id, { lineage: snap.lineage });
+    if (!snap.error && snap.lineage && !entry.lineage) this.registry.patch(id, { lineage: snap.lineage });
+    if (!snap.error && snap.serial === null && entry.lineage) this.registry.patch(id, { lineage: undefined });
+    return snap;
+  }
+
+  /** After `state-foreign`: the user confirms the state file now in place belongs to this workspace. */
+  async adoptLineage(id: string): Promise<WorkspaceSnapshot> {
+    const entry = this.registry.get(id);
+    const current = await this.store.load({ ...targetOf(entry), lineage: undefined });
+    this.registry.patch(id, { lineage: current?.lineage ?? undefined });
+    const snap = await this.snapshot(id);
+    this.events.emit('workspace:changed', snap);
     return snap;
   }
 
@@ -165,6 +182,7 @@ export class AppServices {
 
   /** Stops watchers and cancels running operations. */
   dispose(): void {
+    this.disposed = true;
     this.runner.cancelAll();
     this.clusters?.dispose?.().catch((err: unknown) => this.warn(`closing libvirt connections: ${String(err)}`));
     for (const id of [...this.watchers.keys()]) this.unwatch(id);
@@ -174,17 +192,20 @@ export class AppServices {
 
   /**
    * Watches the state file's folder so changes made elsewhere (the CLI, another app instance, an import) reach the
-   * UI. A folder that does not exist yet (a clean federation) is not created here: its parent is watched until it
-   * appears, then the watch moves down.
+   * UI. A folder that does not exist (a clean federation: clean removes it) is not created here: its parent is watched
+   * until it appears, and the watch moves back up when it goes away.
    */
   private watchState(entry: WorkspaceEntry): void {
     this.unwatch(entry.id);
     const dir = dirname(entry.statePath);
+    let watchingParent = false;
     const onEvent = () => {
       this.scheduleChanged(entry.id, 150);
-      if (watchingParent && existsSync(dir)) this.watchState(entry);
+      void access(dir).then(
+        () => watchingParent && this.rewatch(entry),
+        () => !watchingParent && this.rewatch(entry),
+      );
     };
-    let watchingParent = false;
     for (const candidate of [dir, dirname(dir)]) {
       try {
         const w = watch(candidate, { persistent: false }, onEvent);
@@ -195,6 +216,11 @@ export class AppServices {
         watchingParent = true;
       }
     }
+  }
+
+  /** Re-arms the watch of a workspace still in the registry (not after dispose). */
+  private rewatch(entry: WorkspaceEntry): void {
+    if (!this.disposed && this.registry.list().some((w) => w.id === entry.id)) this.watchState(entry);
   }
 
   private unwatch(id: string): void {

@@ -289,6 +289,8 @@ export interface InvokeMap {
   'state:restore': (arg: WorkspaceRef & { backupId: string; adopt?: boolean }) => WorkspaceSnapshot;
   'state:unlock': (arg: WorkspaceRef & { lockId: string }) => WorkspaceSnapshot;
   'operation:cancel': (arg: { opId: string }) => { cancelled: boolean };
+  /** Accept the lineage now in the state file as this workspace's (after `state-foreign`: the file was replaced knowingly). */
+  'workspace:adopt-lineage': (arg: WorkspaceRef) => WorkspaceSnapshot;
 
   'cluster:validate': (arg: WorkspaceRef) => ValidationReport;
   'cluster:start': (arg: WorkspaceRef) => OperationReport;
@@ -330,6 +332,7 @@ export const CHANNELS = [
   'state:restore',
   'state:unlock',
   'operation:cancel',
+  'workspace:adopt-lineage',
   'cluster:validate',
   'cluster:start',
   'cluster:stop',

@@ -37,6 +37,7 @@ export function createHandlerTable(s: AppServices): HandlerTable {
       s.restore(a.workspaceId, a.backupId, a.adopt ?? false),
     ),
     'state:unlock': h(workspaceRef.extend({ lockId: z.string().min(1).max(200) }), (a) => s.unlock(a.workspaceId, a.lockId)),
+    'workspace:adopt-lineage': h(workspaceRef, (a) => s.adoptLineage(a.workspaceId)),
     'operation:cancel': h(z.object({ opId: z.string().min(1).max(200) }).strict(), async (a) => ({ cancelled: s.runner.cancel(a.opId) })),
 
     'cluster:validate': h(workspaceRef, (a) => domain('Clusters', s.clusters).validate(a.workspaceId)),

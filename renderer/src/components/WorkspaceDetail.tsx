@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { WorkspaceSnapshot } from '../../../preload/contract';
 import { displayStatus } from '../lib/status';
-import { restoreNewestValid } from '../stores/actions';
+import { adoptLineage, restoreNewestValid } from '../stores/actions';
 import { useErrors } from '../stores/errors-store';
 import { useOperations } from '../stores/operations-store';
 import { isBusy } from '../stores/reducers';
@@ -69,6 +69,11 @@ function SnapshotError({ snapshot, busy }: { readonly snapshot: WorkspaceSnapsho
           }}
         >
           Restore newest valid backup
+        </button>
+      ) : null}
+      {error.code === 'state-foreign' ? (
+        <button type="button" disabled={busy || restoring} onClick={() => void adoptLineage(snapshot.id)}>
+          Adopt this state
         </button>
       ) : null}
     </ErrorBanner>

@@ -265,3 +265,10 @@ export async function openBundle(ev: BundleOpened): Promise<void> {
   const preview = await previewImport(ev.workspaceId, ev.content);
   if (preview) useImport.getState().set({ workspaceId: ev.workspaceId, fileName: ev.fileName, content: ev.content, preview });
 }
+
+/** After `state-foreign`: accept the state file now in place as this workspace's deployment. */
+export async function adoptLineage(workspaceId: string): Promise<void> {
+  const r = await getApi().invoke('workspace:adopt-lineage', { workspaceId });
+  if (r.ok) useSnapshots.getState().upsert(r.value);
+  else useErrors.getState().push('Could not adopt the state', r.error, workspaceId);
+}
