@@ -58,6 +58,12 @@ describe('clusterdesk fed (real sshd machines and a local one)', () => {
 
     const probe = await runCli(['--json', 'fed', 'probe'], { dataDir, cwd: folder });
     expect(probe.json<{ probes: { reachable: boolean }[] }>().probes.every((p) => p.reachable)).toBe(true);
+    const probeHuman = await runCli(['fed', 'probe'], { dataDir, cwd: folder });
+    expect(probeHuman.stdout).toMatch(/MACHINE\s+REACHABLE\s+ALIVE/);
+    expect(probeHuman.stdout).toMatch(/site-1\s+yes/);
+    const logsJson = (await runCli(['--json', 'fed', 'logs', '-n', '3'], { dataDir, cwd: folder })).json<{ logs: { machine: string; lines: string[] }[] }>();
+    expect(logsJson.logs.map((l) => l.machine).sort()).toEqual(['server.localhost', 'site-1', 'site-2']);
+    expect(logsJson.logs.every((l) => l.lines.length <= 3)).toBe(true);
 
     const stop = await runCli(['fed', 'stop'], { dataDir, cwd: folder });
     expect(stop.code, stop.stderr).toBe(0);
@@ -81,5 +87,14 @@ describe('clusterdesk fed (real sshd machines and a local one)', () => {
     expect(fx.machines.map((m) => m.host)).toContain(out.error.host);
     const status = await runCli(['--json', 'fed', 'status', folder], { dataDir });
     expect(status.json()).toMatchObject({ status: 'clean', machines: [] });
+
+    // Human form of start and of a forced clean (which stops first).
+    const start = await runCli(['fed', 'start', '--accept-new', folder], { dataDir, timeoutMs: 120_000 });
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.stdout).toMatch(/site-1\s+started/);
+    expect(start.stdout).toContain('status: running');
+    const clean = await runCli(['fed', 'clean', '--force', folder], { dataDir, timeoutMs: 120_000 });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toContain('status: clean');
   });
 });

@@ -27,6 +27,7 @@ describe('clusterdesk hpc (libvirt test driver, one process per command)', () =>
     const r = await runCli(['hpc', 'validate', config], { dataDir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${name}-controller`);
+    expect((await runCli(['--json', 'hpc', 'validate', config], { dataDir })).json()).toMatchObject({ ok: true, valid: true, errors: [] });
   });
 
   it('starts, reports status from another process, stops and destroys', async () => {
@@ -44,6 +45,8 @@ describe('clusterdesk hpc (libvirt test driver, one process per command)', () =>
 
     const refresh = await runCli(['--json', 'hpc', 'refresh', config], { dataDir });
     expect(refresh.json()).toMatchObject({ ok: true, drift: [], applied: false });
+    expect((await runCli(['hpc', 'refresh', config], { dataDir })).stdout).toContain('No drift');
+    expect((await runCli(['--json', 'hpc', 'status', config], { dataDir })).json()).toMatchObject({ ok: true, drift: [], recorded: { status: 'running' } });
 
     const stop = await runCli(['hpc', 'stop', '--timeout', '5', config], { dataDir });
     expect(stop.code, stop.stderr).toBe(0);

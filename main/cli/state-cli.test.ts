@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAppError } from '../errors';
 import { StateStore } from '../state';
 import { runCli } from './test-support/run-cli';
 
@@ -61,6 +62,33 @@ describe('clusterdesk state', () => {
     const bad = await runCli(['--json', 'state', 'import', bundle, other], { dataDir });
     expect(bad.code).toBe(1);
     expect(bad.json()).toMatchObject({ ok: false, error: { code: 'bundle-invalid' } });
+  });
+
+  it('covers the other output form of each command', async () => {
+    const backups = await runCli(['state', 'backups', fed], { dataDir });
+    expect(backups.stdout).toMatch(/ID\s+SAVED\s+SERIAL\s+STATUS\s+COUNT\s+VALID/);
+    const id = (await runCli(['--json', 'state', 'backups', fed], { dataDir })).json<{ backups: { id: string; valid: boolean }[] }>().backups.find((b) => b.valid)!.id;
+    expect((await runCli(['--json', 'state', 'restore', id, fed], { dataDir })).json()).toMatchObject({ ok: true, restored: id });
+    const ex = await runCli(['state', 'export', join(dir, 'human.cdstate'), fed], { dataDir });
+    expect(ex.stdout).toMatch(/^Exported fed \(serial \d+, lineage [0-9a-f]{8}\) to /);
+  });
+
+  it('unlocks only with the exact lock id, and the broken holder cannot write any more', async () => {
+    const target = { kind: 'federation' as const, file: join(fed, '.refedez', 'state.json') };
+    await expect(
+      store.transaction(target, 'held-by-test', async (tx) => {
+        const wrong = await runCli(['--json', 'state', 'unlock', 'not-the-id', fed], { dataDir });
+        expect(wrong.code).toBe(3);
+        expect(wrong.json()).toMatchObject({ ok: false, error: { code: 'state-locked' } });
+        const shown = (await runCli(['--json', 'state', 'show', fed], { dataDir })).json<{ lock: { id: string; operation: string } }>();
+        expect(shown.lock).toMatchObject({ id: tx.lockId, operation: 'held-by-test' });
+        const human = await runCli(['state', 'unlock', tx.lockId, fed], { dataDir });
+        expect(human.code, human.stderr).toBe(0);
+        expect(human.stdout).toContain(`lock ${tx.lockId}`);
+        await tx.write({ type: 'dirty', data: { deployed_files_path: fed, machines: [] } } as never);
+      }),
+    ).rejects.toSatisfy((e) => isAppError(e, 'state-locked'));
+    expect((await runCli(['--json', 'state', 'show', fed], { dataDir })).json()).toMatchObject({ lock: null });
   });
 
   it('answers usage errors with exit 2 and unknown workspaces with exit 1', async () => {
