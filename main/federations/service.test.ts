@@ -7,7 +7,6 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MachinesFixture, refusedAddress, startMachines, startSilentListener, type SilentListener } from '../../e2e/fixtures/sshd';
 import type { ErrorData, MachineProbe } from '../../preload/contract';
-import { AppError } from '../errors';
 import { simpleContext, type ProgressUpdate } from '../operations/types';
 import { StateStore, type FederationState, type MachineRecord } from '../state';
 import type { FederationEnv, FederationWorkspace } from './env';
@@ -16,6 +15,7 @@ import { generateKits } from './kits/example-kits';
 import { createMachine, resolveSsh } from './machines/index';
 import { OUR_TMP_NAME, tmpPrefixFor } from './paths';
 import { cleanFederation, startFederation, stopFederation } from './service';
+import { rejection } from '../test-support/rejection';
 
 // This file owns 127.0.13.x (fixture A: .2–.4, fixture B: .20–.21, refused/silent addresses: .50+).
 const BASE = '127.0.13';
@@ -140,15 +140,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | false>, 
   }
 }
 
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 const byTarget = (outcomes: readonly { target: string; result: string; error?: ErrorData }[]) =>
   Object.fromEntries(outcomes.map((o) => [o.target, { result: o.result, code: o.error?.code }]));

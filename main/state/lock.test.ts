@@ -3,10 +3,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../errors';
 import { StateStore, type StateTarget } from './index';
 import { bundleChild, Child } from './test-support/children';
 import { sampleCluster, tempDir } from './test-support/samples';
+import { rejection } from '../test-support/rejection';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -36,15 +36,6 @@ async function holder(target: StateTarget): Promise<{ child: Child; lockId: stri
   return { child, lockId: line.slice('locked '.length) };
 }
 
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('on-disk lock', () => {
   it('a second writer times out with state-locked naming the holder', async () => {
