@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type {
   AppInfo,
+  AppSettings,
   BackupEntry,
   ExportedBundle,
   ImportPreview,
@@ -111,6 +112,26 @@ export class AppServices {
       dataDir: this.options.dataDir,
       nodeVersion: process.versions.node,
     };
+  }
+
+  getSettings(): AppSettings {
+    const g = this.settings;
+    return {
+      historyLimit: g.get('historyLimit'),
+      stopTimeoutSec: g.get('stopTimeoutSec'),
+      lockTimeoutMs: g.get('lockTimeoutMs'),
+      parallelism: g.get('parallelism'),
+      sshConnectTimeoutMs: g.get('sshConnectTimeoutMs'),
+    };
+  }
+
+  /** Stores the given settings; the state engine and the next operations use them at once. */
+  setSettings(changes: Partial<AppSettings>): AppSettings {
+    for (const [key, value] of Object.entries(changes) as [keyof AppSettings, number | undefined][]) {
+      if (value !== undefined) this.settings.set(key, value);
+    }
+    this.store.configure({ historyLimit: this.settings.get('historyLimit'), lockTimeoutMs: this.settings.get('lockTimeoutMs') });
+    return this.getSettings();
   }
 
   async addWorkspace(path: string, statePath?: string): Promise<WorkspaceEntry> {

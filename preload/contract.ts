@@ -80,6 +80,20 @@ export interface AppInfo {
   readonly nodeVersion: string;
 }
 
+/** The settings a user can change (persisted in the data dir's config.json; shared with the CLI). */
+export interface AppSettings {
+  /** State generations kept in each state file's history folder. */
+  readonly historyLimit: number;
+  /** Graceful shutdown timeout of a cluster stop, seconds, before VMs are forced off. */
+  readonly stopTimeoutSec: number;
+  /** How long a writer waits for another's state lock before `state-locked`, ms. */
+  readonly lockTimeoutMs: number;
+  /** VMs / machines handled at once. */
+  readonly parallelism: number;
+  /** SSH connect timeout, ms. */
+  readonly sshConnectTimeoutMs: number;
+}
+
 export interface WorkspaceEntry {
   readonly id: string;
   readonly kind: WorkspaceKind;
@@ -281,6 +295,9 @@ export interface WorkspaceRef {
 /** Channel → (argument) => result. The result is wrapped in `Result<>` on the wire. */
 export interface InvokeMap {
   'app:info': (arg: Record<string, never>) => AppInfo;
+  'settings:get': (arg: Record<string, never>) => AppSettings;
+  /** Changes some settings; they apply to the next operation. Answers all of them. */
+  'settings:set': (arg: Partial<AppSettings>) => AppSettings;
   'workspaces:list': (arg: Record<string, never>) => readonly WorkspaceEntry[];
   'workspaces:add': (arg: { path: string; statePath?: string }) => WorkspaceEntry;
   'workspaces:remove': (arg: WorkspaceRef) => { removed: boolean };
@@ -324,6 +341,8 @@ export type InvokeResult<C extends Channel> = ReturnType<InvokeMap[C]>;
 
 export const CHANNELS = [
   'app:info',
+  'settings:get',
+  'settings:set',
   'workspaces:list',
   'workspaces:add',
   'workspaces:remove',

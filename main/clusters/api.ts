@@ -58,6 +58,7 @@ export function clusterWorkspaceOf(entry: WorkspaceEntry): ClusterWorkspace {
 
 export class ClusterFacade implements ClusterApi {
   readonly env: ClusterEnv;
+  private readonly injectedEnv: boolean;
   /** The last unapplied refresh's per-VM drift, by workspace (cleared by any operation that writes the state). */
   private readonly drift = new Map<string, ReadonlyMap<string, string>>();
 
@@ -65,6 +66,7 @@ export class ClusterFacade implements ClusterApi {
     private readonly services: AppServices,
     opts: { readonly env?: ClusterEnv } = {},
   ) {
+    this.injectedEnv = opts.env !== undefined;
     this.env =
       opts.env ??
       createClusterEnv({
@@ -72,6 +74,13 @@ export class ClusterFacade implements ClusterApi {
         stopTimeoutSec: services.settings.get('stopTimeoutSec'),
         parallelism: services.settings.get('parallelism'),
       });
+  }
+
+  /** The env with the settings as they are now (changed in the app's settings, they apply to the next operation). */
+  private current(): ClusterEnv {
+    if (this.injectedEnv) return this.env;
+    const settings = this.services.settings;
+    return { ...this.env, stopTimeoutSec: settings.get('stopTimeoutSec'), parallelism: Math.max(1, settings.get('parallelism')) };
   }
 
   private workspace(id: string): ClusterWorkspace {
@@ -97,12 +106,12 @@ export class ClusterFacade implements ClusterApi {
   }
 
   start(workspaceId: string): Promise<OperationReport> {
-    return this.mutate(workspaceId, 'cluster:start', (ws, ctx) => startCluster(this.env, ws, ctx));
+    return this.mutate(workspaceId, 'cluster:start', (ws, ctx) => startCluster(this.current(), ws, ctx));
   }
 
   stop(workspaceId: string, timeoutSec?: number): Promise<OperationReport> {
     const timeout = timeoutSec ?? this.services.settings.get('stopTimeoutSec');
-    return this.mutate(workspaceId, 'cluster:stop', (ws, ctx) => stopCluster(this.env, ws, ctx, { timeoutSec: timeout }));
+    return this.mutate(workspaceId, 'cluster:stop', (ws, ctx) => stopCluster(this.current(), ws, ctx, { timeoutSec: timeout }));
   }
 
   async destroy(workspaceId: string, confirm: string): Promise<OperationReport> {
@@ -110,12 +119,12 @@ export class ClusterFacade implements ClusterApi {
     const recorded = await this.services.store.load(targetOf(entry)).catch(() => null);
     const name = recorded && 'cluster_name' in recorded && typeof recorded.cluster_name === 'string' ? recorded.cluster_name : entry.name;
     requireConfirmation(name, confirm);
-    return this.mutate(workspaceId, 'cluster:destroy', (ws, ctx) => destroyCluster(this.env, ws, ctx));
+    return this.mutate(workspaceId, 'cluster:destroy', (ws, ctx) => destroyCluster(this.current(), ws, ctx));
   }
 
   async refresh(workspaceId: string, apply: boolean): Promise<RefreshReport> {
     const ws = this.workspace(workspaceId);
-    const { value } = await this.services.runner.run(workspaceId, 'cluster:refresh', (ctx) => refreshCluster(this.env, ws, ctx, { apply }));
+    const { value } = await this.services.runner.run(workspaceId, 'cluster:refresh', (ctx) => refreshCluster(this.current(), ws, ctx, { apply }));
     if (value.applied || value.drift.length === 0) this.drift.delete(workspaceId);
     else this.drift.set(workspaceId, vmDriftNotes(value.drift));
     const snapshot = value.applied ? await this.services.afterOwnWrite(workspaceId) : await this.services.snapshot(workspaceId);
@@ -124,7 +133,7 @@ export class ClusterFacade implements ClusterApi {
   }
 
   vmAction(workspaceId: string, vm: string, action: VmAction): Promise<OperationReport> {
-    return this.mutate(workspaceId, 'cluster:vm-action', (ws, ctx) => vmAction(this.env, ws, ctx, vm, action));
+    return this.mutate(workspaceId, 'cluster:vm-action', (ws, ctx) => vmAction(this.current(), ws, ctx, vm, action));
   }
 
   async createDemo(folder?: string): Promise<WorkspaceEntry> {

@@ -22,6 +22,19 @@ export function createHandlerTable(s: AppServices): HandlerTable {
   };
   return {
     'app:info': h(empty, async () => s.info()),
+    'settings:get': h(empty, async () => s.getSettings()),
+    'settings:set': h(
+      z
+        .object({
+          historyLimit: z.number().int().min(1).max(1000).optional(),
+          stopTimeoutSec: z.number().int().min(0).max(3600).optional(),
+          lockTimeoutMs: z.number().int().min(0).max(600_000).optional(),
+          parallelism: z.number().int().min(1).max(256).optional(),
+          sshConnectTimeoutMs: z.number().int().min(500).max(600_000).optional(),
+        })
+        .strict(),
+      async (a) => s.setSettings(a),
+    ),
     'workspaces:list': h(empty, async () => s.registry.list()),
     'workspaces:add': h(z.object({ path: absOrRelPath, statePath: absOrRelPath.optional() }).strict(), (a) => s.addWorkspace(a.path, a.statePath)),
     'workspaces:remove': h(workspaceRef, async (a) => s.removeWorkspace(a.workspaceId)),

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,6 +98,18 @@ describe('serve: WebSocket IPC', () => {
     expect(info).toMatchObject({ ok: true, value: { name: 'Clusterdesk', host: 'serve' } });
     expect(await c.invoke('no:such', {})).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
     expect(await c.invoke('workspaces:add', { path: 42 })).toMatchObject({ ok: false, error: { code: 'invalid-argument', field: 'path' } });
+    c.ws.close();
+  });
+
+  it('reads and changes settings, validating ranges, and applies them at once', async () => {
+    const c = await connect();
+    expect(await c.invoke('settings:get', {})).toMatchObject({ ok: true, value: { historyLimit: 10, stopTimeoutSec: 60, parallelism: 8 } });
+    expect(await c.invoke('settings:set', { historyLimit: 0 })).toMatchObject({ ok: false, error: { code: 'invalid-argument', field: 'historyLimit' } });
+    expect(await c.invoke('settings:set', { password: 'x' })).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
+    expect(await c.invoke('settings:set', { historyLimit: 25, stopTimeoutSec: 5 })).toMatchObject({ ok: true, value: { historyLimit: 25, stopTimeoutSec: 5 } });
+    expect(serve.services.store.historyLimit).toBe(25);
+    const saved = JSON.parse(await readFile(join(dir, 'data', 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(saved).toMatchObject({ historyLimit: 25, stopTimeoutSec: 5 });
     c.ws.close();
   });
 

@@ -172,16 +172,32 @@ function invalidWrite(kind: StateKind, file: string, error: { issues: readonly {
 
 /** Crash-safe, locked, versioned state files (one store serves every workspace; it keeps no per-file state of its own). */
 export class StateStore {
-  readonly historyLimit: number;
-  readonly lockTimeoutMs: number;
+  private limits: { historyLimit: number; lockTimeoutMs: number };
   readonly staleAfterMs: number;
   private readonly onWarning: (message: string) => void;
 
   constructor(opts: StateStoreOptions = {}) {
-    this.historyLimit = Math.max(1, Math.floor(opts.historyLimit ?? 10));
-    this.lockTimeoutMs = Math.max(0, opts.lockTimeoutMs ?? 10_000);
+    this.limits = { historyLimit: Math.max(1, Math.floor(opts.historyLimit ?? 10)), lockTimeoutMs: Math.max(0, opts.lockTimeoutMs ?? 10_000) };
     this.staleAfterMs = Math.max(100, opts.staleAfterMs ?? 30_000);
     this.onWarning = opts.onWarning ?? (() => undefined);
+  }
+
+  /** Changes the history length and the lock timeout for the calls that follow (the app's settings changed). */
+  configure(opts: Pick<StateStoreOptions, 'historyLimit' | 'lockTimeoutMs'>): void {
+    this.limits = {
+      historyLimit: opts.historyLimit === undefined ? this.limits.historyLimit : Math.max(1, Math.floor(opts.historyLimit)),
+      lockTimeoutMs: opts.lockTimeoutMs === undefined ? this.limits.lockTimeoutMs : Math.max(0, opts.lockTimeoutMs),
+    };
+  }
+
+  /** Generations kept in each state file's history folder. */
+  get historyLimit(): number {
+    return this.limits.historyLimit;
+  }
+
+  /** How long a writer waits for another's lock. */
+  get lockTimeoutMs(): number {
+    return this.limits.lockTimeoutMs;
   }
 
   /** Reads a state without locking; null when the file does not exist. Foreign formats are converted in memory. */

@@ -10,6 +10,7 @@ import { DemoButtons, EmptyState } from './EmptyState';
 import { ErrorBanner } from './ErrorBanner';
 import { HostKeyDialog } from './HostKeyDialog';
 import { ImportPreviewDialog } from './ImportPreviewDialog';
+import { SettingsDialog } from './SettingsDialog';
 import { WorkspaceDetail } from './WorkspaceDetail';
 import { WorkspaceList } from './WorkspaceList';
 
@@ -87,6 +88,7 @@ export function App() {
 }
 
 function Header() {
+  const [settingsOpen, setSettingsOpen] = useState(false);
   const info = useApp((s) => s.info);
   const connection = useApp((s) => s.connection);
   return (
@@ -98,6 +100,10 @@ function Header() {
         </span>
       ) : null}
       <span className="spacer" />
+      <button type="button" onClick={() => setSettingsOpen(true)}>
+        Settings
+      </button>
+      {settingsOpen ? <SettingsDialog onClose={() => setSettingsOpen(false)} /> : null}
       <span role="status" className={`connection connection-${connection}`}>
         {connection === 'open' ? 'Connected' : connection === 'closed' ? 'Disconnected' : connection === 'reconnecting' ? 'Reconnecting…' : 'Connecting…'}
       </span>

@@ -3,6 +3,7 @@
  * turns failures into banners or operation outcomes. Components call these and never the API directly.
  */
 import type {
+  AppSettings,
   BundleOpened,
   TargetOutcome,
   BackupEntry,
@@ -271,4 +272,19 @@ export async function adoptLineage(workspaceId: string): Promise<void> {
   const r = await getApi().invoke('workspace:adopt-lineage', { workspaceId });
   if (r.ok) useSnapshots.getState().upsert(r.value);
   else useErrors.getState().push('Could not adopt the state', r.error, workspaceId);
+}
+
+/** The app's settings, or null (with a banner) when they cannot be read. */
+export async function loadSettings(): Promise<AppSettings | null> {
+  const r = await getApi().invoke('settings:get', {});
+  if (r.ok) return r.value;
+  useErrors.getState().push('Could not read the settings', r.error);
+  return null;
+}
+
+/** Saves settings; false (with a banner) when main refused them. */
+export async function saveSettings(changes: Partial<AppSettings>): Promise<boolean> {
+  const r = await getApi().invoke('settings:set', changes);
+  if (!r.ok) useErrors.getState().push('Could not save the settings', r.error);
+  return r.ok;
 }

@@ -1,0 +1,82 @@
+import { useEffect, useState } from 'react';
+import type { AppSettings } from '../../../preload/contract';
+import { loadSettings, saveSettings } from '../stores/actions';
+import { Dialog } from './Dialog';
+
+/** The settings a user can change, each with its unit and range (the same ranges main validates). */
+const FIELDS: readonly { readonly key: keyof AppSettings; readonly label: string; readonly min: number; readonly max: number; readonly hint: string }[] = [
+  { key: 'stopTimeoutSec', label: 'Cluster stop timeout (seconds)', min: 0, max: 3600, hint: 'Graceful shutdown time before VMs are forced off.' },
+  { key: 'parallelism', label: 'Parallel operations', min: 1, max: 256, hint: 'VMs or machines handled at once.' },
+  { key: 'sshConnectTimeoutMs', label: 'SSH connect timeout (ms)', min: 500, max: 600_000, hint: 'Also bounds each machine’s stop.' },
+  { key: 'historyLimit', label: 'State history length', min: 1, max: 1000, hint: 'Generations kept beside each state file.' },
+  { key: 'lockTimeoutMs', label: 'State lock wait (ms)', min: 0, max: 600_000, hint: 'How long to wait for another writer.' },
+];
+
+/** Edits the app's settings; they apply to the next operation and are shared with the CLI (same data dir). */
+export function SettingsDialog({ onClose }: { readonly onClose: () => void }) {
+  const [values, setValues] = useState<Record<string, string> | null>(null);
+  const [saving, setSaving] = useState(false);
+
+  useEffect(() => {
+    void loadSettings().then((s) => {
+      if (s) setValues(Object.fromEntries(FIELDS.map((f) => [f.key, String(s[f.key])])));
+    });
+  }, []);
+
+  const invalid = values ? FIELDS.filter((f) => !validNumber(values[f.key] ?? '', f.min, f.max)).map((f) => f.key) : [];
+
+  return (
+    <Dialog
+      title="Settings"
+      onClose={onClose}
+      actions={
+        <>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            className="primary"
+            disabled={!values || invalid.length > 0 || saving}
+            onClick={async () => {
+              if (!values) return;
+              setSaving(true);
+              const ok = await saveSettings(Object.fromEntries(FIELDS.map((f) => [f.key, Number(values[f.key])])) as Partial<AppSettings>);
+              setSaving(false);
+              if (ok) onClose();
+            }}
+          >
+            Save
+          </button>
+        </>
+      }
+    >
+      {values ? (
+        <div className="settings-form">
+          {FIELDS.map((f) => (
+            <label key={f.key} className="settings-field">
+              <span>{f.label}</span>
+              <input
+                type="number"
+                min={f.min}
+                max={f.max}
+                value={values[f.key] ?? ''}
+                aria-invalid={invalid.includes(f.key)}
+                onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+              />
+              <span className="muted small">{f.hint}</span>
+            </label>
+          ))}
+        </div>
+      ) : (
+        <p className="muted">Loading…</p>
+      )}
+    </Dialog>
+  );
+}
+
+function validNumber(text: string, min: number, max: number): boolean {
+  if (!/^\d+$/.test(text.trim())) return false;
+  const n = Number(text);
+  return n >= min && n <= max;
+}
