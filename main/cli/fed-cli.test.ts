@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -96,5 +96,33 @@ describe('clusterdesk fed (real sshd machines and a local one)', () => {
     const clean = await runCli(['fed', 'clean', '--force', folder], { dataDir, timeoutMs: 120_000 });
     expect(clean.code, clean.stderr).toBe(0);
     expect(clean.stdout).toContain('status: clean');
+  });
+
+  it('an exported running federation is stopped and cleaned from a colleague’s checkout', async () => {
+    const mine = await project('shared');
+    expect((await runCli(['fed', 'start', '--accept-new', mine], { dataDir, timeoutMs: 120_000 })).code).toBe(0);
+    const bundle = join(dir, 'shared.cdstate');
+    expect((await runCli(['state', 'export', bundle, mine], { dataDir })).code).toBe(0);
+
+    // The colleague has the same refedez.yaml and project.yml (and the machines' keys), nothing else.
+    const theirs = join(dir, 'colleague');
+    await mkdir(theirs);
+    for (const f of ['refedez.yaml', 'project.yml']) await copyFile(join(mine, f), join(theirs, f));
+    const theirData = join(dir, 'colleague-data');
+    expect((await runCli(['--json', 'state', 'import', bundle, theirs], { dataDir: theirData })).json()).toMatchObject({ written: true });
+    const stop = await runCli(['--json', 'fed', 'stop', '--accept-new', theirs], { dataDir: theirData, timeoutMs: 120_000 });
+    expect(stop.code, stop.stdout).toBe(0);
+    const stopped = stop.json<{ status: string; outcomes: { target: string; result: string }[] }>();
+    expect(stopped.status).toBe('dirty');
+    expect(stopped.outcomes.map((o) => o.result)).toEqual(['signalled', 'signalled', 'signalled']);
+    const clean = await runCli(['--json', 'fed', 'clean', '--accept-new', theirs], { dataDir: theirData, timeoutMs: 120_000 });
+    expect(clean.code, clean.stdout).toBe(0);
+    expect(clean.json()).toMatchObject({ status: 'clean' });
+
+    // My own record still says running; stopping and cleaning it now finds nothing left to do, and succeeds.
+    expect((await runCli(['fed', 'stop', mine], { dataDir, timeoutMs: 120_000 })).code).toBe(0);
+    const mineClean = await runCli(['--json', 'fed', 'clean', mine], { dataDir, timeoutMs: 120_000 });
+    expect(mineClean.code, mineClean.stdout).toBe(0);
+    expect(mineClean.json()).toMatchObject({ status: 'clean' });
   });
 });
