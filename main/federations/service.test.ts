@@ -198,7 +198,11 @@ describe('federation lifecycle over SSH', () => {
     expect(alive.map((p) => p.shutdownRequested)).toEqual([false, false, false, false]);
     expect((await state(ws))?.serial).toBe(s?.serial); // probe never writes
 
-    const logs = await federationLogs(e, ws, ctx(), { lines: 5 });
+    // The first heartbeat may come a moment after pid.fl (the supervisor logs its own start-up line too): wait for it.
+    const logs = await waitFor('a heartbeat in site-1’s log', async () => {
+      const l = await federationLogs(e, ws, ctx(), { lines: 5 });
+      return /site-1 \(client\) heartbeat/.test(l[1]?.lines.join('\n') ?? '') ? l : null;
+    });
     expect(logs.map((l) => l.machine)).toEqual(['server1', 'site-1', 'site-2', 'site-3']);
     for (const l of logs) {
       expect(l.error).toBeUndefined();
