@@ -85,10 +85,11 @@ export function hpcCommands(program: Command): void {
   common(hpc.command('validate').description('check the config and print what start would create')).action((config: string, o: HpcOptions, cmd: Command) =>
     execute(globals(cmd), async () => {
       const found = await resolveWorkspace(config, { ...(o.state ? { state: o.state } : {}), expect: 'cluster' });
-      const report = await validateCluster({ configFile: found.configFile, statePath: found.statePath });
+      const report = await validateCluster({ configFile: found.configFile, statePath: found.statePath, ...(o.connect ? { libvirtUri: o.connect } : {}) });
+      // Config errors already say `file:line: field: what`.
       const human = report.valid
         ? ['Valid. Start would create:', ...report.plan.map((p) => `  ${p.resource.padEnd(8)} ${p.name}`)].join('\n')
-        : ['Invalid:', ...report.errors.map((e) => `  ${e.path ?? ''}${e.line ? `:${e.line}` : ''} ${e.field ?? ''}: ${e.message}`)].join('\n');
+        : ['Invalid:', ...report.errors.flatMap((e) => [`  ${e.message}`, ...(e.hint ? [`    hint: ${e.hint}`] : [])])].join('\n');
       return { human, json: { ...report }, exit: report.valid ? EXIT.ok : EXIT.failed };
     }),
   );
