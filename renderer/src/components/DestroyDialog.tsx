@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 import type { ClusterDetail } from '../../../preload/contract';
 import { Dialog } from './Dialog';
+import { NameList } from './NameList';
 
 interface Props {
   readonly cluster: ClusterDetail;
@@ -51,22 +52,5 @@ export function DestroyDialog({ cluster, fallbackName, onCancel, onConfirm }: Pr
 }
 
 function ResourceGroup({ title, items }: { readonly title: string; readonly items: readonly string[] }) {
-  return (
-    <section aria-label={`${title} to delete`}>
-      <h3>
-        {title} ({items.length})
-      </h3>
-      {items.length === 0 ? (
-        <p className="muted">None</p>
-      ) : (
-        <ul>
-          {items.map((i) => (
-            <li key={i} className="mono">
-              {i}
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
-  );
+  return <NameList title={title} label={`${title} to delete`} items={items} whenEmpty="none" />;
 }

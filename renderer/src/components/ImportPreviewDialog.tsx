@@ -4,6 +4,7 @@ import { applyImport } from '../stores/actions';
 import { useImport, type PendingImport } from '../stores/import-store';
 import { ChangeTable } from './ChangeTable';
 import { Dialog } from './Dialog';
+import { NameList } from './NameList';
 
 const VERDICT_TEXT = {
   accept: 'Can be imported',
@@ -80,19 +81,5 @@ function ImportPreviewBody({ pending }: { readonly pending: PendingImport }) {
 }
 
 function DiffList({ title, items }: { readonly title: string; readonly items: readonly string[] }) {
-  if (items.length === 0) return null;
-  return (
-    <section className="diff-list" aria-label={`${title} resources`}>
-      <h3>
-        {title} ({items.length})
-      </h3>
-      <ul>
-        {items.map((i) => (
-          <li key={i} className="mono">
-            {i}
-          </li>
-        ))}
-      </ul>
-    </section>
-  );
+  return <NameList title={title} label={`${title} resources`} items={items} className="diff-list" whenEmpty="hide" />;
 }

@@ -1,0 +1,36 @@
+/** A titled list of resource names with its count (the destroy dialog's resources, an import's added/removed/changed). */
+export function NameList({
+  title,
+  label,
+  items,
+  className,
+  whenEmpty,
+}: {
+  readonly title: string;
+  /** The section's accessible name. */
+  readonly label: string;
+  readonly items: readonly string[];
+  readonly className?: string;
+  /** `hide`: render nothing for no items; `none`: say "None". */
+  readonly whenEmpty: 'hide' | 'none';
+}) {
+  if (items.length === 0 && whenEmpty === 'hide') return null;
+  return (
+    <section className={className} aria-label={label}>
+      <h3>
+        {title} ({items.length})
+      </h3>
+      {items.length === 0 ? (
+        <p className="muted">None</p>
+      ) : (
+        <ul>
+          {items.map((i) => (
+            <li key={i} className="mono">
+              {i}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
