@@ -12,7 +12,7 @@ type HandledSignal = keyof typeof SIGNAL_NUMBERS;
 /** How long a cancelled command may take to wind down before the process exits anyway. */
 export const DEFAULT_GRACE_MS = 10_000;
 
-let controller = new AbortController();
+const controller = new AbortController();
 let busy = 0;
 let received: HandledSignal | null = null;
 let installed = false;
@@ -60,10 +60,4 @@ export async function whileBusy<T>(body: () => Promise<T>): Promise<T> {
     busy--;
     if (received) process.exitCode = exitCodeForSignal(received);
   }
-}
-
-/** Tests only: a fresh cancellation for the next command in the same process. */
-export function resetCancellationForTests(): void {
-  controller = new AbortController();
-  received = null;
 }
