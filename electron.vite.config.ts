@@ -8,6 +8,9 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
+      // Pure-JS dependencies are bundled: loading them file by file (xmlbuilder2 alone is ~160 CommonJS files, yaml 70)
+      // cost the CLI more start-up time than running its command. Native and optional ones stay external.
+      externalizeDeps: { exclude: ['yaml', 'xmlbuilder2', 'zod', 'commander', 'cli-progress', 'ssh-config'] },
       rollupOptions: {
         input: {
           electron: resolve(import.meta.dirname, 'main/entry/electron.ts'),

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import type { ErrorData, WorkspaceKind } from '../../preload/contract';
 import { AppError, toErrorData } from '../errors';
-import { confBackend } from '../settings/conf-backend';
-import { resolveDataDir, Settings } from '../settings/settings';
-import { StateStore, type StateTarget } from '../state';
-import { detectWorkspace } from '../workspaces/detect';
+import type { Settings } from '../settings/settings';
+import type { StateStore, StateTarget } from '../state';
 import { EXIT, exitCodeFor, renderError, type ExitCode } from './format';
+import { whileBusy } from './signals';
 
 /** What every command prints: a human text and a JSON value (the `--json` shape), and its exit code. */
 export interface CommandResult {
@@ -29,6 +28,10 @@ export function globals(cmd: Command): GlobalOptions {
  * otherwise; sets the documented exit code. Never throws.
  */
 export async function execute(opts: GlobalOptions, body: () => Promise<CommandResult>): Promise<void> {
+  await whileBusy(() => run(opts, body));
+}
+
+async function run(opts: GlobalOptions, body: () => Promise<CommandResult>): Promise<void> {
   try {
     const result = await body();
     if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, ...result.json }, null, 2)}\n`);
@@ -42,8 +45,16 @@ export async function execute(opts: GlobalOptions, body: () => Promise<CommandRe
   }
 }
 
-/** The settings and the state engine the CLI shares with the app (same data dir, same locks). */
-export function cliRuntime(opts: GlobalOptions): { settings: Settings; store: StateStore; dataDir: string } {
+/**
+ * The settings and the state engine the CLI shares with the app (same data dir, same locks). Loaded on demand: a
+ * command that needs no state (`--version`, `--help`) never loads the state engine.
+ */
+export async function cliRuntime(opts: GlobalOptions): Promise<{ settings: Settings; store: StateStore; dataDir: string }> {
+  const [{ confBackend }, { resolveDataDir, Settings }, { StateStore }] = await Promise.all([
+    import('../settings/conf-backend'),
+    import('../settings/settings'),
+    import('../state'),
+  ]);
   const dataDir = resolveDataDir(opts.dataDir, process.env);
   const settings = new Settings(confBackend(dataDir));
   const store = new StateStore({
@@ -70,6 +81,7 @@ export interface CliWorkspace {
  */
 export async function resolveWorkspace(path: string, opts: { state?: string; expect?: WorkspaceKind } = {}): Promise<CliWorkspace> {
   const statePath = opts.state ?? process.env.AI_HOW_STATE_FILE;
+  const { detectWorkspace } = await import('../workspaces/detect');
   const found = await detectWorkspace(path, statePath ? { statePath } : {});
   if (opts.expect && found.kind !== opts.expect) {
     throw new AppError('workspace-unknown', `${found.path} is a ${found.kind}, not a ${opts.expect}.`, {

@@ -39,7 +39,8 @@ async function project(name: string): Promise<string> {
   return folder;
 }
 
-describe('clusterdesk fed (real sshd machines and a local one)', () => {
+// Each test runs several CLI processes through tsx: minutes on a loaded 2-core machine. Nothing here is timed.
+describe('clusterdesk fed (real sshd machines and a local one)', { timeout: 300_000 }, () => {
   it('runs the whole lifecycle from the project folder, human and --json', async () => {
     const folder = await project('lifecycle');
     const start = await runCli(['--json', 'fed', 'start', '--accept-new'], { dataDir, cwd: folder, timeoutMs: 120_000 });

@@ -22,7 +22,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('clusterdesk hpc (libvirt test driver, one process per command)', () => {
+// Each test runs several CLI processes through tsx: minutes on a loaded 2-core machine. Nothing here is timed.
+describe('clusterdesk hpc (libvirt test driver, one process per command)', { timeout: 300_000 }, () => {
   it('validates the config', async () => {
     const r = await runCli(['hpc', 'validate', config], { dataDir });
     expect(r.code).toBe(0);

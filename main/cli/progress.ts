@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { OpContext, ProgressUpdate } from '../operations/types';
+import { cancellation } from './signals';
 
 /** Where progress goes: bars on a terminal, plain lines otherwise (CI logs, pipes), JSON lines on stderr for --json. */
 export type ProgressMode = 'bars' | 'lines' | 'json';
@@ -17,19 +18,10 @@ export function progressLine(u: ProgressUpdate): string {
 }
 
 /**
- * An OpContext for one CLI command: cancels on Ctrl-C (a second Ctrl-C exits at once) and reports progress in the
- * chosen mode. `done()` clears the bars.
+ * An OpContext for one CLI command: cancelled by the first SIGINT/SIGTERM (see ./signals; a second one exits at once)
+ * and reporting progress in the chosen mode. `done()` clears the bars.
  */
 export function cliContext(mode: ProgressMode, stream: NodeJS.WriteStream = process.stderr): OpContext & { done(): void } {
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    stream.write('\nCancelling… (Ctrl-C again to exit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
   let multibar: cliProgress.MultiBar | null = null;
   const bars = new Map<string, cliProgress.SingleBar>();
   const progress = (u: ProgressUpdate) => {
@@ -53,10 +45,9 @@ export function cliContext(mode: ProgressMode, stream: NodeJS.WriteStream = proc
     bar.update(Math.round(u.value * 100), { target: key, message: `${u.step}: ${u.message}`.slice(0, 60) });
   };
   return {
-    signal: controller.signal,
+    signal: cancellation(),
     progress,
     done: () => {
-      process.off('SIGINT', onSigint);
       multibar?.stop();
     },
   };

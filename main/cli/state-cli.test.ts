@@ -27,7 +27,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('clusterdesk state', () => {
+// Each test runs several CLI processes through tsx: minutes on a loaded 2-core machine. Nothing here is timed.
+describe('clusterdesk state', { timeout: 300_000 }, () => {
   it('shows the recorded state, human and --json', async () => {
     const human = await runCli(['state', 'show', fed], { dataDir });
     expect(human.code).toBe(0);

@@ -11,7 +11,7 @@ const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 const CHILD = join(import.meta.dirname, 'cross-process.child.ts');
 
 async function child<T>(f: ClusterFixture, action: 'start' | 'stop' | 'status' | 'refresh'): Promise<{ pid: number; out: T }> {
-  const { stdout } = await run(TSX, [CHILD, f.ws.configFile, f.ws.statePath, action], { cwd: process.cwd(), timeout: 30_000 });
+  const { stdout } = await run(TSX, [CHILD, f.ws.configFile, f.ws.statePath, action], { cwd: process.cwd(), timeout: 240_000 }); // a tsx child: slow to start on a loaded machine
   return JSON.parse(stdout) as { pid: number; out: T };
 }
 
@@ -21,7 +21,7 @@ afterEach(async () => {
   fx = null;
 });
 
-describe('across processes', () => {
+describe('across processes', { timeout: 600_000 }, () => {
   it('start in one child, status in another, stop in a third: all agree with the host file and the state', async () => {
     fx = await clusterFixture({ computeNodes: 2 });
     const started = await child<{ outcomes: { result: string }[] }>(fx, 'start');

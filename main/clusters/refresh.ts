@@ -14,7 +14,7 @@ import type { DomainStats, LibvirtHost } from './libvirt/types';
 import { domainInterfaces } from './libvirt/xml';
 import { domainHolder, isClusterVmName, networkHolder, poolHolder } from './ownership';
 import { mapBounded } from './parallel';
-import { networkRecordOf, patchVm, withNetwork, withPool, withVm, withVolume, type ClusterVm } from './records';
+import { networkRecordOf, withNetwork, withPool, withVm, withVolume, type ClusterVm } from './records';
 import { withSession } from './session';
 import { liveDomains } from './stop';
 import { deriveStatus, vmStateOf } from './vm-state';
@@ -62,19 +62,22 @@ export async function observe(
   const signal = new AbortController().signal;
   let next = state;
 
-  // VMs recorded: state, last_seen; gone ones become UNDEFINED (recorded only by an explicit refresh).
+  // VMs recorded: state, last_seen; gone ones become UNDEFINED (recorded only by an explicit refresh). One pass over
+  // the list (a patch per VM would copy the list once per VM: quadratic at 10k VMs).
   const recorded = new Set(state.vms.map((v) => v.name));
-  for (const vm of state.vms) {
-    const d = live.get(vm.name);
-    if (!d) {
-      if (vm.state !== 'UNDEFINED') drift.push({ kind: 'missing', resource: 'vm', name: vm.name, recorded: vm.state, actual: null });
-      next = patchVm(next, vm.name, { state: 'UNDEFINED' });
-      continue;
-    }
-    const actual = vmStateOf(d.state);
-    if (actual !== vm.state) drift.push({ kind: 'state-differs', resource: 'vm', name: vm.name, recorded: vm.state, actual });
-    next = patchVm(next, vm.name, { state: actual, last_seen: now });
-  }
+  next = {
+    ...next,
+    vms: state.vms.map((vm) => {
+      const d = live.get(vm.name);
+      if (!d) {
+        if (vm.state !== 'UNDEFINED') drift.push({ kind: 'missing', resource: 'vm', name: vm.name, recorded: vm.state, actual: null });
+        return { ...vm, state: 'UNDEFINED' };
+      }
+      const actual = vmStateOf(d.state);
+      if (actual !== vm.state) drift.push({ kind: 'state-differs', resource: 'vm', name: vm.name, recorded: vm.state, actual });
+      return { ...vm, state: actual, last_seen: now };
+    }),
+  };
 
   // Ours but unrecorded: only names start would create are candidates, and only those carrying our mark count.
   const candidates = [...live.values()].filter((d) => !recorded.has(d.name) && isClusterVmName(cluster, d.name));
@@ -139,18 +142,20 @@ async function observeIps(host: LibvirtHost, state: ClusterState, drift: DriftIt
     }
     return null;
   });
-  let next = state;
+  // One pass over the list for every running VM's result (not a copy of the list per VM).
+  const patches = new Map<string, Partial<ClusterVm>>();
   running.forEach((vm, i) => {
     const r = seen[i]!;
     const ip = r.status === 'done' ? r.value : null;
     if (ip === null) {
-      next = patchVm(next, vm.name, { ip_verified: false } as Partial<ClusterVm>);
+      patches.set(vm.name, { ip_verified: false } as Partial<ClusterVm>);
       return;
     }
     if (ip !== vm.ip_address) drift.push({ kind: 'ip-differs', resource: 'vm', name: vm.name, recorded: vm.ip_address, actual: ip });
-    next = patchVm(next, vm.name, { ip_address: ip, ip_verified: true } as Partial<ClusterVm>);
+    patches.set(vm.name, { ip_address: ip, ip_verified: true } as Partial<ClusterVm>);
   });
-  return next;
+  if (!patches.size) return state;
+  return { ...state, vms: state.vms.map((v) => (patches.has(v.name) ? { ...v, ...patches.get(v.name) } : v)) };
 }
 
 async function observeNetworks(host: LibvirtHost, state: ClusterState, drift: DriftItem[], lineage: string, plan: ClusterPlan | null): Promise<ClusterState> {

@@ -1,12 +1,17 @@
 /**
  * `clusterdesk` — the command line. It shares the app's services, state engine and on-disk locks, so running it next
  * to the desktop app on the same workspace is safe.
+ *
+ * Start-up is kept to what a command needs: this entry and the command definitions load only commander and small
+ * helpers; each command's action imports its domain (state engine, libvirt FFI, ssh2) when it runs, so `--version`,
+ * `--help` and `state show` never load koffi, ssh2 or libvirt (checked by main/cli/startup.test.ts).
  */
 import { Command } from 'commander';
+import { version as APP_VERSION } from '../../package.json';
 import { fedCommands } from '../cli/commands/fed';
 import { hpcCommands } from '../cli/commands/hpc';
 import { stateCommands } from '../cli/commands/state';
-import { APP_VERSION } from '../compose';
+import { installSignalHandlers } from '../cli/signals';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -27,4 +32,5 @@ export function buildProgram(): Command {
   return program;
 }
 
+installSignalHandlers();
 await buildProgram().parseAsync(process.argv);

@@ -8,6 +8,9 @@ import { APP_VERSION } from '../compose';
 import { isLoopbackHost, startServe } from '../serve/serve';
 import { resolveDataDir } from '../settings/settings';
 
+/** How long a signalled `serve` may spend closing before it exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 const USAGE = `Usage: npm run serve -- [options]
 
 Serves Clusterdesk to a browser on this machine.
@@ -45,19 +48,20 @@ async function main(): Promise<void> {
   }
   if (values.token !== undefined && values.token.length < 16) throw new Error('--token must be at least 16 characters.');
   const dataDir = resolveDataDir(values['data-dir'], process.env);
-  const running = await startServe({
-    host,
-    port,
-    ...(values.token ? { token: values.token } : {}),
-    dataDir,
-    staticDir: join(import.meta.dirname, '..', 'renderer'),
-  });
-  process.stdout.write(`Clusterdesk is serving at ${running.url}\n`);
+  // Signals, from the first moment: during start-up nothing is held, so exit at once; once serving, close (which
+  // cancels running operations and releases their locks) but never wait longer than SHUTDOWN_GRACE_MS; a second
+  // signal exits at once.
+  let running: Awaited<ReturnType<typeof startServe>> | null = null;
   let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
+  const shutdown = (signal: 'SIGINT' | 'SIGTERM') => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    if (closing || !running) process.exit(code);
     closing = true;
     process.stdout.write(`Received ${signal}, shutting down.\n`);
+    setTimeout(() => {
+      process.stderr.write(`clusterdesk serve: still closing after ${SHUTDOWN_GRACE_MS / 1000} s; exiting.\n`);
+      process.exit(code);
+    }, SHUTDOWN_GRACE_MS).unref();
     running.close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -65,6 +69,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  running = await startServe({
+    host,
+    port,
+    ...(values.token ? { token: values.token } : {}),
+    dataDir,
+    staticDir: join(import.meta.dirname, '..', 'renderer'),
+  });
+  process.stdout.write(`Clusterdesk is serving at ${running.url}\n`);
 }
 
 main().catch((err: unknown) => {

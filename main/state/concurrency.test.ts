@@ -15,7 +15,8 @@ afterAll(async () => {
   await cleanup();
 });
 
-describe('two processes', () => {
+// Fixed counts (the exact totals are the point), so the timeout leaves room for a loaded 2-core machine.
+describe('two processes', { timeout: 300_000 }, () => {
   it('2 × 300 updates of a counter lose nothing: counter 600, serial exact', async () => {
     const file = join(dir, 'race', 'state.json');
     const target: StateTarget<'cluster'> = { kind: 'cluster', file };

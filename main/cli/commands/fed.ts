@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import type { MachineLog, MachineProbe, TargetOutcome } from '../../../preload/contract';
 import type { FederationEnv, FederationResult, FederationWorkspace } from '../../federations/env';
-import { federationLogs, probeFederation } from '../../federations/inspect';
-import { cleanFederation, startFederation, stopFederation } from '../../federations/service';
 import type { OpContext } from '../../operations/types';
-import { isFederationState } from '../../state';
 import { cliRuntime, execute, globals, resolveWorkspace, type CommandResult, type GlobalOptions } from '../common';
 import { EXIT, exitCodeForOutcomes, renderTable } from '../format';
-import { cliContext, progressMode } from '../progress';
+
+/** The federation domain (and through it ssh2), loaded only by the commands that reach machines. */
+const service = () => import('../../federations/service');
+const inspect = () => import('../../federations/inspect');
 
 interface FedOptions {
   readonly acceptNew?: boolean;
@@ -20,7 +20,7 @@ async function withFederation(
   o: FedOptions,
   fn: (env: FederationEnv, ws: FederationWorkspace, ctx: OpContext) => Promise<CommandResult>,
 ): Promise<CommandResult> {
-  const { store, settings } = cliRuntime(g);
+  const [{ store, settings }, { cliContext, progressMode }] = await Promise.all([cliRuntime(g), import('../progress')]);
   const found = await resolveWorkspace(config, { expect: 'federation' });
   const ws: FederationWorkspace = { folder: found.path, configFile: found.configFile, statePath: found.statePath };
   const env: FederationEnv = {
@@ -53,13 +53,14 @@ export function fedCommands(program: Command): void {
 
   common(fed.command('start').description('provision, upload each kit to a fresh temp dir on its machine and launch it')).action(
     (config: string, o: FedOptions, cmd: Command) =>
-      execute(globals(cmd), () => withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await startFederation(env, ws, ctx)))),
+      execute(globals(cmd), () => withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).startFederation(env, ws, ctx)))),
   );
 
   common(fed.command('status').description('the recorded state (clean / running / dirty) and its machines')).action(
     (config: string, o: FedOptions, cmd: Command) =>
       execute(globals(cmd), () =>
         withFederation(globals(cmd), config, o, async (env, ws) => {
+          const { isFederationState } = await import('../../state');
           const state = await env.store.load({ kind: 'federation', file: ws.statePath });
           const type = state && isFederationState(state) ? state.type : 'clean';
           const machines = ((state?.data as { machines?: { name: string; kind: string; host: string; user: string; tmp_dir: string; started_at?: string }[] } | undefined)?.machines ?? []);
@@ -74,7 +75,7 @@ export function fedCommands(program: Command): void {
   common(fed.command('probe').description('read-only health check of every recorded machine')).action((config: string, o: FedOptions, cmd: Command) =>
     execute(globals(cmd), () =>
       withFederation(globals(cmd), config, o, async (env, ws, ctx) => {
-        const probes: readonly MachineProbe[] = await probeFederation(env, ws, ctx);
+        const probes: readonly MachineProbe[] = await (await inspect()).probeFederation(env, ws, ctx);
         const yesNo = (b: boolean | null) => (b === null ? '?' : b ? 'yes' : 'no');
         const human = probes.length
           ? renderTable(
@@ -89,14 +90,14 @@ export function fedCommands(program: Command): void {
   );
 
   common(fed.command('stop').description('create shutdown.fl on every machine (safe to repeat)')).action((config: string, o: FedOptions, cmd: Command) =>
-    execute(globals(cmd), () => withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await stopFederation(env, ws, ctx)))),
+    execute(globals(cmd), () => withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).stopFederation(env, ws, ctx)))),
   );
 
   common(fed.command('clean').description('remove the temp dirs and the state folder (from dirty)'))
     .option('--force', 'clean a running federation: stop it first')
     .action((config: string, o: FedOptions & { force?: boolean }, cmd: Command) =>
       execute(globals(cmd), () =>
-        withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await cleanFederation(env, ws, ctx, { force: o.force ?? false }))),
+        withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).cleanFederation(env, ws, ctx, { force: o.force ?? false }))),
       ),
     );
 
@@ -105,7 +106,7 @@ export function fedCommands(program: Command): void {
     .action((config: string, o: FedOptions & { lines: string }, cmd: Command) =>
       execute(globals(cmd), () =>
         withFederation(globals(cmd), config, o, async (env, ws, ctx) => {
-          const logs: readonly MachineLog[] = await federationLogs(env, ws, ctx, { lines: Number(o.lines) || 20 });
+          const logs: readonly MachineLog[] = await (await inspect()).federationLogs(env, ws, ctx, { lines: Number(o.lines) || 20 });
           const human = logs.length
             ? logs.map((l) => [`== ${l.machine} ==`, ...(l.error ? [`(${l.error.code}: ${l.error.message})`] : l.lines)].join('\n')).join('\n\n')
             : 'No machines recorded.';

@@ -1,22 +1,14 @@
 import type { Command } from 'commander';
 import type { DriftItem, TargetOutcome } from '../../../preload/contract';
-import {
-  clusterStatus,
-  createClusterEnv,
-  destroyCluster,
-  refreshCluster,
-  startCluster,
-  stopCluster,
-  validateCluster,
-  type ClusterEnv,
-  type ClusterWorkspace,
-} from '../../clusters/service';
+import type { ClusterEnv, ClusterWorkspace } from '../../clusters/service';
 import { AppError } from '../../errors';
 import type { OpContext } from '../../operations/types';
 import type { ClusterState } from '../../state';
 import { cliRuntime, execute, globals, resolveWorkspace, type CommandResult, type GlobalOptions } from '../common';
 import { EXIT, exitCodeForOutcomes, renderTable } from '../format';
-import { cliContext, progressMode } from '../progress';
+
+/** The cluster domain (and through it libvirt's FFI), loaded only by the commands that use it. */
+const service = () => import('../../clusters/service');
 
 interface HpcOptions {
   readonly state?: string;
@@ -30,7 +22,7 @@ async function withCluster(
   o: HpcOptions,
   fn: (env: ClusterEnv, ws: ClusterWorkspace, ctx: OpContext) => Promise<CommandResult>,
 ): Promise<CommandResult> {
-  const { store, settings } = cliRuntime(g);
+  const [{ store, settings }, { createClusterEnv }, { cliContext, progressMode }] = await Promise.all([cliRuntime(g), service(), import('../progress')]);
   const found = await resolveWorkspace(config, { ...(o.state ? { state: o.state } : {}), expect: 'cluster' });
   const ws: ClusterWorkspace = { configFile: found.configFile, statePath: found.statePath, ...(o.connect ? { libvirtUri: o.connect } : {}) };
   const env = createClusterEnv({ store, stopTimeoutSec: settings.get('stopTimeoutSec'), parallelism: settings.get('parallelism') });
@@ -85,6 +77,7 @@ export function hpcCommands(program: Command): void {
   common(hpc.command('validate').description('check the config and print what start would create')).action((config: string, o: HpcOptions, cmd: Command) =>
     execute(globals(cmd), async () => {
       const found = await resolveWorkspace(config, { ...(o.state ? { state: o.state } : {}), expect: 'cluster' });
+      const { validateCluster } = await service();
       const report = await validateCluster({ configFile: found.configFile, statePath: found.statePath, ...(o.connect ? { libvirtUri: o.connect } : {}) });
       // Config errors already say `file:line: field: what`.
       const human = report.valid
@@ -96,7 +89,7 @@ export function hpcCommands(program: Command): void {
 
   common(hpc.command('start').description('create the network, pool, volumes and VMs, and start them (resumable)')).action(
     (config: string, o: HpcOptions, cmd: Command) =>
-      execute(globals(cmd), () => withCluster(globals(cmd), config, o, async (env, ws, ctx) => operationResult(env, ws, (await startCluster(env, ws, ctx)).outcomes))),
+      execute(globals(cmd), () => withCluster(globals(cmd), config, o, async (env, ws, ctx) => operationResult(env, ws, (await (await service()).startCluster(env, ws, ctx)).outcomes))),
   );
 
   common(hpc.command('stop').description('shut every VM down, forcing off after the timeout'))
@@ -108,7 +101,7 @@ export function hpcCommands(program: Command): void {
           if (timeoutSec !== undefined && (!Number.isFinite(timeoutSec) || timeoutSec < 0)) {
             throw new AppError('invalid-argument', `--timeout must be a number of seconds, got ${o.timeout}.`);
           }
-          return operationResult(env, ws, (await stopCluster(env, ws, ctx, timeoutSec === undefined ? {} : { timeoutSec })).outcomes);
+          return operationResult(env, ws, (await (await service()).stopCluster(env, ws, ctx, timeoutSec === undefined ? {} : { timeoutSec })).outcomes);
         }),
       ),
     );
@@ -120,14 +113,14 @@ export function hpcCommands(program: Command): void {
         if (!o.force) {
           throw new AppError('confirmation-required', 'destroy deletes the cluster’s VMs and disks.', { hint: 'Run `clusterdesk hpc status` to see what would go, then add --force.' });
         }
-        return withCluster(globals(cmd), config, o, async (env, ws, ctx) => operationResult(env, ws, (await destroyCluster(env, ws, ctx)).outcomes));
+        return withCluster(globals(cmd), config, o, async (env, ws, ctx) => operationResult(env, ws, (await (await service()).destroyCluster(env, ws, ctx)).outcomes));
       }),
     );
 
   common(hpc.command('status').description('the recorded state and what libvirt reports now (read-only)')).action((config: string, o: HpcOptions, cmd: Command) =>
     execute(globals(cmd), () =>
       withCluster(globals(cmd), config, o, async (env, ws) => {
-        const r = await clusterStatus(env, ws);
+        const r = await (await service()).clusterStatus(env, ws);
         return { human: `${vmTable(r.recorded)}\n\n${driftLines(r.drift)}\n(libvirt: ${r.uri})`, json: { uri: r.uri, recorded: r.recorded, drift: r.drift } };
       }),
     ),
@@ -138,7 +131,7 @@ export function hpcCommands(program: Command): void {
     .action((config: string, o: HpcOptions & { apply?: boolean }, cmd: Command) =>
       execute(globals(cmd), () =>
         withCluster(globals(cmd), config, o, async (env, ws, ctx) => {
-          const r = await refreshCluster(env, ws, ctx, { apply: o.apply ?? false });
+          const r = await (await service()).refreshCluster(env, ws, ctx, { apply: o.apply ?? false });
           const tail = r.applied ? 'Applied: the state now records what libvirt reports.' : r.drift.length ? 'Not written; re-run with --apply to record it.' : '';
           return { human: [driftLines(r.drift), tail, '', vmTable(r.state)].filter((l, i) => l || i > 1).join('\n'), json: { drift: r.drift, applied: r.applied, state: r.state } };
         }),

@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { APP_VERSION } from '../../compose';
+import { version as APP_VERSION } from '../../../package.json';
 import { AppError } from '../../errors';
-import { isFederationState, summarize } from '../../state';
-import { exportState, importState, previewStateImport } from '../../sharing/service';
 import { cliRuntime, execute, globals, resolveWorkspace, type CliWorkspace } from '../common';
 import { EXIT, renderTable } from '../format';
 
@@ -21,8 +19,9 @@ export function stateCommands(program: Command): void {
     .option('--state <path>', 'cluster state file (default: $AI_HOW_STATE_FILE or output/state.json beside the config)')
     .action((path: string, o: { state?: string }, cmd: Command) =>
       execute(globals(cmd), async () => {
-        const { store } = cliRuntime(globals(cmd));
+        const { store } = await cliRuntime(globals(cmd));
         const ws = await resolveWorkspace(path, o);
+        const { isFederationState, summarize } = await import('../../state');
         const [current, lock] = await Promise.all([store.load(ws.target), store.lockInfo(ws.target)]);
         const summary = current ? { ...summarize(current), serial: current.serial ?? null, lineage: current.lineage ?? null } : null;
         const status = summary?.status ?? (ws.kind === 'federation' ? 'clean' : 'none');
@@ -49,7 +48,7 @@ export function stateCommands(program: Command): void {
     .option('--state <path>', 'cluster state file')
     .action((path: string, o: { state?: string }, cmd: Command) =>
       execute(globals(cmd), async () => {
-        const { store } = cliRuntime(globals(cmd));
+        const { store } = await cliRuntime(globals(cmd));
         const ws = await resolveWorkspace(path, o);
         const backups = await store.backups(ws.target);
         const human = backups.length
@@ -71,8 +70,9 @@ export function stateCommands(program: Command): void {
     .option('--adopt', 'allow a backup of another lineage')
     .action((id: string, path: string, o: { state?: string; adopt?: boolean }, cmd: Command) =>
       execute(globals(cmd), async () => {
-        const { store } = cliRuntime(globals(cmd));
+        const { store } = await cliRuntime(globals(cmd));
         const ws = await resolveWorkspace(path, o);
+        const { summarize } = await import('../../state');
         const written = await store.restore(ws.target, id, { adopt: o.adopt ?? false });
         const { status } = summarize(written);
         return { human: `Restored ${id}: serial ${written.serial}, status ${status}.`, json: { restored: id, serial: written.serial, lineage: written.lineage, status } };
@@ -87,7 +87,7 @@ export function stateCommands(program: Command): void {
     .option('--state <path>', 'cluster state file')
     .action((lockId: string, path: string, o: { state?: string }, cmd: Command) =>
       execute(globals(cmd), async () => {
-        const { store } = cliRuntime(globals(cmd));
+        const { store } = await cliRuntime(globals(cmd));
         const ws = await resolveWorkspace(path, o);
         await store.forceUnlock(ws.target, lockId);
         return { human: `Unlocked ${ws.statePath} (lock ${lockId}).`, json: { unlocked: lockId } };
@@ -103,8 +103,9 @@ export function stateCommands(program: Command): void {
     .option('--redact-home', 'replace your home folder with ~ in every path')
     .action((file: string, path: string, o: { state?: string; redactHome?: boolean }, cmd: Command) =>
       execute(globals(cmd), async () => {
-        const { store } = cliRuntime(globals(cmd));
+        const { store } = await cliRuntime(globals(cmd));
         const ws = await resolveWorkspace(path, o);
+        const { exportState } = await import('../../sharing/service');
         const { bundle, savedTo } = await exportState(store, share(ws), { file, redactHome: o.redactHome ?? false, appVersion: APP_VERSION });
         return {
           human: `Exported ${ws.name} (serial ${bundle.serial}, lineage ${bundle.lineage.slice(0, 8)}) to ${savedTo}.`,
@@ -124,11 +125,12 @@ export function stateCommands(program: Command): void {
     .option('--dry-run', 'only show the preview')
     .action((file: string, path: string, o: { state?: string; force?: boolean; adopt?: boolean; dryRun?: boolean }, cmd: Command) =>
       execute(globals(cmd), async () => {
-        const { store } = cliRuntime(globals(cmd));
+        const { store } = await cliRuntime(globals(cmd));
         const ws = await resolveWorkspace(path, o);
         const content = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
           throw new AppError('bundle-invalid', `Cannot read ${file}: ${err.code ?? err.message}.`, { path: file });
         });
+        const { importState, previewStateImport } = await import('../../sharing/service');
         const preview = await previewStateImport(store, share(ws), content);
         const diff = [
           `verdict: ${preview.verdict} — ${preview.reason}`,

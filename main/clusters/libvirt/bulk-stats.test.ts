@@ -3,7 +3,7 @@
  * decoding (what a QEMU host sends) is exercised here with records laid out exactly as libvirt lays them out.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeStatsRecords, statsMask } from './bulk-stats';
+import { decodeStatsRecords, fetchDomainStats, settleFrees, statsMask } from './bulk-stats';
 import { callAsync, loadNative, type Ptr } from './native';
 
 type Param = readonly [field: string, type: number, value: number | bigint];
@@ -72,5 +72,22 @@ describe('decodeStatsRecords', () => {
     expect(statsMask()).toBe(1);
     expect(statsMask({ vcpu: true })).toBe(1 | 8);
     expect(statsMask({ balloon: true, vcpu: true })).toBe(1 | 4 | 8);
+  });
+});
+
+describe('fetchDomainStats', () => {
+  it('returns before the record list is freed, and back-to-back and concurrent calls on one connection stay exact', async () => {
+    const native = await loadNative();
+    const conn = await callAsync<Ptr>(native.fn.virConnectOpen, 'test:///default');
+    try {
+      const first = await fetchDomainStats(native, conn);
+      expect(first?.map((d) => d.name)).toEqual(['test']);
+      // Each call waits for the previous list's free (running in the background), so none sees a half-freed list.
+      const again = await Promise.all(Array.from({ length: 8 }, () => fetchDomainStats(native, conn)));
+      for (const r of again) expect(r).toEqual(first);
+    } finally {
+      await settleFrees(conn);
+      await callAsync<number>(native.fn.virConnectClose, conn);
+    }
   });
 });

@@ -7,7 +7,7 @@
  * pools. One connection must carry everything, and @unraid/libvirt does not expose its `virConnectPtr`.
  */
 import { AppError } from '../../errors';
-import { fetchDomainStats } from './bulk-stats';
+import { fetchDomainStats, settleFrees } from './bulk-stats';
 import { readInactive, testHostFile } from './test-host-file';
 import {
   NOT_FOUND_CODES,
@@ -134,6 +134,7 @@ class Connection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await settleFrees(this.conn); // record lists of the last bulk read are freed before the connection goes
     await callAsync<number>(this.native.fn.virConnectClose, this.conn);
   }
 }
