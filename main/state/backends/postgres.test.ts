@@ -14,6 +14,8 @@ import { sampleCluster, tempDir } from '../test-support/samples';
 import { libpqPassword, parsePgUrl } from './pg-connect';
 import { PgStateBackend, type PgChange, type PgTarget } from './postgres';
 import { pullToFile, pushToBackend } from './migrate';
+import { runCli } from '../../cli/test-support/run-cli';
+import { mkdir } from 'node:fs/promises';
 
 const why = postgresUnavailable();
 if (why) console.log(`[postgres tests skipped] ${why}`);
@@ -300,4 +302,33 @@ d('PostgreSQL state backend (real server)', () => {
       stop();
     }
   }, 180_000);
+
+  it('the CLI pushes a workspace to PostgreSQL and pulls it back; a password in the URL is refused without echoing it', async () => {
+    const { dir, cleanup } = await tempDir('cd-pg-cli-');
+    const fed = join(dir, 'fed');
+    await mkdir(fed);
+    await writeFile(join(fed, 'refedez.yaml'), 'refedez:\n  folder: .refedez\nmachines: {}\n');
+    const store = new StateStore();
+    const file = join(fed, '.refedez', 'state.json');
+    const machine = { name: 'site-1', kind: 'local' as const, host: 'localhost', port: 22, user: 'root', tmp_dir: '/tmp/clusterdesk-00000000-x', started_at: new Date().toISOString() };
+    await store.update({ kind: 'federation', file }, 'seed', () => ({ type: 'running', data: { deployed_files_path: fed, machines: [machine] } }) as never);
+    await store.update({ kind: 'federation', file }, 'seed', () => ({ type: 'dirty', data: { deployed_files_path: fed, machines: [machine] } }) as never);
+    const dataDir = join(dir, 'data');
+    const cliEnv = { PGPASSFILE: pgf.passfile };
+    const k = key();
+    const push = await runCli(['--json', 'state', 'push', fed, '--to', pgf.url, '--key', k], { dataDir, env: cliEnv, timeoutMs: 120_000 });
+    expect(push.code, push.stderr).toBe(0);
+    expect(push.json()).toMatchObject({ ok: true, key: k, generations: 2, serial: 2 });
+    const out = join(dir, 'pulled', 'state.json');
+    const pull = await runCli(['--json', 'state', 'pull', fed, '--from', pgf.url, '--key', k, '--to-file', out], { dataDir, env: cliEnv, timeoutMs: 120_000 });
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(await readFile(out, 'utf8')).toBe(await readFile(file, 'utf8'));
+    const bad = await runCli(['state', 'push', fed, '--to', pgf.url.replace('clusterdesk@', 'clusterdesk:s3cr3t-pw@'), '--key', k], { dataDir, env: cliEnv, timeoutMs: 120_000 });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('config-invalid');
+    expect(bad.stderr).toContain('.pgpass');
+    expect(bad.stdout + bad.stderr).not.toContain('s3cr3t-pw');
+    await cleanup();
+  }, 300_000);
+
 });
