@@ -2,8 +2,9 @@
  * The PostgreSQL state backend: the file engine's semantics (lineage and serial, atomic generations, history with the
  * same retention, restore, adoption, the same typed errors) on a database that several desks share.
  *
- * - One row per workspace key in `<schema>.states` (the state's exact text as written, so a push/pull round trip is
- *   byte-equal); every generation also in `<schema>.history` (the current one included, like `<file>.history/`).
+ * - One row per workspace key in `<schema>.states` pointing at its current serial; every generation's exact text (so a
+ *   push/pull round trip is byte-equal) in `<schema>.history`, the current one included, like `<file>.history/` —
+ *   each save writes the text once.
  * - Locks are held by the server: a session-level advisory lock per workspace key on the transaction's own
  *   connection, with the holder (user, host, pid, operation, since) in `<schema>.locks`. A holder that dies or loses
  *   its network loses its connection, and with it the lock — there is no stale lock to break by hand.
@@ -106,7 +107,6 @@ function migrations(schema: string): string[] {
        kind text NOT NULL CHECK (kind IN ('cluster', 'federation')),
        lineage text NOT NULL,
        serial bigint NOT NULL,
-       body text NOT NULL,
        updated_at timestamptz NOT NULL DEFAULT now()
      );
      CREATE TABLE IF NOT EXISTS ${s}.history (
@@ -441,9 +441,9 @@ export class PgStateBackend {
             );
           }
           await c.query(
-            `INSERT INTO ${this.s}.states (key, kind, lineage, serial, body, updated_at) VALUES ($1, $2, $3, $4, $5, now())
-             ON CONFLICT (key) DO UPDATE SET kind = EXCLUDED.kind, lineage = EXCLUDED.lineage, serial = EXCLUDED.serial, body = EXCLUDED.body, updated_at = now()`,
-            [target.key, target.kind, lineage, state.serial, newest.text],
+            `INSERT INTO ${this.s}.states (key, kind, lineage, serial, updated_at) VALUES ($1, $2, $3, $4, now())
+             ON CONFLICT (key) DO UPDATE SET kind = EXCLUDED.kind, lineage = EXCLUDED.lineage, serial = EXCLUDED.serial, updated_at = now()`,
+            [target.key, target.kind, lineage, state.serial],
           );
           await c.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ key: target.key, serial: state.serial, lineage })]);
           await c.query('COMMIT');
@@ -542,7 +542,8 @@ interface StateRow {
 
 async function readRow(c: pg.ClientBase, s: string, key: string, forUpdate = false): Promise<StateRow | null> {
   const r = await c.query<{ kind: StateKind; lineage: string; serial: string; body: string }>(
-    `SELECT kind, lineage, serial, body FROM ${s}.states WHERE key = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    `SELECT s.kind, s.lineage, s.serial, h.body FROM ${s}.states s JOIN ${s}.history h ON h.key = s.key AND h.serial = s.serial
+      WHERE s.key = $1${forUpdate ? ' FOR UPDATE OF s' : ''}`,
     [key],
   );
   const row = r.rows[0];
@@ -694,16 +695,14 @@ class PgTransaction<K extends StateKind> implements PgTx<K> {
       }
       const text = serializeState(out);
       await c.query(
-        `INSERT INTO ${this.s}.states (key, kind, lineage, serial, body, updated_at) VALUES ($1, $2, $3, $4, $5, now())
-         ON CONFLICT (key) DO UPDATE SET kind = EXCLUDED.kind, lineage = EXCLUDED.lineage, serial = EXCLUDED.serial, body = EXCLUDED.body, updated_at = now()`,
-        [this.target.key, kind, lineage, serial, text],
+        `INSERT INTO ${this.s}.history (key, serial, lineage, body) VALUES ($1, $2, $3, $4) ON CONFLICT (key, serial) DO UPDATE SET body = EXCLUDED.body, lineage = EXCLUDED.lineage`,
+        [this.target.key, serial, lineage, text],
       );
-      await c.query(`INSERT INTO ${this.s}.history (key, serial, lineage, body) VALUES ($1, $2, $3, $4) ON CONFLICT (key, serial) DO UPDATE SET body = EXCLUDED.body, lineage = EXCLUDED.lineage`, [
-        this.target.key,
-        serial,
-        lineage,
-        text,
-      ]);
+      await c.query(
+        `INSERT INTO ${this.s}.states (key, kind, lineage, serial, updated_at) VALUES ($1, $2, $3, $4, now())
+         ON CONFLICT (key) DO UPDATE SET kind = EXCLUDED.kind, lineage = EXCLUDED.lineage, serial = EXCLUDED.serial, updated_at = now()`,
+        [this.target.key, kind, lineage, serial],
+      );
       await c.query(
         `DELETE FROM ${this.s}.history WHERE key = $1 AND serial NOT IN (SELECT serial FROM ${this.s}.history WHERE key = $1 ORDER BY serial DESC LIMIT $2)`,
         [this.target.key, this.backend.historyLimit],
