@@ -156,7 +156,7 @@ export function stateCommands(program: Command): void {
     .option('--adopt', 'replace a state of another lineage at the target')
     .action((path: string, o: { to: string; key?: string; state?: string; adopt?: boolean }, cmd: Command) =>
       execute(globals(cmd), async () => {
-        const { store, settings } = cliRuntime(globals(cmd));
+        const { store, settings } = await cliRuntime(globals(cmd));
         const ws = await resolveWorkspace(path, o);
         const { PgStateBackend } = await import('../../state/backends/postgres');
         const { pushToBackend } = await import('../../state/backends/migrate');
@@ -185,7 +185,7 @@ export function stateCommands(program: Command): void {
     .option('--adopt', 'replace a state file of another lineage')
     .action((path: string, o: { from: string; key?: string; toFile?: string; state?: string; adopt?: boolean }, cmd: Command) =>
       execute(globals(cmd), async () => {
-        const { store } = cliRuntime(globals(cmd));
+        const { store } = await cliRuntime(globals(cmd));
         const ws = await resolveWorkspace(path, o);
         const { PgStateBackend } = await import('../../state/backends/postgres');
         const { pullToFile } = await import('../../state/backends/migrate');
