@@ -39,6 +39,7 @@ export const ERROR_CODES = [
   'path-refused',
   'provision-failed',
   'bundle-invalid',
+  'backend-unreachable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

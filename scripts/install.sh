@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything Clusterdesk needs on a Debian machine (run as root): the Debian packages for libvirt (the
 # binding builds against libvirt-dev), sshd (test machines), Chromium (E2E tests, icon rendering), python3-libvirt (the
-# refresh bench's baseline), then `npm ci`.
+# refresh bench's baseline), PostgreSQL (the team state backend's tests start private servers with it), then `npm ci`.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libvirt-dev libvirt0 openssh-server openssh-client chromium ca-certificates python3 python3-libvirt make g++ tar procps passwd e2fsprogs)
+packages=(libvirt-dev libvirt0 openssh-server openssh-client chromium ca-certificates python3 python3-libvirt make g++ tar procps passwd e2fsprogs postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -18,6 +18,7 @@ export function exitCodeFor(code: ErrorCode): ExitCode {
     case 'ssh-unreachable':
     case 'ssh-timeout':
     case 'libvirt-conn':
+    case 'backend-unreachable':
       return EXIT.unreachable;
     case 'invalid-argument':
     case 'confirmation-required':

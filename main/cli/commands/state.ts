@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { version as APP_VERSION } from '../../../package.json';
 import { AppError } from '../../errors';
@@ -7,7 +8,7 @@ import { EXIT, renderTable } from '../format';
 
 const share = (ws: CliWorkspace) => ({ kind: ws.kind, name: ws.name, target: ws.target });
 
-/** `clusterdesk state …`: show, backups, restore, unlock, export, import. */
+/** `clusterdesk state …`: show, backups, restore, unlock, export, import, push, pull. */
 export function stateCommands(program: Command): void {
   const state = program.command('state').description('inspect and manage a workspace’s state file (either kind)');
   const wsArg = ['[workspace]', 'a folder with refedez.yaml or cluster.yaml, or the cluster config file', '.'] as const;
@@ -142,6 +143,64 @@ export function stateCommands(program: Command): void {
         if (o.dryRun) return { human: diff, json: { preview, written: false }, exit: EXIT.ok };
         const r = await importState(store, share(ws), content, { force: o.force ?? false, adopt: o.adopt ?? false });
         return { human: `${diff}\n${r.written ? 'Imported.' : 'Nothing to do: identical.'}`, json: { preview: r.preview, written: r.written } };
+      }),
+    );
+
+  state
+    .command('push')
+    .description('move the state and its history to a PostgreSQL backend (like terraform init -migrate-state)')
+    .argument(...wsArg)
+    .requiredOption('--to <url>', 'postgres://USER@HOST:PORT/DATABASE?schema=NAME (no password: use ~/.pgpass or PGPASSWORD)')
+    .option('--key <key>', 'the workspace key in the backend (default: the cluster or federation name)')
+    .option('--state <path>', 'cluster state file')
+    .option('--adopt', 'replace a state of another lineage at the target')
+    .action((path: string, o: { to: string; key?: string; state?: string; adopt?: boolean }, cmd: Command) =>
+      execute(globals(cmd), async () => {
+        const { store, settings } = await cliRuntime(globals(cmd));
+        const ws = await resolveWorkspace(path, o);
+        const { PgStateBackend } = await import('../../state/backends/postgres');
+        const { pushToBackend } = await import('../../state/backends/migrate');
+        const backend = PgStateBackend.create(o.to, { historyLimit: settings.get('historyLimit'), lockTimeoutMs: settings.get('lockTimeoutMs') });
+        try {
+          const key = o.key ?? ws.name;
+          const r = await pushToBackend(store, ws.target, backend, { kind: ws.kind, key }, { adopt: o.adopt ?? false });
+          return {
+            human: `Pushed ${ws.name} to ${backend.labelOf(key)}: ${r.generations} generation(s), serial ${r.serial}, lineage ${r.lineage.slice(0, 8)}.`,
+            json: { backend: backend.location.label, key, ...r },
+          };
+        } finally {
+          await backend.close();
+        }
+      }),
+    );
+
+  state
+    .command('pull')
+    .description('copy the state and its history from a PostgreSQL backend into a state file')
+    .argument(...wsArg)
+    .requiredOption('--from <url>', 'postgres://USER@HOST:PORT/DATABASE?schema=NAME')
+    .option('--key <key>', 'the workspace key in the backend (default: the cluster or federation name)')
+    .option('--to-file <path>', 'the state file to write (default: the workspace’s state file)')
+    .option('--state <path>', 'cluster state file')
+    .option('--adopt', 'replace a state file of another lineage')
+    .action((path: string, o: { from: string; key?: string; toFile?: string; state?: string; adopt?: boolean }, cmd: Command) =>
+      execute(globals(cmd), async () => {
+        const { store } = await cliRuntime(globals(cmd));
+        const ws = await resolveWorkspace(path, o);
+        const { PgStateBackend } = await import('../../state/backends/postgres');
+        const { pullToFile } = await import('../../state/backends/migrate');
+        const backend = PgStateBackend.create(o.from);
+        try {
+          const key = o.key ?? ws.name;
+          const file = o.toFile ? resolvePath(o.toFile) : ws.statePath;
+          const r = await pullToFile(backend, { kind: ws.kind, key }, store, { ...ws.target, file }, { adopt: o.adopt ?? false });
+          return {
+            human: `Pulled ${backend.labelOf(key)} into ${file}: ${r.generations} generation(s), serial ${r.serial}.`,
+            json: { backend: backend.location.label, key, file, ...r },
+          };
+        } finally {
+          await backend.close();
+        }
       }),
     );
 }
