@@ -189,7 +189,9 @@ export async function startSshd(tier: Tier): Promise<TierSsh> {
     throw new TierSetupError(`starting the sshd in the namespace: ${(err as Error).message}`, { cause: err });
   }
   const [port, user, key, wrapper] = out.split('\n').pop()!.split(' ');
-  const q = new URLSearchParams({ socket: '/run/libvirt/libvirt-sock', keyfile: key!, command: wrapper!, no_verify: '1', no_tty: '1' });
+  // No `socket=`: with it libvirt pipes through `nc -U` on the far side; without it, through virt-ssh-helper, which
+  // reaches the far side's default socket — the namespace's private /run/libvirt/libvirt-sock.
+  const q = new URLSearchParams({ keyfile: key!, command: wrapper!, no_verify: '1', no_tty: '1' });
   return { uri: `qemu+ssh://${user}@127.0.0.1:${port}/system?${q.toString()}`, port: Number(port) };
 }
 
