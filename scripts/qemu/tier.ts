@@ -19,7 +19,7 @@ const DAEMON = join(HERE, 'daemon.sh');
 const IMAGES = join(HERE, 'images.sh');
 
 /** The packages the tier needs (scripts/install.sh installs them as its `qemu` group). */
-export const QEMU_PACKAGES = ['libvirt-daemon', 'libvirt-daemon-driver-qemu', 'libvirt-clients', 'qemu-system-x86', 'qemu-utils', 'iptables', 'dnsmasq-base', 'busybox-static'];
+export const QEMU_PACKAGES = ['libvirt-daemon', 'libvirt-daemon-driver-qemu', 'libvirt-clients', 'qemu-system-x86', 'qemu-utils', 'iptables', 'dnsmasq-base', 'busybox-static', 'util-linux', 'iproute2'];
 
 /** Serial console markers printed by the guest's /init (scripts/qemu/images.sh). */
 export const MARKER = { up: 'CLUSTERDESK-GUEST-UP', dhcp: 'CLUSTERDESK-GUEST-DHCP', poweroff: 'CLUSTERDESK-GUEST-POWEROFF' } as const;
@@ -57,10 +57,20 @@ function run(file: string, args: readonly string[], timeoutMs: number): Promise<
   });
 }
 
+/** The tier's Debian packages that are not installed (none where dpkg is absent: daemon.sh then names missing tools). */
+export function missingPackages(): string[] {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Package} ${Status}\n', ...QEMU_PACKAGES], { encoding: 'utf8' });
+  if (r.error) return [];
+  const installed = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' install ok installed')).map((l) => l.split(' ')[0]!.split(':')[0]!));
+  return QEMU_PACKAGES.filter((p) => !installed.has(p));
+}
+
 /** Builds the images (cached) and starts the daemon. Throws `TierSetupError`. */
 export async function setUpTier(): Promise<Tier> {
   const reason = skipReason();
   if (reason) throw new TierSetupError(reason);
+  const missing = missingPackages();
+  if (missing.length > 0) throw new TierSetupError(`missing Debian packages: ${missing.join(' ')} (run \`bash scripts/install.sh\` as root)`);
   let cacheDir: string;
   try {
     cacheDir = (await run(IMAGES, [], 600_000)).split('\n').pop()!;
