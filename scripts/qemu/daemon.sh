@@ -7,7 +7,7 @@
 #
 # What stays private: the daemon sees its own copies of /etc/libvirt, /var/lib/libvirt, /run/libvirt,
 # /var/log/libvirt (all under RUNDIR) and of /etc/passwd, /etc/group, /etc/shadow (with the `libvirt-qemu` user
-# libvirtd insists on, and the sshd's throwaway user). Its bridges, iptables rules and dnsmasq live in a fresh
+# libvirtd insists on, and the sshd's throwaway user; an overlay on /etc, see ns-init.sh). Its bridges, iptables rules and dnsmasq live in a fresh
 # network namespace, which has no route anywhere: no guest traffic can leave it. /var/cache/libvirt is bound to a
 # folder in the image cache, so the ≈ 8 s capability probe is paid once per machine, not per run.
 #
@@ -78,14 +78,16 @@ cgroup_controllers = [ ]
 CONF
   : > "$run/etc/libvirt/libvirt.conf"
   # passwd/group/shadow with the users the namespace needs (never written to the host's files).
-  cp /etc/passwd "$run/passwd"; cp /etc/group "$run/group"; cp /etc/shadow "$run/shadow"
-  chmod 0600 "$run/shadow"
-  grep -q '^libvirt-qemu:' "$run/passwd" || echo 'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >> "$run/passwd"
-  grep -q '^libvirt-qemu:' "$run/group" || echo 'libvirt-qemu:x:64055:' >> "$run/group"
-  grep -q '^kvm:' "$run/group" || echo 'kvm:x:64056:' >> "$run/group"
-  echo "cdqemu:x:64057:cdqemu" >> "$run/group"
-  echo "cdqemu:x:64057:64057:Clusterdesk qemu tier:$run/home:/bin/sh" >> "$run/passwd"
-  echo 'cdqemu:*:19000:0:99999:7:::' >> "$run/shadow"
+  local e="$run/etc-upper"
+  mkdir -p "$e" "$run/etc-work"
+  cp /etc/passwd "$e/passwd"; cp /etc/group "$e/group"; cp /etc/shadow "$e/shadow"
+  chmod 0600 "$e/shadow"
+  grep -q '^libvirt-qemu:' "$e/passwd" || echo 'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >> "$e/passwd"
+  grep -q '^libvirt-qemu:' "$e/group" || echo 'libvirt-qemu:x:64055:' >> "$e/group"
+  grep -q '^kvm:' "$e/group" || echo 'kvm:x:64056:' >> "$e/group"
+  echo "cdqemu:x:64057:cdqemu" >> "$e/group"
+  echo "cdqemu:x:64057:64057:Clusterdesk qemu tier:$run/home:/bin/sh" >> "$e/passwd"
+  echo 'cdqemu:*:19000:0:99999:7:::' >> "$e/shadow"
   ip -V >/dev/null
 
   rm -f "$run/ready"

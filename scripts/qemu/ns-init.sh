@@ -5,14 +5,18 @@
 set -euo pipefail
 run="$1"
 cache="$2"
+# passwd/group/shadow: an overlay on /etc whose upper layer holds our copies. Not bind mounts of the files: when
+# the host replaces /etc/passwd (useradd renames a new file over it), the kernel detaches mounts on the old file in
+# every namespace, and the namespace would silently see the host's passwd again. Bind mounts are the fallback where
+# overlayfs is unavailable.
+if ! mount -t overlay overlay -o "lowerdir=/etc,upperdir=$run/etc-upper,workdir=$run/etc-work" /etc 2>/dev/null; then
+  for f in passwd group shadow; do mount --bind "$run/etc-upper/$f" "/etc/$f"; done
+fi
 mount --bind "$run/etc/libvirt" /etc/libvirt
 mount --bind "$run/lib" /var/lib/libvirt
 mount --bind "$run/run" /run/libvirt
 mount --bind "$run/log" /var/log/libvirt
 mount --bind "$cache" /var/cache/libvirt
-mount --bind "$run/passwd" /etc/passwd
-mount --bind "$run/group" /etc/group
-mount --bind "$run/shadow" /etc/shadow
 ip link set lo up
 echo $$ > "$run/nspid1.inner"
 # The host's view of our PID (for nsenter) and of the network namespace (for teardown by PID).

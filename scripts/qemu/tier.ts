@@ -7,7 +7,7 @@
  * A failure to set the tier up is a `TierSetupError` ("qemu tier setup failed: …"), never a product failure.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -77,7 +77,9 @@ export async function setUpTier(): Promise<Tier> {
   } catch (err) {
     throw new TierSetupError(`building the guest images: ${(err as Error).message}`, { cause: err });
   }
-  const runDir = await mkdtemp(join(tmpdir(), 'clusterdesk-qemu-'));
+  await sweepStaleRuns();
+  const runDir = await mkdtemp(join(tmpdir(), RUN_PREFIX));
+  await writeFile(join(runDir, 'owner'), processIdentity(process.pid) ?? '');
   let socket: string;
   try {
     socket = (await run(DAEMON, ['up', runDir], 120_000)).split('\n').pop()!;
@@ -86,6 +88,34 @@ export async function setUpTier(): Promise<Tier> {
     throw new TierSetupError(`starting the namespaced libvirtd: ${(err as Error).message}`, { cause: err });
   }
   return { uri: `qemu:///system?socket=${socket}`, socket, runDir, cacheDir };
+}
+
+const RUN_PREFIX = 'clusterdesk-qemu-';
+
+/** "PID STARTTIME" of a live process (the start time tells a reused PID apart), or null. */
+function processIdentity(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `${pid} ${fields[19]}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Tears down the daemons of earlier runs whose owner died without its exit hooks (SIGKILL): a run folder whose
+ * `owner` process is gone. A run whose owner lives (another checkout's tier running now) is left alone.
+ */
+export async function sweepStaleRuns(): Promise<void> {
+  for (const name of await readdir(tmpdir())) {
+    if (!name.startsWith(RUN_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    const owner = (await readFile(join(dir, 'owner'), 'utf8').catch(() => null))?.trim() ?? null;
+    if (owner === null || !/^\d+ \d+$/.test(owner)) continue; // not a run folder (or one still being written)
+    if (processIdentity(Number(owner.split(' ')[0])) === owner) continue;
+    tearDownTierSync(dir);
+  }
 }
 
 /** Kills the daemon and everything in its namespaces (by PID) and removes the run folder. Synchronous, for exit hooks. */

@@ -1,10 +1,10 @@
 /**
  * A real cluster (controller + 2 compute nodes, TCG guests) on the namespaced libvirtd: start, what real VMs give
- * (serial markers, DHCP leases, qcow2 files), a graceful ACPI stop, drift after a QEMU process dies behind libvirt's
- * back, and a destroy that leaves nothing.
+ * (serial markers, DHCP leases, qcow2 files), drift after a QEMU process dies behind libvirt's back, a graceful
+ * ACPI stop, and a destroy that leaves nothing.
  */
 import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIpv4, parseSubnet } from '../../main/clusters/config/net';
 import { destroyCluster, refreshCluster, startCluster, stopCluster } from '../../main/clusters/service';
@@ -72,18 +72,8 @@ describe('a real cluster on QEMU', () => {
     }
   });
 
-  it('stops guests that handle ACPI gracefully: every VM "stopped", none forced', async () => {
-    const stopped = await stopCluster(b.env, b.workspace(c), ctx(), { timeoutSec: 120 });
-    expect(stopped.outcomes.map((o) => [o.target, o.result])).toEqual(c.vms.map((vm) => [vm, 'stopped']));
-    for (const vm of c.vms) await waitForMarker(c.serialLog(vm), MARKER.poweroff, 1_000);
-    const state = (await b.store.loadCluster(c.statePath))!;
-    expect(state.status).toBe('stopped');
-    expect(state.vms.map((v) => v.state)).toEqual(['SHUTOFF', 'SHUTOFF', 'SHUTOFF']);
-  });
-
-  it('shows a QEMU process killed behind libvirt\'s back as drift', async () => {
+  it('shows a QEMU process killed behind libvirt\'s back as drift; start brings that VM back', async () => {
     const ws = b.workspace(c);
-    await startCluster(b.env, ws, ctx());
     const victim = c.vms[1]!;
     const pid = await qemuHostPid(tier(), victim);
     process.kill(pid, 'SIGKILL');
@@ -97,6 +87,20 @@ describe('a real cluster on QEMU', () => {
     }
     expect(drift.filter((d) => d.resource === 'vm')).toEqual([{ kind: 'state-differs', resource: 'vm', name: victim, recorded: 'RUNNING', actual: 'SHUTOFF' }]);
     expect((await b.store.loadCluster(c.statePath))!.vms[1]!.state).toBe('RUNNING');
+
+    await rm(c.serialLog(victim), { force: true }); // its next boot's markers must be new ones
+    const restarted = await startCluster(b.env, ws, ctx());
+    expect(restarted.outcomes.map((o) => o.result)).toEqual(['already running', 'started', 'already running']);
+    await waitForMarker(c.serialLog(victim), MARKER.up, BOOT_WAIT_MS);
+  });
+
+  it('stops guests that handle ACPI gracefully: every VM "stopped", none forced', async () => {
+    const stopped = await stopCluster(b.env, b.workspace(c), ctx(), { timeoutSec: 120 });
+    expect(stopped.outcomes.map((o) => [o.target, o.result])).toEqual(c.vms.map((vm) => [vm, 'stopped']));
+    for (const vm of c.vms) await waitForMarker(c.serialLog(vm), MARKER.poweroff, 1_000);
+    const state = (await b.store.loadCluster(c.statePath))!;
+    expect(state.status).toBe('stopped');
+    expect(state.vms.map((v) => v.state)).toEqual(['SHUTOFF', 'SHUTOFF', 'SHUTOFF']);
   });
 
   it('destroys everything: no domain, network, pool or volume file left', async () => {

@@ -27,7 +27,7 @@ export interface Bench {
 export async function bench(opts: { readonly stopTimeoutSec?: number } = {}): Promise<Bench> {
   const store = new StateStore({ lockTimeoutMs: 30_000 });
   const env = createClusterEnv({ store, stopTimeoutSec: opts.stopTimeoutSec ?? 60, parallelism: 4, pollIntervalMs: 200, processEnv: {} });
-  const parent = await mkdtemp(join(tmpdir(), 'clusterdesk-qemu-ws-'));
+  const parent = await mkdtemp(join(tmpdir(), 'cd-qemu-ws-'));
   const workspace = (c: TierCluster, uri?: string): ClusterWorkspace => ({ configFile: c.configFile, statePath: c.statePath, ...(uri ? { libvirtUri: uri } : {}) });
   return {
     store,
