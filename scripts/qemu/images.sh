@@ -15,15 +15,24 @@ set -euo pipefail
 
 cache="${CLUSTERDESK_QEMU_CACHE:-${HOME:-/root}/.cache/clusterdesk-qemu}"
 mkdir -p "$cache"
+script="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$cache"
+# One build at a time (two checkouts may run the tier at once).
+exec 9>"$cache/.lock"
+flock 9
+# The initramfs is rebuilt whenever this script (its /init) changes.
+recipe=$(sha256sum "$script" | cut -c1-16)
+[ "$(cat initramfs.recipe 2>/dev/null)" = "$recipe" ] || rm -f initramfs.cpio.gz
 
 # The modules the guest needs, in load order (virtio NIC, then the ACPI power button through evdev).
 NET_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net)
 ACPI_MODULES=(evdev button)
 
 if [ ! -s vmlinuz ] || [ ! -d modules ]; then
-  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-  [ -n "$pkg" ] || { echo "images: cannot find the kernel package behind linux-image-amd64 (apt-get update?)" >&2; exit 1; }
+  kernel_package() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+  pkg=$(kernel_package)
+  [ -n "$pkg" ] || { apt-get update -qq >/dev/null 2>&1 || true; pkg=$(kernel_package); }
+  [ -n "$pkg" ] || { echo "images: cannot find the kernel package behind linux-image-amd64 (is this Debian with its main archive in the apt sources?)" >&2; exit 1; }
   tmp=$(mktemp -d "$cache/.kernel.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   (cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) || { echo "images: apt-get download $pkg failed" >&2; exit 1; }
@@ -48,8 +57,9 @@ if [ ! -s vmlinuz ] || [ ! -d modules ]; then
 fi
 
 if [ ! -s initramfs.cpio.gz ]; then
-  busybox=$(command -v busybox || true)
-  [ -n "$busybox" ] && file -L "$busybox" | grep -q 'statically linked' || { echo "images: a static busybox is needed (apt-get install busybox-static)" >&2; exit 1; }
+  # busybox-static's binary: the initramfs has no libc for a dynamic one.
+  busybox=/bin/busybox
+  dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' && [ -x "$busybox" ] || { echo "images: busybox-static is needed (apt-get install busybox-static)" >&2; exit 1; }
   root=$(mktemp -d "$cache/.initramfs.XXXXXX")
   trap 'rm -rf "$root"' EXIT
   mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,lib/modules,run}
@@ -96,6 +106,7 @@ SCRIPT
   chmod 0755 "$root/init" "$root/etc/udhcpc.script"
   (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -9) > initramfs.cpio.gz.new
   mv initramfs.cpio.gz.new initramfs.cpio.gz
+  echo "$recipe" > initramfs.recipe
   rm -rf "$root"
   trap - EXIT
 fi
