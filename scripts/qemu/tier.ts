@@ -184,12 +184,14 @@ export async function writeCluster(tier: Tier, parent: string, opts: ClusterOpti
   };
 }
 
-/** Waits until `file` holds a line starting with `marker` (returns that line); throws after `timeoutMs`. */
+/** Waits until `file` holds a complete line starting with `marker` (returns that line); throws after `timeoutMs`. */
 export async function waitForMarker(file: string, marker: string, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = await readFile(file, 'utf8').catch(() => '');
-    const line = text.split(/\r?\n/).find((l) => l.startsWith(marker));
+    // Only complete lines: QEMU writes the serial port's bytes as the guest's UART sends them, so the last line may
+    // still be arriving.
+    const line = text.split(/\r?\n/).slice(0, -1).find((l) => l.startsWith(marker));
     if (line) return line;
     if (Date.now() > deadline) throw new Error(`no "${marker}" line in ${file} after ${Math.round(timeoutMs / 1000)} s; it holds:\n${text.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 250));
