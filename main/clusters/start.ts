@@ -7,6 +7,7 @@ import { assertNever, type TargetOutcome } from '../../preload/contract';
 import { AppError, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
 import { isoNow, type ClusterState } from '../state';
+import { guestDomainSpec } from './config/guest';
 import type { VmPlan } from './config/plan';
 import type { ClusterEnv } from './env';
 import { buildDomainXml, buildNetworkXml, buildPoolXml, buildVolumeXml, type OwnerMark } from './libvirt/xml';
@@ -182,7 +183,7 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
     await host.defineDomain(
       buildDomainXml({
         name: vm.name,
-        type: host.isTestDriver ? 'test' : 'kvm',
+        ...guestDomainSpec(plan.guest, vm.name, host.isTestDriver),
         vcpus: vm.vcpus,
         memoryKiB: vm.memoryKiB,
         description: `${plan.clusterName} ${vm.role} (Clusterdesk)`,

@@ -8,6 +8,7 @@ import { parseDocument } from 'yaml';
 import type { ValidationReport } from '../../preload/contract';
 import { AppError } from '../errors';
 import type { StateTarget } from '../state';
+import { DEFAULT_GUEST, readGuestOptions, type GuestOptions } from './config/guest';
 import { parseClusterConfig, toValidationReport, type ConfigResult } from './config/parse';
 import type { ClusterPlan } from './config/plan';
 import { resolveLibvirtUri } from './libvirt/uri';
@@ -35,6 +36,8 @@ export interface LoadedConfig {
   readonly poolPath: string | null;
   /** `clusterdesk.network_mode`: `nat` (default) or `isolated`. */
   readonly networkMode: NetworkMode;
+  /** `clusterdesk.domain_type`, `boot`, `serial_log_dir` (config/guest.ts). */
+  readonly guest: GuestOptions;
 }
 
 export type NetworkMode = 'nat' | 'isolated';
@@ -44,13 +47,14 @@ interface Extension {
   readonly libvirtUri: string | null;
   readonly poolPath: string | null;
   readonly networkMode: NetworkMode;
+  readonly guest: GuestOptions;
   readonly errors: readonly AppError[];
   readonly clusterName: string | null;
 }
 
 function readExtension(text: string, file: string): Extension {
   const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) return { libvirtUri: null, poolPath: null, networkMode: 'nat', errors: [], clusterName: null };
+  if (doc.errors.length > 0) return { libvirtUri: null, poolPath: null, networkMode: 'nat', guest: DEFAULT_GUEST, errors: [], clusterName: null };
   const data = doc.toJS() as { clusterdesk?: unknown; clusters?: { hpc?: { name?: unknown } } } | null;
   const name = data?.clusters?.hpc?.name;
   const ext = data?.clusterdesk;
@@ -69,7 +73,10 @@ function readExtension(text: string, file: string): Extension {
   if (mode !== null && mode !== 'nat' && mode !== 'isolated') {
     errors.push(new AppError('config-invalid', `${file}: clusterdesk.network_mode: expected "nat" or "isolated", got ${JSON.stringify(mode)}`, { path: file, field: 'clusterdesk.network_mode' }));
   }
+  const guest = readGuestOptions(ext, file, dirname(file));
+  errors.push(...guest.errors);
   return {
+    guest: guest.guest,
     libvirtUri: field('libvirt_uri'),
     poolPath: field('pool_path'),
     networkMode: mode === 'isolated' ? 'isolated' : 'nat',
@@ -90,7 +97,7 @@ export async function loadConfig(ws: ClusterWorkspace, processEnv: Readonly<Reco
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     const error = new AppError('config-invalid', `Cannot read ${file} (${code}).`, { path: file, line: 1, hint: 'Check that the cluster config still exists.' });
-    return { uri: resolveLibvirtUri(ws.libvirtUri, processEnv), result: { plan: null, errors: [error] }, clusterName: null, poolPath: null, networkMode: 'nat' };
+    return { uri: resolveLibvirtUri(ws.libvirtUri, processEnv), result: { plan: null, errors: [error] }, clusterName: null, poolPath: null, networkMode: 'nat', guest: DEFAULT_GUEST };
   }
   const ext = readExtension(text, file);
   const uri = resolveLibvirtUri(ws.libvirtUri?.trim() || ext.libvirtUri, processEnv);
@@ -101,18 +108,18 @@ export async function loadConfig(ws: ClusterWorkspace, processEnv: Readonly<Reco
   let poolPath: string | null = null;
   if (ext.poolPath) poolPath = isAbsolute(ext.poolPath) ? ext.poolPath : resolve(dirname(file), ext.poolPath);
   else if (plan) poolPath = resolve(dirname(plan.baseImagePath), plan.pool.name);
-  return { uri, result, clusterName, poolPath, networkMode: ext.networkMode };
+  return { uri, result, clusterName, poolPath, networkMode: ext.networkMode, guest: ext.guest };
 }
 
 /** The plan of a loaded config, or `config-invalid` with every error in `details.errors`. */
-export function planOf(config: LoadedConfig): ClusterPlan & { readonly poolPath: string; readonly networkMode: NetworkMode } {
+export function planOf(config: LoadedConfig): ClusterPlan & { readonly poolPath: string; readonly networkMode: NetworkMode; readonly guest: GuestOptions } {
   const { plan, errors } = config.result;
   if (!plan || errors.length > 0 || !config.poolPath) {
     const first = errors[0] ?? new AppError('config-invalid', 'The cluster config is invalid.');
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
     throw new AppError('config-invalid', `${first.message}${more}`, { ...first.fields, details: { errors: errors.map((e) => e.toData()) } });
   }
-  return { ...plan, poolPath: config.poolPath, networkMode: config.networkMode };
+  return { ...plan, poolPath: config.poolPath, networkMode: config.networkMode, guest: config.guest };
 }
 
 /** The state target of a cluster workspace. */

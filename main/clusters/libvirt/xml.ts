@@ -31,8 +31,11 @@ export interface PciAddress {
 
 export interface DomainSpec {
   readonly name: string;
-  /** `test` on libvirt's test driver, `kvm` on a real host. */
-  readonly type: 'test' | 'kvm';
+  /**
+   * `test` on libvirt's test driver, `kvm` on a real host, `qemu` on a real host without working hardware
+   * virtualisation (QEMU's TCG emulator: slow, but needs no /dev/kvm).
+   */
+  readonly type: 'test' | 'kvm' | 'qemu';
   readonly vcpus: number;
   readonly memoryKiB: number;
   readonly description?: string;
@@ -42,6 +45,16 @@ export interface DomainSpec {
   readonly network?: { readonly name: string; readonly mac: string };
   readonly pciDevices?: readonly PciAddress[];
   readonly owner: OwnerMark;
+  /** Direct kernel boot (the disk is then only a data disk): paths as the libvirt host sees them. */
+  readonly kernelBoot?: KernelBoot;
+  /** Send the serial console to this file (on the libvirt host) instead of a pty. */
+  readonly serialLogFile?: string;
+}
+
+export interface KernelBoot {
+  readonly kernel: string;
+  readonly initrd?: string;
+  readonly cmdline?: string;
 }
 
 export interface DhcpHost {
@@ -120,14 +133,20 @@ export function buildDomainXml(spec: DomainSpec): string {
   d.ele('memory', { unit: 'KiB' }).txt(String(spec.memoryKiB));
   d.ele('currentMemory', { unit: 'KiB' }).txt(String(spec.memoryKiB));
   d.ele('vcpu', { placement: 'static' }).txt(String(spec.vcpus));
+  const real = spec.type !== 'test';
   const os = d.ele('os');
-  if (spec.type === 'kvm') os.ele('type', { arch: 'x86_64', machine: 'q35' }).txt('hvm');
+  if (real) os.ele('type', { arch: 'x86_64', machine: 'q35' }).txt('hvm');
   else os.ele('type').txt('hvm');
-  os.ele('boot', { dev: 'hd' });
-  if (spec.type === 'kvm') {
-    d.ele('features').ele('acpi').up().ele('apic');
-    d.ele('cpu', { mode: 'host-passthrough', check: 'none' });
+  if (spec.kernelBoot) {
+    os.ele('kernel').txt(spec.kernelBoot.kernel);
+    if (spec.kernelBoot.initrd !== undefined) os.ele('initrd').txt(spec.kernelBoot.initrd);
+    if (spec.kernelBoot.cmdline !== undefined) os.ele('cmdline').txt(spec.kernelBoot.cmdline);
+  } else {
+    os.ele('boot', { dev: 'hd' });
   }
+  if (real) d.ele('features').ele('acpi').up().ele('apic');
+  // The host's CPU can only be passed through with KVM; TCG emulates its default model.
+  if (spec.type === 'kvm') d.ele('cpu', { mode: 'host-passthrough', check: 'none' });
   d.ele('on_poweroff').txt('destroy');
   d.ele('on_reboot').txt('restart');
   d.ele('on_crash').txt('destroy');
@@ -152,9 +171,18 @@ export function buildDomainXml(spec: DomainSpec): string {
       .ele('source')
       .ele('address', { domain: `0x${m[1]}`, bus: `0x${m[2]}`, slot: `0x${m[3]}`, function: `0x${m[4]}` });
   }
-  if (spec.type === 'kvm') {
-    dev.ele('serial', { type: 'pty' });
-    dev.ele('console', { type: 'pty' });
+  if (real) {
+    if (spec.serialLogFile !== undefined) {
+      const serial = dev.ele('serial', { type: 'file' });
+      serial.ele('source', { path: spec.serialLogFile });
+      serial.ele('target', { port: '0' });
+      const console = dev.ele('console', { type: 'file' });
+      console.ele('source', { path: spec.serialLogFile });
+      console.ele('target', { type: 'serial', port: '0' });
+    } else {
+      dev.ele('serial', { type: 'pty' });
+      dev.ele('console', { type: 'pty' });
+    }
     // The guest agent channel lets refresh ask the guest for its addresses when there is no DHCP lease.
     dev.ele('channel', { type: 'unix' }).ele('target', { type: 'virtio', name: 'org.qemu.guest_agent.0' });
   }
