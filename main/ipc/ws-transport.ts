@@ -18,7 +18,7 @@ interface Assembly {
   readonly parts: string[];
 }
 
-/** How many chunked invokes one connection may have in flight at once. */
+/** How many chunked invokes one connection may have in flight at once (together bounded by `WS_MAX_MESSAGE_CHARS`). */
 const MAX_ASSEMBLIES = 4;
 
 /**
@@ -77,11 +77,17 @@ export class WebSocketTransport {
     // ws has already sent the close frame with the violation's code (1002, 1007, 1009) when it emits 'error'.
     socket.on('error', (err: Error & { code?: string }) => this.warn(`closed a WebSocket: ${err.code ?? 'error'}: ${err.message}`));
     const assemblies = new Map<number, Assembly>();
+    let pendingChars = 0;
+    let refused = false;
     const refuse = (code: number, reason: string) => {
       this.warn(`closed a WebSocket (${code}): ${reason}`);
+      refused = true;
+      assemblies.clear();
       socket.close(code, reason);
     };
     socket.on('message', (data: RawData, isBinary: boolean) => {
+      // Frames that arrive during the closing handshake after a refusal are dropped.
+      if (refused) return;
       if (isBinary) return refuse(1003, 'text frames only');
       const msg = parseJson(data.toString());
       if (msg === undefined) return refuse(1007, 'invalid JSON');
@@ -96,10 +102,12 @@ export class WebSocketTransport {
         if (msg.seq !== a.next) return refuse(1008, 'chunk out of order');
         a.next += 1;
         a.chars += msg.data.length;
-        if (a.chars > WS_MAX_MESSAGE_CHARS) return refuse(1009, `message over ${WS_MAX_MESSAGE_CHARS} characters`);
+        pendingChars += msg.data.length;
+        if (pendingChars > WS_MAX_MESSAGE_CHARS) return refuse(1009, `chunked messages over ${WS_MAX_MESSAGE_CHARS} characters`);
         a.parts.push(msg.data);
         if (!msg.last) return;
         assemblies.delete(msg.id);
+        pendingChars -= a.chars;
         const whole = parseJson(a.parts.join(''));
         if (whole === undefined) return refuse(1007, 'invalid JSON in a chunked message');
         if (!isInvoke(whole) || whole.id !== msg.id) return refuse(1008, 'unexpected chunked message');

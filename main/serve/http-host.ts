@@ -94,6 +94,8 @@ export async function startHttpHost(opts: HttpHostOptions): Promise<HttpHost> {
       resolve();
     });
   });
+  // After listening, a server error (an accept failing for lack of file descriptors) is logged; the host keeps serving.
+  server.on('error', (err: NodeJS.ErrnoException) => process.stderr.write(`clusterdesk serve: ${err.code ?? 'error'}: ${err.message}\n`));
   const port = (server.address() as AddressInfo).port;
   const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const hostNames = [...new Set([urlHost, 'localhost', '127.0.0.1'].map((h) => h.toLowerCase()))];
