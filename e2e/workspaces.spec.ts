@@ -67,11 +67,22 @@ test.describe('workspaces', () => {
     expect(restored.serial).toBeGreaterThan(2);
   });
 
-  test('the host refuses requests without the token', async ({ app }) => {
+  test('the page works only with its token, which never leaves the page', async ({ app }) => {
     test.skip(app.host === 'electron', 'the Electron app has no HTTP endpoint; the token guards only the headless host');
-    const origin = app.serve!.origin;
-    expect((await fetch(`${origin}/`)).status).toBe(401);
-    expect((await fetch(`${origin}/?token=not-the-token-at-all`)).status).toBe(403);
-    expect((await fetch(app.serve!.url)).status).toBe(200);
+    const { origin, token } = app.serve!;
+    // The token left the address bar as soon as the page read it.
+    expect(app.page.url()).toBe(`${origin}/`);
+    // The page itself holds no secret: it is served to anyone, without a cookie.
+    const res = await fetch(`${origin}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(await res.text()).not.toContain(token);
+    expect(await app.page.context().cookies()).toEqual([]);
+    // Opened without the token, the page says how to get in.
+    const other = await app.page.context().browser()!.newContext();
+    const bare = await other.newPage();
+    await bare.goto(`${origin}/`);
+    await expect(bare.getByRole('alert')).toContainText('#token=');
+    await other.close();
   });
 });

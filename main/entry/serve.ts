@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { APP_VERSION } from '../compose';
-import { isLoopbackHost, startServe } from '../serve/serve';
+import { AppError } from '../errors';
+import { isLoopbackHost, isWildcardHost, startServe } from '../serve/serve';
 import { resolveDataDir } from '../settings/settings';
 
 /** How long a signalled `serve` may spend closing before it exits anyway. */
@@ -17,7 +18,8 @@ Serves Clusterdesk to a browser on this machine.
 
 Options:
   --port N          port to listen on (default: a free one)
-  --host ADDR       interface to bind (default 127.0.0.1; anything but loopback prints a warning)
+  --host ADDR       the one address to bind (default 127.0.0.1; a LAN address prints a warning;
+                    0.0.0.0 and :: are refused: open the page by the address you bind)
   --token TOKEN     access token (default: random per start)
   --data-dir DIR    settings and app data (default: $CLUSTERDESK_DATA_DIR or the platform config folder)
   --version         print the version
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
   const host = values.host ?? '127.0.0.1';
-  if (!isLoopbackHost(host)) {
+  if (!isLoopbackHost(host) && !isWildcardHost(host)) {
     process.stderr.write(
       `warning: binding ${host}, which is not a loopback address: anyone who can reach it and has the token can operate your clusters.\n`,
     );
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`clusterdesk serve: ${err instanceof Error ? err.message : String(err)}\n`);
+  const hint = err instanceof AppError && err.fields.hint ? `\n${err.fields.hint}` : '';
+  process.stderr.write(`clusterdesk serve: ${err instanceof Error ? err.message : String(err)}${hint}\n`);
   process.exit(2);
 });

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { TOKEN_COOKIE } from '../../preload/wire';
+import { WS_TOKEN_PROTOCOL_PREFIX, wsTokenProtocol } from '../../preload/wire';
 
 /** How a request's credentials compare with the host's token. */
 export type AuthVerdict = 'ok' | 'missing' | 'wrong';
@@ -11,29 +11,22 @@ export function tokenMatches(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Reads a cookie value from a Cookie header. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
-}
-
 /**
- * Checks the token of a request: `?token=` in the URL, an `Authorization: Bearer` header, or the session cookie set
- * by an authenticated page load (so the page's scripts and styles need no query string).
+ * Checks the token of a WebSocket upgrade. Two places count, and only these: the `Sec-WebSocket-Protocol` entry
+ * `clusterdesk.token.<hex>` (what the page sends; see `wsTokenProtocol`) and an `Authorization: Bearer` header
+ * (non-browser clients). Cookies and query strings are never read: a cookie reaches every port of the host, a query
+ * string lands in logs.
  */
-export function checkToken(expected: string, url: URL, headers: { cookie?: string; authorization?: string }): AuthVerdict {
-  const candidates = [
-    url.searchParams.get('token') ?? undefined,
-    headers.authorization?.startsWith('Bearer ') ? headers.authorization.slice(7) : undefined,
-    readCookie(headers.cookie, TOKEN_COOKIE),
-  ].filter((c): c is string => typeof c === 'string' && c.length > 0);
+export function checkToken(expected: string, headers: { protocol?: string | undefined; authorization?: string | undefined }): AuthVerdict {
+  const candidates: [string, string][] = [];
+  for (const entry of (headers.protocol ?? '').split(',')) {
+    const p = entry.trim();
+    if (p.startsWith(WS_TOKEN_PROTOCOL_PREFIX)) candidates.push([wsTokenProtocol(expected), p]);
+  }
+  const auth = headers.authorization;
+  if (auth?.startsWith('Bearer ') && auth.length > 7) candidates.push([expected, auth.slice(7)]);
   if (candidates.length === 0) return 'missing';
-  return candidates.some((c) => tokenMatches(expected, c)) ? 'ok' : 'wrong';
+  return candidates.some(([want, got]) => tokenMatches(want, got)) ? 'ok' : 'wrong';
 }
 
 /**
@@ -46,7 +39,25 @@ export function originAllowed(origin: string | undefined, allowed: readonly stri
   return allowed.includes(origin.toLowerCase());
 }
 
+/**
+ * Is a request's `Host` one of the names the host is reached by? A page of another site whose DNS name was rebound to
+ * 127.0.0.1 sends its own name, so it cannot even read the static files. Clients that send no Host are not browsers.
+ */
+export function hostAllowed(host: string | undefined, allowed: readonly string[]): boolean {
+  if (host === undefined) return true;
+  return allowed.includes(host.toLowerCase());
+}
+
 /** Loopback addresses: binding anything else needs an explicit `--host`. */
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * Wildcard addresses (every interface). Refused: a page opened by any of the machine's names would have an Origin the
+ * host cannot list in advance, so either every origin would be allowed or the page would not work.
+ */
+export function isWildcardHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === '' || h === '0.0.0.0' || h === '::' || /^(0+:){7}0+$/.test(h) || h === '::0' || h === '0';
 }

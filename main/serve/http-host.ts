@@ -1,10 +1,14 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
-import { TOKEN_COOKIE, WS_PATH } from '../../preload/wire';
-import { checkToken, originAllowed } from './auth';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { WS_PATH } from '../../preload/wire';
+import { AppError } from '../errors';
+import { checkToken, hostAllowed, isWildcardHost, originAllowed } from './auth';
 import type { WebSocketTransport } from '../ipc/ws-transport';
 
 const MIME: Readonly<Record<string, string>> = {
@@ -41,32 +45,46 @@ export interface HttpHostOptions {
 export interface HttpHost {
   readonly server: Server;
   readonly port: number;
-  /** The URL to open, token included. */
+  /** The URL to open: the token rides in the fragment, which the browser never sends to any server. */
   readonly url: string;
   close(): Promise<void>;
 }
 
+/** A bare HTTP answer on a socket that has no `ServerResponse` (refused upgrades, unparsable requests). */
+function rawAnswer(socket: Duplex, status: number, text: string): void {
+  if (!socket.writable) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
 /**
- * The headless host's HTTP side: serves the built renderer and upgrades `/ws` to the IPC WebSocket, after checking
- * the token on every request and the Origin on every upgrade.
+ * The headless host's HTTP side: serves the built renderer to anyone who names it by one of its own addresses (it holds
+ * no secret) and upgrades `/ws` to the IPC WebSocket after checking Host, Origin and the token. See "Security model"
+ * in the README.
  */
 export async function startHttpHost(opts: HttpHostOptions): Promise<HttpHost> {
-  let allowedOrigins: string[] = [];
+  assertBindable(opts.host);
+  const names = { hosts: [] as string[], origins: [] as string[] };
   const server = createServer((req, res) => {
-    void serveRequest(req, res, opts).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
+    void serveRequest(req, res, opts, names.hosts).catch(() => {
+      if (!res.headersSent) res.writeHead(500, SECURITY_HEADERS);
       res.end();
     });
   });
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const refuse = (status: number, text: string) => {
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    };
-    if (url.pathname !== WS_PATH) return refuse(404, 'Not Found');
-    const verdict = checkToken(opts.token, url, { cookie: req.headers.cookie, authorization: req.headers.authorization });
-    if (verdict !== 'ok') return refuse(verdict === 'missing' ? 401 : 403, verdict === 'missing' ? 'Unauthorized' : 'Forbidden');
-    if (!originAllowed(req.headers.origin, allowedOrigins)) return refuse(403, 'Forbidden');
+  // Requests Node's parser rejects (bad request line or header, oversized headers): answer and close, never throw.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET') return void socket.destroy();
+    rawAnswer(socket, err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, err.code === 'HPE_HEADER_OVERFLOW' ? 'Request Header Fields Too Large' : 'Bad Request');
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node removes its own error handler from an upgraded socket: a reset during the answer must not be unhandled.
+    socket.on('error', () => socket.destroy());
+    const path = requestPath(req.url);
+    if (path === null) return rawAnswer(socket, 400, 'Bad Request');
+    if (path !== WS_PATH) return rawAnswer(socket, 404, 'Not Found');
+    if (!hostAllowed(req.headers.host, names.hosts)) return rawAnswer(socket, 403, 'Forbidden');
+    if (!originAllowed(req.headers.origin, names.origins)) return rawAnswer(socket, 403, 'Forbidden');
+    const verdict = checkToken(opts.token, { protocol: req.headers['sec-websocket-protocol'], authorization: req.headers.authorization });
+    if (verdict !== 'ok') return rawAnswer(socket, verdict === 'missing' ? 401 : 403, verdict === 'missing' ? 'Unauthorized' : 'Forbidden');
     opts.transport.handleUpgrade(req, socket, head);
   });
   await new Promise<void>((resolve, reject) => {
@@ -76,13 +94,17 @@ export async function startHttpHost(opts: HttpHostOptions): Promise<HttpHost> {
       resolve();
     });
   });
+  // After listening, a server error (an accept failing for lack of file descriptors) is logged; the host keeps serving.
+  server.on('error', (err: NodeJS.ErrnoException) => process.stderr.write(`clusterdesk serve: ${err.code ?? 'error'}: ${err.message}\n`));
   const port = (server.address() as AddressInfo).port;
   const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  allowedOrigins = [`http://${urlHost}:${port}`, `http://localhost:${port}`, `http://127.0.0.1:${port}`].map((o) => o.toLowerCase());
+  const hostNames = [...new Set([urlHost, 'localhost', '127.0.0.1'].map((h) => h.toLowerCase()))];
+  names.hosts = hostNames.flatMap((h) => (port === 80 ? [`${h}:80`, h] : [`${h}:${port}`]));
+  names.origins = hostNames.flatMap((h) => (port === 80 ? [`http://${h}:80`, `http://${h}`] : [`http://${h}:${port}`]));
   return {
     server,
     port,
-    url: `http://${urlHost}:${port}/?token=${encodeURIComponent(opts.token)}`,
+    url: `http://${urlHost}:${port}/#token=${encodeURIComponent(opts.token)}`,
     close: async () => {
       await opts.transport.close();
       await new Promise<void>((resolve) => {
@@ -93,43 +115,56 @@ export async function startHttpHost(opts: HttpHostOptions): Promise<HttpHost> {
   };
 }
 
-async function serveRequest(req: IncomingMessage, res: ServerResponse, opts: HttpHostOptions): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const verdict = checkToken(opts.token, url, { cookie: req.headers.cookie, authorization: req.headers.authorization });
-  if (verdict !== 'ok') {
-    const status = verdict === 'missing' ? 401 : 403;
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
-    res.end(
-      verdict === 'missing'
-        ? 'Clusterdesk: this host needs its access token. Open the URL printed by `npm run serve` (it ends in ?token=…).\n'
-        : 'Clusterdesk: wrong access token.\n',
-    );
-    return;
-  }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { Allow: 'GET, HEAD', ...SECURITY_HEADERS });
-    res.end();
-    return;
-  }
-  const headers: Record<string, string> = { ...SECURITY_HEADERS };
-  const queryToken = url.searchParams.get('token');
-  if (queryToken) {
-    // The page's own scripts and styles are loaded without the query string; the cookie carries the token for them.
-    headers['Set-Cookie'] = `${TOKEN_COOKIE}=${encodeURIComponent(queryToken)}; Path=/; HttpOnly; SameSite=Strict`;
-  }
-  const file = resolveStatic(opts.staticDir, url.pathname);
-  const info = file ? await stat(file).catch(() => null) : null;
-  if (!file || !info?.isFile()) {
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
-    res.end('Not found\n');
-    return;
-  }
-  res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size, ...headers });
-  if (req.method === 'HEAD') return void res.end();
-  createReadStream(file).pipe(res);
+/** Refuses wildcard addresses (0.0.0.0, ::) with the addresses to use instead; see `isWildcardHost`. */
+export function assertBindable(host: string): void {
+  if (isWildcardHost(host)) throw wildcardRefused(host);
 }
 
-/** Maps a URL path into the static folder; null for anything that would escape it. */
+function wildcardRefused(host: string): AppError {
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && !a.internal && a.family === 'IPv4')
+    .map((a) => a!.address);
+  return new AppError(
+    'invalid-argument',
+    `--host ${host} would listen on every interface; Clusterdesk binds one address, so that it knows the one origin its page may come from.`,
+    {
+      hint: `Pass the address to serve on${addresses.length ? ` (this machine has ${addresses.join(', ')})` : ''}, e.g. --host ${addresses[0] ?? '192.168.1.4'}, and open the URL it prints.`,
+    },
+  );
+}
+
+/** The path of an origin-form request target (`/ws?x` → `/ws`); null for anything else or anything unparsable. */
+export function requestPath(target: string | undefined): string | null {
+  if (!target?.startsWith('/') || target.startsWith('//')) return null;
+  try {
+    return new URL(target, 'http://localhost').pathname;
+  } catch {
+    return null;
+  }
+}
+
+async function serveRequest(req: IncomingMessage, res: ServerResponse, opts: HttpHostOptions, hosts: readonly string[]): Promise<void> {
+  const text = (status: number, body: string, extra: Record<string, string> = {}) => {
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS, ...extra });
+    res.end(body);
+  };
+  const path = requestPath(req.url);
+  if (path === null) return text(400, 'Bad request\n', { Connection: 'close' });
+  if (!hostAllowed(req.headers.host, hosts)) return text(403, 'Clusterdesk: open the URL printed by `npm run serve`; this host does not answer to that name.\n');
+  if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, '', { Allow: 'GET, HEAD' });
+  const file = await openStatic(opts.staticDir, path);
+  if (!file) return text(404, 'Not found\n');
+  res.writeHead(200, { 'Content-Type': MIME[file.ext] ?? 'application/octet-stream', 'Content-Length': file.size, ...SECURITY_HEADERS });
+  if (req.method === 'HEAD') {
+    res.end();
+    await file.handle.close();
+    return;
+  }
+  pipeline(file.handle.createReadStream(), res, () => undefined);
+}
+
+/** Maps a URL path into the static folder, lexically; null for anything that would escape it. */
 export function resolveStatic(root: string, pathname: string): string | null {
   let decoded: string;
   try {
@@ -142,4 +177,36 @@ export function resolveStatic(root: string, pathname: string): string | null {
   const full = normalize(join(root, rel));
   const base = normalize(root).replace(/[\\/]+$/, '') + sep;
   return full.startsWith(base) ? full : null;
+}
+
+/**
+ * Opens a static file for a URL path: the lexical check, then `realpath` of both the folder and the file, so a symlink
+ * inside the folder that points outside it is refused too. Only regular files (opened non-blocking, so a FIFO cannot
+ * hang the open). Null when there is nothing to serve.
+ */
+export async function openStatic(root: string, pathname: string): Promise<{ handle: FileHandle; size: number; ext: string } | null> {
+  const lexical = resolveStatic(root, pathname);
+  if (!lexical) return null;
+  let rootReal: string;
+  let real: string;
+  try {
+    [rootReal, real] = await Promise.all([realpath(root), realpath(lexical)]);
+  } catch {
+    return null;
+  }
+  if (!real.startsWith(rootReal.replace(/[\\/]+$/, '') + sep)) return null;
+  let handle: FileHandle;
+  try {
+    handle = await open(real, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch {
+    return null;
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isFile()) return { handle, size: info.size, ext: extname(lexical) };
+  } catch {
+    // fall through: close and refuse
+  }
+  await handle.close().catch(() => undefined);
+  return null;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Channel, InvokeArg, Result, WorkspaceEntry, WorkspaceSnapshot } from '../../preload/contract';
-import type { ServerMessage } from '../../preload/wire';
+import { WS_PROTOCOL, wsTokenProtocol, type ServerMessage } from '../../preload/wire';
 import { startServe, type RunningServe } from './serve';
 
 let dir = '';
@@ -30,8 +30,9 @@ const base = () => `http://127.0.0.1:${serve.port}`;
 
 /** A WebSocket client speaking the wire format. */
 async function connect(opts: { token?: string; origin?: string } = {}) {
-  const url = `ws://127.0.0.1:${serve.port}/ws${opts.token === undefined ? `?token=${TOKEN}` : opts.token ? `?token=${opts.token}` : ''}`;
-  const ws = new WebSocket(url, opts.origin ? { origin: opts.origin } : {});
+  const token = opts.token ?? TOKEN;
+  // What the page does: the token as a subprotocol entry next to ours.
+  const ws = new WebSocket(`ws://127.0.0.1:${serve.port}/ws`, token ? [WS_PROTOCOL, wsTokenProtocol(token)] : [WS_PROTOCOL], opts.origin ? { origin: opts.origin } : {});
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
@@ -58,26 +59,26 @@ async function connect(opts: { token?: string; origin?: string } = {}) {
 }
 
 describe('serve: HTTP', () => {
-  it('refuses requests without the token (401) or with a wrong one (403)', async () => {
-    expect((await fetch(`${base()}/`)).status).toBe(401);
-    expect((await fetch(`${base()}/?token=wrong-token-000000000000`)).status).toBe(403);
-    expect((await fetch(`${base()}/assets/app.js`)).status).toBe(401);
+  it('prints a URL whose token is in the fragment, which browsers never send', () => {
+    expect(serve.url).toBe(`http://127.0.0.1:${serve.port}/#token=${TOKEN}`);
   });
 
-  it('serves the app with the token and sets a cookie for its assets', async () => {
-    const res = await fetch(`${base()}/?token=${TOKEN}`);
+  it('serves the app and its assets without a token (they hold none), and never sets a cookie', async () => {
+    const res = await fetch(`${base()}/`);
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain('<title>Clusterdesk</title>');
+    expect(res.headers.get('set-cookie')).toBeNull();
+    const html = await res.text();
+    expect(html).toContain('<title>Clusterdesk</title>');
+    expect(html).not.toContain(TOKEN);
     expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
-    const cookie = res.headers.get('set-cookie')?.split(';')[0] ?? '';
-    expect(cookie).toBe(`clusterdesk_token=${TOKEN}`);
-    const asset = await fetch(`${base()}/assets/app.js`, { headers: { cookie } });
+    const asset = await fetch(`${base()}/assets/app.js`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toContain('javascript');
+    expect((await fetch(`${base()}/`, { method: 'POST' })).status).toBe(405);
   });
 
   it('never serves files outside the static folder', async () => {
-    const res = await fetch(`${base()}/..%2Fsecret.txt?token=${TOKEN}`);
+    const res = await fetch(`${base()}/..%2Fsecret.txt`);
     expect(res.status).toBe(404);
     expect(await res.text()).not.toContain('outside the static root');
   });
@@ -89,6 +90,8 @@ describe('serve: WebSocket IPC', () => {
     await expect(connect({ token: 'nope-nope-nope-nope' })).rejects.toThrow('HTTP 403');
     await expect(connect({ origin: 'http://evil.example' })).rejects.toThrow('HTTP 403');
     const ok = await connect({ origin: base() });
+    // The server selects its protocol and never echoes the token entry.
+    expect(ok.ws.protocol).toBe(WS_PROTOCOL);
     ok.ws.close();
   });
 

@@ -6,8 +6,8 @@ import { WebSocketTransport } from '../ipc/ws-transport';
 import { createHandlerTable } from '../ipc/table';
 import { confBackend } from '../settings/conf-backend';
 import type { AppServices } from '../services';
-import { isLoopbackHost } from './auth';
-import { startHttpHost, type HttpHost } from './http-host';
+import { isLoopbackHost, isWildcardHost } from './auth';
+import { assertBindable, startHttpHost, type HttpHost } from './http-host';
 
 export interface ServeOptions {
   readonly host: string;
@@ -27,13 +27,21 @@ export interface RunningServe {
 
 /** Starts the headless host: the app's services, the handler table over WebSocket, and the built renderer. */
 export async function startServe(opts: ServeOptions): Promise<RunningServe> {
+  assertBindable(opts.host);
   if (!existsSync(join(opts.staticDir, 'index.html'))) {
     throw new Error(`The renderer is not built (${opts.staticDir}/index.html is missing). Run \`npm run build\` first.`);
   }
   const services = await composeServices({ dataDir: opts.dataDir, settingsBackend: confBackend(opts.dataDir), host: 'serve' });
   const transport = new WebSocketTransport(createHandlerTable(services), services.events);
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const http = await startHttpHost({ host: opts.host, port: opts.port, token, staticDir: opts.staticDir, transport });
+  let http: HttpHost;
+  try {
+    http = await startHttpHost({ host: opts.host, port: opts.port, token, staticDir: opts.staticDir, transport });
+  } catch (err) {
+    services.dispose();
+    await transport.close();
+    throw err;
+  }
   return {
     url: http.url,
     port: http.port,
@@ -46,4 +54,4 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   };
 }
 
-export { isLoopbackHost };
+export { isLoopbackHost, isWildcardHost };

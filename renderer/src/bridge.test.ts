@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { WorkspaceEntry, WorkspaceSnapshot } from '../../preload/contract';
+import { WS_CHUNK_CHARS, WS_MAX_FRAME_BYTES, WS_MAX_MESSAGE_CHARS, wsTokenProtocol, type WireChunk } from '../../preload/wire';
 import { createWebSocketClient, socketUrl, takeToken, type SocketLike } from './bridge';
 
 /** A scripted stand-in for the DOM WebSocket: the test drives open/message/close by hand. */
@@ -39,7 +40,7 @@ function setup() {
   FakeSocket.all.length = 0;
   const timers: { fn: () => void; ms: number }[] = [];
   const client = createWebSocketClient({
-    url: 'ws://host/ws?token=t',
+    url: 'ws://host/ws',
     createSocket: (url) => new FakeSocket(url),
     initialDelayMs: 100,
     maxDelayMs: 400,
@@ -199,15 +200,58 @@ describe('token and url', () => {
     } as Storage;
     const replaced: string[] = [];
     const history = { state: null, replaceState: (_s: unknown, _t: string, url: string) => replaced.push(url) } as unknown as History;
-    const loc = { search: '?token=abc&x=1', pathname: '/', hash: '#h' } as Location;
+    const loc = { search: '?x=1', pathname: '/', hash: '#token=abc&h=2' } as Location;
     expect(takeToken(loc, storage, history)).toBe('abc');
-    expect(replaced).toEqual(['/?x=1#h']);
-    // A reload without the query string still finds it.
+    expect(replaced).toEqual(['/?x=1#h=2']);
+    // A reload without the fragment still finds it.
     expect(takeToken({ search: '', pathname: '/', hash: '' } as Location, storage, history)).toBe('abc');
+    // A query-string token is not a way in (query strings land in logs); the stored one stays.
+    expect(takeToken({ search: '?token=other', pathname: '/', hash: '' } as Location, storage, history)).toBe('abc');
+    // Without storage the token still works for this page.
+    expect(takeToken({ search: '', pathname: '/', hash: '#token=mem' } as Location, null, history)).toBe('mem');
   });
 
-  it('builds ws and wss urls on the page host', () => {
-    expect(socketUrl('http:', '127.0.0.1:4000', 'a b')).toBe('ws://127.0.0.1:4000/ws?token=a%20b');
-    expect(socketUrl('https:', 'h', null)).toBe('wss://h/ws');
+  it('builds ws and wss urls on the page host, with no token in them', () => {
+    expect(socketUrl('http:', '127.0.0.1:4000')).toBe('ws://127.0.0.1:4000/ws');
+    expect(socketUrl('https:', 'h')).toBe('wss://h/ws');
+  });
+
+  it('offers its protocols on every connection', () => {
+    const seen: string[][] = [];
+    const client = createWebSocketClient({
+      url: 'ws://h/ws',
+      protocols: ['clusterdesk.v1', wsTokenProtocol('tok')],
+      createSocket: (url, protocols) => {
+        seen.push(protocols);
+        return new FakeSocket(url);
+      },
+    });
+    expect(seen).toEqual([['clusterdesk.v1', 'clusterdesk.token.746f6b']]);
+    client.close();
+  });
+
+  it('sends an invoke longer than one chunk as ordered chunks that join back to the same JSON', async () => {
+    const { client, last } = setup();
+    const sock = last();
+    sock.open();
+    // Quotes, backslashes and a surrogate pair straddling chunk boundaries must survive the split.
+    const content = '"\\é😀x'.repeat(Math.ceil((WS_CHUNK_CHARS * 2.5) / 7));
+    const done = client.invoke('state:import-preview', { workspaceId: 'w1', content });
+    const chunks = sock.sent as WireChunk[];
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    expect(chunks.map((c) => [c.type, c.id, c.seq, c.last])).toEqual(chunks.map((_, i) => ['chunk', 1, i, i === chunks.length - 1]));
+    for (const c of chunks) expect(new TextEncoder().encode(JSON.stringify(c)).length).toBeLessThan(WS_MAX_FRAME_BYTES);
+    expect(JSON.parse(chunks.map((c) => c.data).join(''))).toEqual({ type: 'invoke', id: 1, channel: 'state:import-preview', arg: { workspaceId: 'w1', content } });
+    sock.receive({ type: 'result', id: 1, result: { ok: true, value: null } });
+    expect(await done).toEqual({ ok: true, value: null });
+  });
+
+  it('refuses an invoke larger than the host accepts before sending anything', async () => {
+    const { client, last } = setup();
+    const sock = last();
+    sock.open();
+    const r = await client.invoke('state:import', { workspaceId: 'w1', content: 'x'.repeat(WS_MAX_MESSAGE_CHARS) });
+    expect(r).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
+    expect(sock.sent).toEqual([]);
   });
 });

@@ -16,7 +16,15 @@ import {
   type InvokeResult,
   type Result,
 } from '../../preload/contract';
-import { WS_PATH, type ClientMessage, type ServerMessage } from '../../preload/wire';
+import {
+  framesOf,
+  WS_MAX_MESSAGE_CHARS,
+  WS_PATH,
+  WS_PROTOCOL,
+  wsTokenProtocol,
+  type ClientMessage,
+  type ServerMessage,
+} from '../../preload/wire';
 
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -31,10 +39,12 @@ export interface SocketLike {
   close(code?: number, reason?: string): void;
 }
 
-export type SocketFactory = (url: string) => SocketLike;
+export type SocketFactory = (url: string, protocols: string[]) => SocketLike;
 
 export interface WebSocketClientOptions {
   readonly url: string;
+  /** Offered on every connection (the protocol and the token entry; see `wsTokenProtocol`). */
+  readonly protocols?: readonly string[];
   readonly createSocket: SocketFactory;
   /** First reconnect delay; doubles per failed attempt up to `maxDelayMs`. */
   readonly initialDelayMs?: number;
@@ -64,8 +74,8 @@ function transportError(message: string, hint?: string): { ok: false; error: Err
 
 interface Pending {
   readonly resolve: (r: Result<unknown>) => void;
-  /** The serialized message; kept so invokes made while connecting can be sent on open. */
-  readonly frame: string;
+  /** The serialized message (one frame, or its chunks); kept so invokes made while connecting can be sent on open. */
+  readonly frames: readonly string[];
   sent: boolean;
 }
 
@@ -151,7 +161,7 @@ export function createWebSocketClient(options: WebSocketClientOptions): WebSocke
     timer = null;
     let s: SocketLike;
     try {
-      s = options.createSocket(options.url);
+      s = options.createSocket(options.url, [...(options.protocols ?? [])]);
     } catch {
       scheduleReconnect();
       return;
@@ -163,7 +173,7 @@ export function createWebSocketClient(options: WebSocketClientOptions): WebSocke
       for (const p of pending.values()) {
         if (p.sent) continue;
         p.sent = true;
-        s.send(p.frame);
+        for (const f of p.frames) s.send(f);
       }
       setStatus('open');
     };
@@ -204,13 +214,24 @@ export function createWebSocketClient(options: WebSocketClientOptions): WebSocke
     const id = nextId++;
     const message: ClientMessage = { type: 'invoke', id, channel, arg } as ClientMessage;
     const frame = JSON.stringify(message);
+    if (frame.length > WS_MAX_MESSAGE_CHARS) {
+      const mib = (n: number) => `${Math.ceil(n / 1024 / 1024)} MiB`;
+      return Promise.resolve({
+        ok: false,
+        error: {
+          code: 'invalid-argument',
+          message: `This ${channel} request is ${mib(frame.length)}; the host accepts at most ${mib(WS_MAX_MESSAGE_CHARS)} per call.`,
+          hint: 'Use a smaller file.',
+        },
+      });
+    }
     return new Promise((resolve) => {
-      const entry: Pending = { resolve: resolve as (r: Result<unknown>) => void, frame, sent: false };
+      const entry: Pending = { resolve: resolve as (r: Result<unknown>) => void, frames: framesOf(id, frame), sent: false };
       pending.set(id, entry);
       if (s.readyState !== OPEN) return; // sent by onopen
       try {
         entry.sent = true;
-        s.send(frame);
+        for (const f of entry.frames) s.send(f);
       } catch (err) {
         pending.delete(id);
         resolve(transportError(`Could not send ${channel}: ${String(err)}`));
@@ -260,26 +281,60 @@ export function createWebSocketClient(options: WebSocketClientOptions): WebSocke
 const TOKEN_KEY = 'clusterdesk.token';
 
 /**
- * The session token: from `?token=` on first load (then remembered for reloads and removed from the address bar), or
- * from sessionStorage. Null when neither has one — the server's cookie may still authenticate the socket.
+ * The session token: from the URL fragment (`#token=…`) on first load — the fragment is never sent to any server —
+ * then kept in sessionStorage (scoped to this origin *and port*, unlike a cookie) for reloads, and removed from the
+ * address bar at once. Null when neither has one.
  */
-export function takeToken(loc: Location, storage: Storage, history: History): string | null {
-  const params = new URLSearchParams(loc.search);
+export function takeToken(loc: Location, storage: Storage | null, history: History): string | null {
+  const params = new URLSearchParams(loc.hash.replace(/^#/, ''));
   const fromUrl = params.get('token');
   if (fromUrl) {
-    storage.setItem(TOKEN_KEY, fromUrl);
+    try {
+      storage?.setItem(TOKEN_KEY, fromUrl);
+    } catch {
+      // Storage disabled: the token lives in memory for this page only.
+    }
     params.delete('token');
-    const query = params.toString();
-    history.replaceState(history.state, '', `${loc.pathname}${query ? `?${query}` : ''}${loc.hash}`);
+    const rest = params.toString();
+    history.replaceState(history.state, '', `${loc.pathname}${loc.search}${rest ? `#${rest}` : ''}`);
     return fromUrl;
   }
-  return storage.getItem(TOKEN_KEY);
+  try {
+    return storage?.getItem(TOKEN_KEY) ?? null;
+  } catch {
+    return null;
+  }
 }
 
-/** `ws(s)://<host>/ws?token=…` for the page's own origin. */
-export function socketUrl(protocol: string, host: string, token: string | null): string {
+/** `ws(s)://<host>/ws` for the page's own origin; the token travels in the subprotocol list, not the URL. */
+export function socketUrl(protocol: string, host: string): string {
   const scheme = protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${host}${WS_PATH}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  return `${scheme}://${host}${WS_PATH}`;
+}
+
+let pageToken: string | null | undefined;
+
+/** The page's token, read once (see `takeToken`); the first call also strips it from the address bar. */
+function browserToken(): string | null {
+  if (pageToken === undefined) {
+    let storage: Storage | null = null;
+    try {
+      storage = window.sessionStorage;
+    } catch {
+      storage = null;
+    }
+    pageToken = takeToken(window.location, storage, window.history);
+  }
+  return pageToken;
+}
+
+/**
+ * True in a browser page that has no token (opened without the `#token=…` of the printed URL): it cannot reach its
+ * host, so the page says how to open it instead. Call it first thing, so the fragment leaves the address bar at once.
+ */
+export function missingToken(): boolean {
+  if (window.clusterdesk) return false;
+  return browserToken() === null;
 }
 
 let api: ClusterdeskApi | null = null;
@@ -292,10 +347,11 @@ export function getApi(): ClusterdeskApi {
     api = window.clusterdesk;
     return api;
   }
-  const token = takeToken(window.location, window.sessionStorage, window.history);
+  const token = browserToken();
   wsClient = createWebSocketClient({
-    url: socketUrl(window.location.protocol, window.location.host, token),
-    createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+    url: socketUrl(window.location.protocol, window.location.host),
+    protocols: token ? [WS_PROTOCOL, wsTokenProtocol(token)] : [WS_PROTOCOL],
+    createSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
   });
   api = wsClient;
   return api;
