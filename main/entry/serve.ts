@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { APP_VERSION } from '../compose';
 import { isLoopbackHost, startServe } from '../serve/serve';
+import { redactText } from '../secrets/redact';
 import { resolveDataDir } from '../settings/settings';
 
 /** How long a signalled `serve` may spend closing before it exits anyway. */
@@ -80,6 +81,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`clusterdesk serve: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`clusterdesk serve: ${redactText(err instanceof Error ? err.message : String(err))}\n`);
   process.exit(2);
 });
