@@ -121,11 +121,12 @@ interface Rule {
 const RULES: readonly Rule[] = [
   // PEM private keys (RSA, EC, DSA, OPENSSH, ENCRYPTED, PGP … BLOCK); a block cut short is redacted to the end.
   {
-    re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:\r?\n)?|$)/g,
+    // (The body is an unrolled loop, linear even on a huge text: no lazy quantifier tried at every character.)
+    re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[^-]*(?:-(?!----END )[^-]*)*(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:\r?\n)?)?/g,
     to: REDACTED,
   },
   // PuTTY private key files, up to their MAC line.
-  { re: /PuTTY-User-Key-File-\d+:[\s\S]*?(?:Private-MAC:\s*[0-9a-fA-F]+|$)/g, to: REDACTED },
+  { re: /PuTTY-User-Key-File-\d+:[^\n]*(?:\n(?!Private-MAC:)[^\n]*)*(?:\nPrivate-MAC:[ \t]*[0-9a-fA-F]+)?/g, to: REDACTED },
   // An OpenSSH private key body without its armour (base64 of "openssh-key-v1"), lines joined by real or escaped newlines.
   { re: /b3BlbnNzaC1rZXktdjE[A-Za-z0-9+/=]*(?:(?:\\n|\r?\n)[A-Za-z0-9+/=]+)*/g, to: REDACTED },
   // Provider tokens with unambiguous prefixes.
@@ -139,16 +140,48 @@ const RULES: readonly Rule[] = [
   { re: /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:"'<>]*):[^\s/?#@"'<>]+@/gi, to: (_m, head) => `${head}:${REDACTED}@` },
   // HTTP credentials.
   { re: /\b(Bearer|bearer|Basic)\s+[A-Za-z0-9][A-Za-z0-9._~+/-]{15,}=*/g, to: (_m, scheme) => `${scheme} ${REDACTED}` },
-  // key: value / key=value / "key": "value" text with a secret-named key (YAML or JSON echoed in an error, a log
-  // line, a query string). An unquoted value runs to the end of the line (a YAML password may contain spaces).
-  {
-    re: new RegExp(
-      String.raw`((?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*${TEXT_KEY_WORD}[A-Za-z0-9_.-]*(?:\\?["'])?\s*[:=]\s*)(\\?"(?:[^"\\\r\n]|\\[^"])*\\?"|'[^'\r\n]*'|(?!\[redacted\])[^\s"'&][^\r\n"'&]*)`,
-      'gi',
-    ),
-    to: (_m, head, value) => `${head}${value.startsWith('\\"') ? `\\"${REDACTED}\\"` : value.startsWith('"') ? `"${REDACTED}"` : value.startsWith("'") ? `'${REDACTED}'` : REDACTED}`,
-  },
 ];
+
+const isKeyChar = (c: number): boolean =>
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x2d;
+
+/** The value after `key:` / `key=`: an escaped-quoted, quoted, single-quoted, cut-short quoted or bare value. */
+const KV_VALUE = /[ \t]{0,16}(\\"(?:[^"\\\r\n]|\\[^"])*\\"|"(?:[^"\\\r\n]|\\.)*"|'[^'\r\n]*'|\\?"[^\r\n]*|(?!\[redacted\])[^\s"'&\\][^\r\n"'&]*)/y;
+
+/**
+ * `key: value` / `key=value` / `"key": "value"` text whose key is secret-named (by `isSecretKey`, the rule used for
+ * trees): a YAML or JSON line echoed in an error, a log line, a query string. A bare value runs to the end of the
+ * line (a YAML password may contain spaces). Scans separators and looks back at the key, so it stays linear on any
+ * text (a regex anchored on the key words backtracks badly over long runs of key characters).
+ */
+function redactKeyValues(text: string): string {
+  const sep = /[:=]/g;
+  let out = '';
+  let last = 0;
+  let m: RegExpExecArray | null;
+  while ((m = sep.exec(text)) !== null) {
+    const at = m.index;
+    let i = at - 1;
+    while (i >= last && at - i <= 16 && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09)) i--;
+    if (i >= last && (text[i] === '"' || text[i] === "'")) {
+      i--;
+      if (i >= last && text[i] === '\\') i--;
+    }
+    const keyEnd = i + 1;
+    while (i >= last && keyEnd - i <= 200 && isKeyChar(text.charCodeAt(i))) i--;
+    if (keyEnd - i <= 1 || !isSecretKey(text.slice(i + 1, keyEnd))) continue;
+    KV_VALUE.lastIndex = at + 1;
+    const v = KV_VALUE.exec(text);
+    if (!v) continue;
+    const value = v[1]!;
+    const start = KV_VALUE.lastIndex - value.length;
+    const masked = value.startsWith('\\"') ? `\\"${REDACTED}\\"` : value.startsWith('"') ? `"${REDACTED}"` : value.startsWith("'") ? `'${REDACTED}'` : REDACTED;
+    out += text.slice(last, start) + masked;
+    last = KV_VALUE.lastIndex;
+    sep.lastIndex = last;
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
 
 /** True when `text` may contain a secret (a fast pre-check; false means it certainly holds none we recognize). */
 export function mayContainSecret(text: string): boolean {
@@ -163,7 +196,7 @@ export function redactText(text: string): string {
     rule.re.lastIndex = 0;
     out = out.replace(rule.re, rule.to as (substring: string, ...args: string[]) => string);
   }
-  return out;
+  return redactKeyValues(out);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
