@@ -14,8 +14,19 @@ import { createDemoCluster } from '../clusters/service';
 import { runCli, type CliRun } from '../cli/test-support/run-cli';
 import { expectNoSecretFiles, PEM_KEY, SECRET_NEEDLES } from './test-support/no-secrets';
 
-const REFEDEZ_FIXTURE = '/work/shared/fixtures/refedez/state-written-by-refedez.json';
-const FIXTURE_FALLBACK = join(import.meta.dirname, '..', 'federations', 'fixtures', 'refedez-running.json');
+/** The file ReFedEz's own code wrote (shared/ beside the checkout), else the repo's copy of that layout. */
+const FIXTURES = [
+  join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'refedez', 'state-written-by-refedez.json'),
+  '/work/shared/fixtures/refedez/state-written-by-refedez.json',
+  join(import.meta.dirname, '..', 'federations', 'fixtures', 'refedez-running.json'),
+];
+const readFixture = async (): Promise<string> => {
+  for (const f of FIXTURES) {
+    const text = await readFile(f, 'utf8').catch(() => null);
+    if (text !== null) return text;
+  }
+  throw new Error(`no ReFedEz fixture in ${FIXTURES.join(', ')}`);
+};
 
 let dir = '';
 let dataDir = '';
@@ -98,7 +109,7 @@ describe('no secret in any file we write (CLI, real operations)', () => {
     const stateDir = join(folder, '.refedez');
     await mkdir(stateDir, { recursive: true });
     const [a, b] = await Promise.all([refusedAddress('127.0.9.61'), refusedAddress('127.0.9.62')]);
-    const fixture = await readFile(REFEDEZ_FIXTURE, 'utf8').catch(() => readFile(FIXTURE_FALLBACK, 'utf8'));
+    const fixture = await readFixture();
     const raw = JSON.parse(fixture) as { data: { machines: { closure: { machine: { name: string; connection: { remote_credentials: Record<string, unknown> | null } } }; tmp_dir: string }[] } };
     // Rewritten to machines of our own (they refuse connections), temp folders that do not exist; password kept.
     const addrs = [a, b];
