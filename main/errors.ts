@@ -1,21 +1,24 @@
 import type { ErrorCode, ErrorData } from '../preload/contract';
+import { redactSecrets, redactText } from './secrets/redact';
 
 /** Fields an AppError can carry besides code and message. */
 export type AppErrorFields = Omit<ErrorData, 'code' | 'message'>;
 
 /**
  * The one error type services throw. It converts to `ErrorData` at the IPC boundary, so code, hint, path and host
- * survive the trip to the renderer and to the CLI's `--json` output.
+ * survive the trip to the renderer and to the CLI's `--json` output. Message, hint and details are redacted here,
+ * once (main/secrets/redact.ts): an error that echoes a line of a file (`password: x`) never carries the secret
+ * into a log, the UI or the CLI's output.
  */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly fields: AppErrorFields;
 
   constructor(code: ErrorCode, message: string, fields: AppErrorFields = {}, options?: { cause?: unknown }) {
-    super(message, options);
+    super(redactText(message), options);
     this.name = 'AppError';
     this.code = code;
-    this.fields = fields;
+    this.fields = redactFields(fields);
   }
 
   /** Rebuilds an AppError from error data (e.g. an error recorded in a snapshot). */
@@ -41,6 +44,13 @@ export class AppError extends Error {
   }
 }
 
+function redactFields(fields: AppErrorFields): AppErrorFields {
+  const hint = fields.hint === undefined ? undefined : redactText(fields.hint);
+  const details = fields.details === undefined ? undefined : redactSecrets(fields.details).value;
+  if (hint === fields.hint && details === fields.details) return fields;
+  return { ...fields, ...(hint !== undefined ? { hint } : {}), ...(details !== undefined ? { details } : {}) };
+}
+
 /** Is `err` an AppError with (one of) the given code(s)? */
 export function isAppError(err: unknown, ...codes: ErrorCode[]): err is AppError {
   return err instanceof AppError && (codes.length === 0 || codes.includes(err.code));
@@ -50,7 +60,7 @@ export function isAppError(err: unknown, ...codes: ErrorCode[]): err is AppError
 export function toErrorData(err: unknown): ErrorData {
   if (err instanceof AppError) return err.toData();
   if (err instanceof Error && err.name === 'AbortError') return { code: 'cancelled', message: 'The operation was cancelled.' };
-  const message = err instanceof Error ? err.message : String(err);
+  const message = redactText(err instanceof Error ? err.message : String(err));
   return { code: 'internal', message, hint: 'This is a bug in Clusterdesk; please report it with the log.' };
 }
 

@@ -20,6 +20,7 @@ import type {
 import { EventHub } from './ipc/events';
 import { OperationRunner } from './operations/runner';
 import { Settings, type SettingsBackend } from './settings/settings';
+import { redactText } from './secrets/redact';
 import { StateStore } from './state';
 import { WorkspaceRegistry } from './workspaces/registry';
 import { buildSnapshot, targetOf } from './workspaces/snapshot';
@@ -100,7 +101,7 @@ export class AppServices {
   }
 
   warn(message: string): void {
-    (this.options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`)))(message);
+    (this.options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`)))(redactText(message));
   }
 
   info(): AppInfo {

@@ -5,6 +5,7 @@ import type { Settings } from '../settings/settings';
 import type { StateStore, StateTarget } from '../state';
 import { EXIT, exitCodeFor, renderError, type ExitCode } from './format';
 import { whileBusy } from './signals';
+import { redactText } from '../secrets/redact';
 
 /** What every command prints: a human text and a JSON value (the `--json` shape), and its exit code. */
 export interface CommandResult {
@@ -60,7 +61,7 @@ export async function cliRuntime(opts: GlobalOptions): Promise<{ settings: Setti
   const store = new StateStore({
     historyLimit: settings.get('historyLimit'),
     lockTimeoutMs: settings.get('lockTimeoutMs'),
-    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+    onWarning: (m) => process.stderr.write(`warning: ${redactText(m)}\n`),
   });
   return { settings, store, dataDir };
 }

@@ -1,5 +1,6 @@
 import type { ErrorCode, ErrorData, TargetOutcome } from '../../preload/contract';
 import { assertNever } from '../../preload/contract';
+import { redactText } from '../secrets/redact';
 
 /** Documented exit codes (docs/cli.md). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, state: 3, unreachable: 4 } as const;
@@ -57,14 +58,14 @@ export function exitCodeForOutcomes(outcomes: readonly TargetOutcome[]): ExitCod
   return outcomes.some((o) => FAILED_RESULTS.has(o.result) || o.error) ? EXIT.unreachable : EXIT.ok;
 }
 
-/** An error for people: message, then where, then what to do. */
+/** An error for people: message, then where, then what to do. Redacted (the data may not come from an AppError). */
 export function renderError(e: ErrorData): string {
   const lines = [`error [${e.code}]: ${e.message}`];
   if (e.path) lines.push(`  file: ${e.path}${e.line ? `:${e.line}` : ''}${e.field ? ` (${e.field})` : ''}`);
   else if (e.field) lines.push(`  field: ${e.field}`);
   if (e.host) lines.push(`  host: ${e.host}`);
   if (e.hint) lines.push(`  hint: ${e.hint}`);
-  return lines.join('\n');
+  return redactText(lines.join('\n'));
 }
 
 /** A plain text table with a header row; cells are stringified, columns padded to their widest cell. */

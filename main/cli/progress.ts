@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { OpContext, ProgressUpdate } from '../operations/types';
 import { cancellation } from './signals';
+import { redactText } from '../secrets/redact';
 
 /** Where progress goes: bars on a terminal, plain lines otherwise (CI logs, pipes), JSON lines on stderr for --json. */
 export type ProgressMode = 'bars' | 'lines' | 'json';
@@ -24,7 +25,9 @@ export function progressLine(u: ProgressUpdate): string {
 export function cliContext(mode: ProgressMode, stream: NodeJS.WriteStream = process.stderr): OpContext & { done(): void } {
   let multibar: cliProgress.MultiBar | null = null;
   const bars = new Map<string, cliProgress.SingleBar>();
-  const progress = (u: ProgressUpdate) => {
+  const progress = (raw: ProgressUpdate) => {
+    // A log line: redacted like every other (docs/state.md "Secrets").
+    const u: ProgressUpdate = { ...raw, message: redactText(raw.message) };
     if (mode === 'json') return void stream.write(`${JSON.stringify({ progress: u })}\n`);
     if (mode === 'lines' || typeof u.value !== 'number') {
       if (multibar) multibar.log(`${progressLine(u)}\n`);

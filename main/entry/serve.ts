@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { APP_VERSION } from '../compose';
 import { AppError } from '../errors';
 import { isLoopbackHost, isWildcardHost, startServe } from '../serve/serve';
+import { redactText } from '../secrets/redact';
 import { resolveDataDir } from '../settings/settings';
 
 /** How long a signalled `serve` may spend closing before it exits anyway. */
@@ -83,6 +84,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const hint = err instanceof AppError && err.fields.hint ? `\n${err.fields.hint}` : '';
-  process.stderr.write(`clusterdesk serve: ${err instanceof Error ? err.message : String(err)}${hint}\n`);
+  process.stderr.write(`clusterdesk serve: ${redactText(`${err instanceof Error ? err.message : String(err)}${hint}`)}\n`);
   process.exit(2);
 });

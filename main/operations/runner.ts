@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationFinished, ProgressEvent } from '../../preload/contract';
 import { AppError, toErrorData } from '../errors';
+import { redactText } from '../secrets/redact';
 import type { OpContext, ProgressUpdate } from './types';
 
 /** What the runner tells its listeners (the IPC layer turns these into `operation:*` events). */
@@ -109,7 +110,7 @@ export class OperationRunner {
       target: update.target,
       step: update.step,
       value: update.value ?? null,
-      message: update.message,
+      message: redactText(update.message),
       level: update.level ?? 'info',
     };
     for (const l of this.listeners) l.progress(event);

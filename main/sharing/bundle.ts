@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ImportPreview, WorkspaceKind } from '../../preload/contract';
 import { AppError } from '../errors';
-import { isSecretKey } from '../state';
+import { redactSecrets } from '../secrets/redact';
 
 export const BUNDLE_FORMAT = 'clusterdesk-state-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -35,11 +35,9 @@ export function checksumOf(bundle: Omit<StateBundle, 'sha256'>): string {
   return createHash('sha256').update(canonicalJson(bundle)).digest('hex');
 }
 
-/** Keys the state engine never stores, plus what a shared file must not carry either (agent sockets, credentials). */
-const EXTRA_SECRET_KEY = /^(passwd|secret|api_?key|access_?key|auth_?sock|ssh_auth_sock|credentials?)$/i;
-const isSharedSecretKey = (k: string) => isSecretKey(k) || EXTRA_SECRET_KEY.test(k);
-/** Values that are secrets whatever their key. */
-const SECRET_VALUE = /-----BEGIN [A-Z ]*PRIVATE KEY-----|^ssh-(rsa|ed25519|dss) AAAA[0-9A-Za-z+/]{60,}|^gh[pousr]_[A-Za-z0-9]{20,}|\/agent\.\d+$|\/ssh-[A-Za-z0-9]+\/agent/;
+/** What a shared file must not carry besides secrets: SSH agent sockets (keys by name, values by shape). */
+const AGENT_SOCKET_KEY = /^(ssh_)?auth_?sock$/i;
+const AGENT_SOCKET_VALUE = /\/agent\.\d+$|\/ssh-[A-Za-z0-9]+\/agent/;
 
 export interface RedactOptions {
   /** Replace the home folder prefix (e.g. /home/alice) with `~`. */
@@ -47,16 +45,17 @@ export interface RedactOptions {
 }
 
 /**
- * Removes secrets from a state: keys named like secrets are dropped, values that look like key material or agent
- * sockets are dropped, and optionally home-folder prefixes are replaced with `~`. Returns the cleaned copy and how
- * many secrets were removed.
+ * Makes a state shareable: the app's one redaction (main/secrets/redact.ts: secret keys removed, secret values
+ * replaced with `[redacted]`), SSH agent sockets dropped, and optionally home-folder prefixes replaced with `~`.
+ * Returns the cleaned copy and how many secrets were removed.
  */
 export function redact(value: unknown, opts: RedactOptions = {}): { value: unknown; removed: number } {
-  let removed = 0;
+  const secrets = redactSecrets(value);
+  let removed = secrets.removed.length;
   const homes = (opts.homeDirs ?? []).filter((h) => h.length > 1).map((h) => h.replace(/\/+$/, ''));
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {
-      if (SECRET_VALUE.test(v)) {
+      if (AGENT_SOCKET_VALUE.test(v)) {
         removed++;
         return undefined;
       }
@@ -65,20 +64,20 @@ export function redact(value: unknown, opts: RedactOptions = {}): { value: unkno
     }
     if (Array.isArray(v)) return v.map(walk).filter((x) => x !== undefined);
     if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
+      const out: [string, unknown][] = [];
       for (const [k, x] of Object.entries(v)) {
-        if (isSharedSecretKey(k)) {
+        if (AGENT_SOCKET_KEY.test(k)) {
           removed++;
           continue;
         }
         const w = walk(x);
-        if (w !== undefined) out[k] = w;
+        if (w !== undefined) out.push([k, w]);
       }
-      return out;
+      return Object.fromEntries(out);
     }
     return v;
   };
-  return { value: walk(value), removed };
+  return { value: walk(secrets.value), removed };
 }
 
 /** Builds a bundle (already redacted state in, checksum out). */

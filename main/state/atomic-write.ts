@@ -4,10 +4,12 @@
  * Order (each step leaves a loadable `<file>`):
  *   1. write `<file>.tmp` (0600) and fsync it — the new content is durable before anything points at it;
  *   2. replace `<file>.backup` with a hard link to the current `<file>` (the old inode: no data is written, and
- *      `<file>` itself is untouched, so it is never missing — a rename to .backup would leave a window without one);
+ *      `<file>` itself is untouched, so it is never missing — a rename to .backup would leave a window without one).
+ *      When the file being replaced is not one we wrote, or holds a secret, the caller passes its redacted text
+ *      instead, and `.backup` is a new 0600 file with that text: never a byte copy of a file that held a secret;
  *   3. rename tmp over `<file>` (atomic on POSIX);
  *   4. fsync the folder so the rename itself survives a power cut;
- *   5. copy the new file into `<file>.history/NNNNNN.json`. Only after the rename, so history never holds a
+ *   5. write the new text into `<file>.history/NNNNNN.json` (0600, through the redaction like every history write). Only after the rename, so history never holds a
  *      generation that did not become current (and serials stay contiguous after a crash); a crash right before this
  *      step loses that history entry only — the generation is still `<file>`, and becomes `.backup` on the next write.
  * Why a copy for history but a link for `.backup`: tools that rewrite `state.json` in place (ReFedEz opens it with
@@ -19,6 +21,7 @@
 import { constants } from 'node:fs';
 import { copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { redactedCopyForHistory } from '../secrets/redact';
 import { errnoCode, fsError, isNotFound } from './errors';
 import { siblingPaths } from './locations';
 
@@ -72,9 +75,32 @@ export async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
+/**
+ * Writes a private copy (history generation, redacted `.backup`, an adopted file's original): the content always
+ * goes through the redaction first (`redactedCopyForHistory`), and the file is created anew with mode 0600 (an
+ * existing file is unlinked first, so a hard-linked inode is never written into and an old mode never survives).
+ * Returns the paths of what the redaction removed. Throws raw fs errors.
+ */
+export async function writePrivateCopy(path: string, content: string | Uint8Array): Promise<string[]> {
+  const { text, removed } = redactedCopyForHistory(content);
+  await unlinkIfExists(path);
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+  } finally {
+    await handle.close();
+  }
+  return removed;
+}
+
 export interface AtomicWriteOptions {
   /** File name inside `<file>.history/` for this generation, or null for no history entry. */
   readonly historyName: string | null;
+  /**
+   * What `<file>.backup` becomes: `'link'` (default) hard-links the file being replaced (for a file we wrote, which
+   * holds no secret); `{ text }` writes that text instead (the redacted content of a foreign or secret-holding file).
+   */
+  readonly backup?: 'link' | { readonly text: string };
 }
 
 /** Writes `text` to `file` crash-safely (see the module comment). Throws `state-permission` / `state-io`. */
@@ -95,10 +121,15 @@ export async function atomicWrite(file: string, text: string, opts: AtomicWriteO
       await handle.close();
     }
     step = 'keep the backup of';
-    try {
-      await linkOrCopy(file, backup);
-    } catch (err) {
-      if (!isNotFound(err)) throw err; // first write: nothing to back up
+    const keep = opts.backup ?? 'link';
+    if (keep === 'link') {
+      try {
+        await linkOrCopy(file, backup);
+      } catch (err) {
+        if (!isNotFound(err)) throw err; // first write: nothing to back up
+      }
+    } else {
+      await writePrivateCopy(backup, keep.text);
     }
     step = 'replace';
     await rename(tmp, file);
@@ -107,7 +138,7 @@ export async function atomicWrite(file: string, text: string, opts: AtomicWriteO
     if (opts.historyName) {
       step = 'record the history of';
       await ensureDir(history, file);
-      await copyFile(file, `${history}/${opts.historyName}`);
+      await writePrivateCopy(`${history}/${opts.historyName}`, text);
     }
   } catch (err) {
     throw fsError(err, file, step);

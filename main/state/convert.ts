@@ -8,6 +8,7 @@
  *
  * Conversions are read-only: the original file is only replaced when the user next changes the state through us.
  */
+import { redactSecrets, SECRET_KEY_WORDS } from '../secrets/redact';
 import type { VmState } from './schema';
 
 type Obj = Record<string, unknown>;
@@ -15,46 +16,24 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---------------------------------------------------------------------------------------------------------------
-// Secrets
+// Secrets: one rule for the whole app, in main/secrets/redact.ts (docs/state.md "Secrets"). Thin wrappers here so
+// callers of the old names keep working.
 
-/** Keys never stored in a state file, compared case-insensitively with `_`/`-` removed. */
-export const SECRET_KEYS: readonly string[] = ['password', 'privatekey', 'passphrase', 'token'];
+export { isSecretKey } from '../secrets/redact';
 
-const normalizeKey = (key: string) => key.toLowerCase().replace(/[_-]/g, '');
-const secretKeys: ReadonlySet<string> = new Set(SECRET_KEYS);
-
-/** True when `key` names a secret (`password`, `private_key`, `passphrase`, `token`, any case, `_`/`-` ignored). */
-export function isSecretKey(key: string): boolean {
-  return secretKeys.has(normalizeKey(key));
-}
+/** The secret words matched in key names (any case, any prefix/suffix, separators ignored). */
+export const SECRET_KEYS: readonly string[] = SECRET_KEY_WORDS;
 
 /**
- * Removes secret keys at any depth, in place, and returns the paths removed (e.g. `data.machines[0].password`).
- * We strip rather than reject: a state write must not fail half-way through a start because a caller copied a
- * connection object with a password in it, and the secret never reaching the disk is what matters.
+ * Removes secrets at any depth, in place (by key pattern and by value, see main/secrets/redact.ts), and returns the
+ * paths removed (e.g. `data.machines[0].password`). Prefer `redactSecrets`, which never changes its input.
  */
 export function stripSecrets(value: unknown): string[] {
-  const removed: string[] = [];
-  const walk = (v: unknown, path: string): void => {
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const item = v[i];
-        if (typeof item === 'object' && item !== null) walk(item, `${path}[${i}]`);
-      }
-      return;
-    }
-    if (!isObj(v)) return;
-    for (const key of Object.keys(v)) {
-      const child = v[key];
-      if (isSecretKey(key)) {
-        delete v[key];
-        removed.push(path ? `${path}.${key}` : key);
-      } else if (typeof child === 'object' && child !== null) {
-        walk(child, path ? `${path}.${key}` : key);
-      }
-    }
-  };
-  walk(value, '');
+  const { value: clean, removed } = redactSecrets(value);
+  if (removed.length > 0 && isObj(value) && isObj(clean)) {
+    for (const key of Object.keys(value)) delete value[key];
+    for (const [key, v] of Object.entries(clean)) Object.defineProperty(value, key, { value: v, enumerable: true, writable: true, configurable: true });
+  }
   return removed;
 }
 

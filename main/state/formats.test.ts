@@ -1,7 +1,8 @@
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { redactSecrets } from '../secrets/redact';
 import { lineColumn, locateJsonError } from './parse';
 import { StateStore, summarize, vmStateFromName, type StateTarget } from './index';
 import { tempDir } from './test-support/samples';
@@ -70,8 +71,12 @@ describe('ReFedEz-written state files', () => {
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('password');
     expect((await store.loadWithFormat(t))!.format).toBe('clusterdesk');
-    // The original file is the backup: nothing is lost by adopting.
-    expect(await readFile(`${file}.backup`, 'utf8')).toBe(await readFile(join(fixtures, 'refedez-running.json'), 'utf8'));
+    // The original file is the backup, redacted (docs/state.md "Secrets"): every field but the password, 0600.
+    const original = await readFile(join(fixtures, 'refedez-running.json'), 'utf8');
+    const backup = await readFile(`${file}.backup`, 'utf8');
+    expect(backup).not.toContain('hunter2');
+    expect(JSON.parse(backup)).toEqual(redactSecrets(JSON.parse(original)).value);
+    expect((await stat(`${file}.backup`)).mode & 0o777).toBe(0o600);
   });
 
   it('loads ReFedEz’s empty dirty state as dirty with no machines', async () => {

@@ -1,10 +1,20 @@
 /**
  * The history folder `<file>.history/`: one file per generation, named by serial (`000042.json`), newest kept.
+ * Every generation is written with `writeHistoryFile`: redacted (no secret ever lands in history, whoever wrote
+ * the file being archived) and mode 0600.
  */
 import { readdir } from 'node:fs/promises';
 import { errnoCode, fsError, isNotFound } from './errors';
 import { siblingPaths } from './locations';
-import { unlinkIfExists } from './atomic-write';
+import { unlinkIfExists, writePrivateCopy } from './atomic-write';
+
+/**
+ * Writes one history generation (or an adopted file's original): redacted, mode 0600, replacing any file of that
+ * name. Returns the paths of what the redaction removed (never values). Throws raw fs errors.
+ */
+export async function writeHistoryFile(path: string, content: string | Uint8Array): Promise<string[]> {
+  return writePrivateCopy(path, content);
+}
 
 export interface HistoryFile {
   readonly name: string;

@@ -4,16 +4,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { type BigIntStats } from 'node:fs';
-import { open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, parse as parsePath, resolve } from 'node:path';
 import type { BackupEntry, LockHolder } from '../../preload/contract';
 import { AppError, throwIfCancelled } from '../errors';
 import { atomicWrite, ensureDir, syncDir } from './atomic-write';
-import { isSecretKey, stripSecrets } from './convert';
+import { redactedCopyForHistory, redactSecrets } from '../secrets/redact';
 import { foreignError, fsError, isNotFound, mismatchError, staleError } from './errors';
 import { isCertainlyValidCluster } from './fast-validate';
-import { historyName, listHistory, trimHistory, type HistoryFile } from './history';
+import { historyName, listHistory, trimHistory, writeHistoryFile, type HistoryFile } from './history';
 import { siblingPaths } from './locations';
 import { acquireDiskLock, readLock, removeLockIf, toHolder, withFileQueue, type HeldLock, type LockInfo } from './lock';
 import { fieldPath, parseState, serializeState, type SourceFormat } from './parse';
@@ -123,11 +123,18 @@ interface CurrentFile {
   /** Only for full reads of a valid file. */
   readonly state: AnyState | null;
   readonly error: AppError | null;
+  /**
+   * How `.backup` must keep this file when it is replaced: `'link'` for a file we wrote (no secret, our format),
+   * else its redacted text (a foreign file, one holding a secret, a corrupt one). Null when the file does not exist.
+   */
+  readonly keep: 'link' | { readonly text: string } | null;
 }
 
 interface CacheEntry {
   readonly key: string;
   readonly header: FileHeader;
+  /** Written by us (this process) or read and found in our format without secrets: `.backup` may link it. */
+  readonly ours: boolean;
 }
 
 /**
@@ -217,7 +224,9 @@ export class StateStore {
     }
     const parsed = parseState(target.kind, text, file);
     checkIdentity(target, headerOf(parsed.state), file);
-    return parsed;
+    // A file written by someone else may hold secrets: they never reach the app, the CLI's output or a bundle.
+    const { value, removed } = redactSecrets(parsed.state);
+    return removed.length === 0 ? parsed : { ...parsed, state: value };
   }
 
   /** `load` for a cluster state file. */
@@ -573,10 +582,12 @@ class Transaction<K extends StateKind> implements StateTx<K> {
       if (isNotFound(err)) return;
       throw fsError(err, this.file, 'archive the current version of');
     }
+    // History never holds a secret: the generation is the redacted copy (mode 0600) whoever wrote the file.
+    const copy = redactedCopyForHistory(content);
     const same = serial !== null ? history.find((h) => h.serial === serial) : undefined;
     if (same) {
       try {
-        if ((await readFile(same.path)).equals(content)) return;
+        if ((await readFile(same.path, 'utf8')) === copy.text) return;
       } catch {
         // unreadable or gone: archive below
       }
@@ -588,7 +599,7 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     const { history: dir } = siblingPaths(this.file);
     await ensureDir(dir, this.file);
     try {
-      await writeFile(join(dir, historyName(slot)), content, { mode: 0o600 });
+      await writeHistoryFile(join(dir, historyName(slot)), copy.text);
     } catch (err) {
       throw fsError(err, this.file, 'archive the current version of');
     }
@@ -611,24 +622,27 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     try {
       handle = await open(this.file, 'r');
     } catch (err) {
-      if (isNotFound(err)) return { exists: false, header: null, state: null, error: null };
+      if (isNotFound(err)) return { exists: false, header: null, state: null, error: null, keep: null };
       throw fsError(err, this.file, 'read');
     }
     try {
       const st = await handle.stat({ bigint: true });
       const key = statKey(st);
       const cached = headerCache.get(this.file);
-      if (mode === 'header' && cached?.key === key) {
-        return { exists: true, header: cached.header, state: null, error: null };
+      if (mode === 'header' && cached?.key === key && cached.ours) {
+        // Unchanged since this process wrote (or checked) it: ours, redacted, safe to hard-link as `.backup`.
+        return { exists: true, header: cached.header, state: null, error: null, keep: 'link' };
       }
       const text = await handle.readFile('utf8');
+      const copy = redactedCopyForHistory(text);
       try {
-        const { state } = parseState(this.target.kind, text, this.file);
+        const { state, format } = parseState(this.target.kind, text, this.file);
         const header = headerOf(state);
-        headerCache.set(this.file, { key, header });
-        return { exists: true, header, state, error: null };
+        const ours = format === 'clusterdesk' && header.serial !== null && header.lineage !== null && copy.removed.length === 0;
+        headerCache.set(this.file, { key, header, ours });
+        return { exists: true, header, state, error: null, keep: ours ? 'link' : { text: copy.text } };
       } catch (err) {
-        if (err instanceof AppError) return { exists: true, header: null, state: null, error: err };
+        if (err instanceof AppError) return { exists: true, header: null, state: null, error: err, keep: { text: copy.text } };
         throw err;
       }
     } catch (err) {
@@ -674,11 +688,11 @@ class Transaction<K extends StateKind> implements StateTx<K> {
       newLineage();
     let out = { ...next, version: STATE_FORMAT_VERSION, serial, lineage, last_modified: isoNow() } as Written<StateOf<K>>;
 
-    if (hasSecrets(out)) {
-      // Cloned first: the caller's objects (a connection config, say) must not lose their fields.
-      out = structuredClone(out);
-      const removed = stripSecrets(out);
-      this.store.warn(`Not storing secrets in ${this.file}: dropped ${removed.join(', ')}.`);
+    const redacted = redactSecrets(out);
+    if (redacted.removed.length > 0) {
+      // A copy: the caller's objects (a connection config, say) keep their fields.
+      out = redacted.value;
+      this.store.warn(`Not storing secrets in ${this.file}: dropped ${redacted.removed.join(', ')}.`);
     }
     if (!(kind === 'cluster' && isCertainlyValidCluster(out))) {
       const result = (kind === 'cluster' ? clusterStateSchema : federationStateSchema).safeParse(out);
@@ -687,10 +701,10 @@ class Transaction<K extends StateKind> implements StateTx<K> {
 
     const text = serializeState(out);
     const name = historyName(serial);
-    await atomicWrite(this.file, text, { historyName: name });
+    await atomicWrite(this.file, text, { historyName: name, backup: cur.keep ?? 'link' });
     try {
       const st = await stat(this.file, { bigint: true });
-      headerCache.set(this.file, { key: statKey(st), header: headerOf(out) });
+      headerCache.set(this.file, { key: statKey(st), header: headerOf(out), ours: true });
     } catch {
       headerCache.delete(this.file);
     }
@@ -698,24 +712,4 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     await trimHistory(this.file, this.store.historyLimit, entries);
     return out;
   }
-}
-
-/** Cheap, non-mutating scan for secret keys (most writes have none, so no clone is needed). */
-function hasSecrets(value: unknown): boolean {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (typeof v[i] === 'object' && v[i] !== null) stack.push(v[i]);
-    } else if (typeof v === 'object' && v !== null) {
-      for (const key in v) {
-        // Cheap pre-filter before the normalizing check: every secret key is 5-13 chars and starts with p or t.
-        const c = key.charCodeAt(0) | 0x20;
-        if ((c === 0x70 || c === 0x74) && key.length >= 5 && key.length <= 13 && isSecretKey(key)) return true;
-        const child = (v as Record<string, unknown>)[key];
-        if (typeof child === 'object' && child !== null) stack.push(child);
-      }
-    }
-  }
-  return false;
 }
