@@ -17,6 +17,7 @@ import { hostname, userInfo } from 'node:os';
 import pg from 'pg';
 import type { BackupEntry, LockHolder } from '../../../preload/contract';
 import { AppError, throwIfCancelled } from '../../errors';
+import { redactedCopyForHistory } from '../../secrets/redact';
 import { stripSecrets } from '../convert';
 import { foreignError, mismatchError, staleError } from '../errors';
 import { parseState, serializeState } from '../parse';
@@ -417,7 +418,8 @@ export class PgStateBackend {
   async importGenerations(target: PgTarget, generations: readonly RawGeneration[], opts: { readonly adopt?: boolean; readonly signal?: AbortSignal } = {}): Promise<{ serial: number; lineage: string }> {
     const label = this.labelOf(target.key);
     if (generations.length === 0) throw new AppError('not-found', `Nothing to push: the source holds no state.`, { path: label });
-    const sorted = [...generations].sort((a, b) => a.serial - b.serial);
+    // Moved verbatim, except that no secret ever reaches the database (a file written by an older version may hold one).
+    const sorted = [...generations].map((g) => ({ ...g, text: redactedCopyForHistory(g.text).text })).sort((a, b) => a.serial - b.serial);
     const newest = sorted[sorted.length - 1]!;
     const { state } = parseState(target.kind, newest.text, `${label} (pushed)`);
     const lineage = typeof state.lineage === 'string' ? state.lineage : null;
