@@ -2,11 +2,10 @@
  * A cluster workspace as the domain functions see it: config file, state file, the lineage seen, the URI setting.
  * Reads the config once per operation and resolves which libvirt host it talks to.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import type { ValidationReport } from '../../preload/contract';
 import { AppError } from '../errors';
+import { readYamlFile } from '../files/yaml-limits';
 import type { StateTarget } from '../state';
 import { parseClusterConfig, toValidationReport, type ConfigResult } from './config/parse';
 import type { ClusterPlan } from './config/plan';
@@ -48,10 +47,10 @@ interface Extension {
   readonly clusterName: string | null;
 }
 
-function readExtension(text: string, file: string): Extension {
-  const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) return { libvirtUri: null, poolPath: null, networkMode: 'nat', errors: [], clusterName: null };
-  const data = doc.toJS() as { clusterdesk?: unknown; clusters?: { hpc?: { name?: unknown } } } | null;
+/** Reads our extension from the config's value (parsed once, within the limits, by `parseClusterConfig`). */
+function readExtension(value: unknown, file: string): Extension {
+  if (value === null || value === undefined || typeof value !== 'object') return { libvirtUri: null, poolPath: null, networkMode: 'nat', errors: [], clusterName: null };
+  const data = value as { clusterdesk?: unknown; clusters?: { hpc?: { name?: unknown } } } | null;
   const name = data?.clusters?.hpc?.name;
   const ext = data?.clusterdesk;
   const errors: AppError[] = [];
@@ -85,16 +84,23 @@ function readExtension(text: string, file: string): Extension {
 export async function loadConfig(ws: ClusterWorkspace, processEnv: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
   const file = resolve(ws.configFile);
   let text: string;
+  const unreadable = (message: string, hint: string): LoadedConfig => {
+    const error = new AppError('config-invalid', message, { path: file, line: 1, hint });
+    return { uri: resolveLibvirtUri(ws.libvirtUri, processEnv), result: { plan: null, errors: [error] }, clusterName: null, poolPath: null, networkMode: 'nat' };
+  };
   try {
-    text = await readFile(file, 'utf8');
+    const read = await readYamlFile(file, 'the cluster config');
+    if ('problem' in read) return unreadable(`${file}: ${read.problem.message}.`, read.problem.hint);
+    text = read.text;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    const error = new AppError('config-invalid', `Cannot read ${file} (${code}).`, { path: file, line: 1, hint: 'Check that the cluster config still exists.' });
-    return { uri: resolveLibvirtUri(ws.libvirtUri, processEnv), result: { plan: null, errors: [error] }, clusterName: null, poolPath: null, networkMode: 'nat' };
+    return unreadable(`Cannot read ${file} (${code}).`, 'Check that the cluster config still exists.');
   }
-  const ext = readExtension(text, file);
-  const uri = resolveLibvirtUri(ws.libvirtUri?.trim() || ext.libvirtUri, processEnv);
-  const parsed = await parseClusterConfig(text, { path: file, checkImage: !uri.startsWith('test:') });
+  const uriOf = (ext: Extension) => resolveLibvirtUri(ws.libvirtUri?.trim() || ext.libvirtUri, processEnv);
+  // The image must exist only on a real host; which host is named inside the config, so decide once it is parsed.
+  const parsed = await parseClusterConfig(text, { path: file, checkImage: (raw) => !uriOf(readExtension(raw, file)).startsWith('test:') });
+  const ext = readExtension(parsed.raw, file);
+  const uri = uriOf(ext);
   const result: ConfigResult = ext.errors.length > 0 ? { plan: null, errors: [...parsed.errors, ...ext.errors] } : parsed;
   const plan = result.plan;
   const clusterName = plan?.clusterName ?? ext.clusterName;
