@@ -2,10 +2,12 @@
  * A cluster workspace as the domain functions see it: config file, state file, the lineage seen, the URI setting.
  * Reads the config once per operation and resolves which libvirt host it talks to.
  */
+import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { ValidationReport } from '../../preload/contract';
+import type { ErrorData, ValidationReport } from '../../preload/contract';
 import { AppError } from '../errors';
 import { readYamlFile } from '../files/yaml-limits';
+import { OFF_THREAD_MIN_BYTES, offThreadAvailable, runOffThread } from '../workers/off-thread';
 import type { StateTarget } from '../state';
 import { parseClusterConfig, toValidationReport, type ConfigResult } from './config/parse';
 import type { ClusterPlan } from './config/plan';
@@ -80,8 +82,42 @@ function readExtension(value: unknown, file: string): Extension {
 /**
  * Reads and validates the workspace's config. Never throws for a bad config (the result carries the errors); the
  * base image must exist only on a real host, since the test driver never reads it.
+ *
+ * A large file is parsed in the config worker (main/workers/off-thread.ts), so the YAML parser — ~100 KB/s on a busy
+ * machine — never holds the event loop of `serve` or the desktop app; small files parse inline in milliseconds.
  */
 export async function loadConfig(ws: ClusterWorkspace, processEnv: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
+  const size = await stat(resolve(ws.configFile)).then(
+    (st) => (st.isFile() ? st.size : 0),
+    () => 0,
+  );
+  if (size >= OFF_THREAD_MIN_BYTES && offThreadAvailable()) {
+    const task = {
+      configFile: ws.configFile,
+      statePath: ws.statePath,
+      ...(ws.lineage ? { lineage: ws.lineage } : {}),
+      ...(ws.libvirtUri ? { libvirtUri: ws.libvirtUri } : {}),
+    };
+    return fromTransferable(await runOffThread<TransferableConfig>({ kind: 'load-cluster-config', ws: task, processEnv: { ...processEnv } }));
+  }
+  return loadConfigInline(ws, processEnv);
+}
+
+/** A LoadedConfig as plain data (errors as ErrorData, no raw document) to cross a thread. */
+export interface TransferableConfig extends Omit<LoadedConfig, 'result'> {
+  readonly result: { readonly plan: ConfigResult['plan']; readonly errors: readonly ErrorData[] };
+}
+
+export function toTransferable(config: LoadedConfig): TransferableConfig {
+  return { ...config, result: { plan: config.result.plan, errors: config.result.errors.map((e) => e.toData()) } };
+}
+
+function fromTransferable(config: TransferableConfig): LoadedConfig {
+  return { ...config, result: { plan: config.result.plan, errors: config.result.errors.map((e) => AppError.fromData(e)) } };
+}
+
+/** `loadConfig` on the calling thread (what the config worker runs). */
+export async function loadConfigInline(ws: ClusterWorkspace, processEnv: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
   const file = resolve(ws.configFile);
   let text: string;
   const unreadable = (message: string, hint: string): LoadedConfig => {

@@ -6,7 +6,8 @@
  *
  * Every problem comes back as data (message + hint + line): each caller turns it into its own `config-invalid`.
  */
-import type { Document } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { AppError } from '../errors';
 import { FileTooLargeError, formatBytes, NotRegularFileError, readRegularFile } from './regular-file';
 
 export const YAML_LIMITS = {
@@ -203,4 +204,31 @@ export function toJsBounded(doc: Document, what: string): { value: unknown } | {
     }
     throw err;
   }
+}
+
+/**
+ * Reads a YAML file's plain value within every limit: a special file, a size, depth, item or alias problem, or a
+ * syntax error is `config-invalid` naming the file and line (never a hang, a crash or `internal`).
+ */
+export async function readYamlValue(file: string): Promise<unknown> {
+  let read;
+  try {
+    read = await readYamlFile(file, file);
+  } catch (err) {
+    throw new AppError('config-invalid', `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { path: file });
+  }
+  const fail = (p: YamlProblem) => new AppError('config-invalid', `${file}:${p.line}: ${p.message}.`, { path: file, line: p.line, hint: p.hint });
+  if ('problem' in read) throw fail(read.problem);
+  const problem = scanYaml(read.text);
+  if (problem) throw fail(problem);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(read.text, { lineCounter, prettyErrors: false });
+  const first = doc.errors[0];
+  if (first) {
+    const line = lineCounter.linePos(first.pos[0]).line;
+    throw new AppError('config-invalid', `${file}:${line}: ${first.message.split('\n')[0]}`, { path: file, line, hint: 'Fix the YAML syntax at that line.' });
+  }
+  const js = toJsBounded(doc, file);
+  if ('problem' in js) throw fail(js.problem);
+  return js.value;
 }
