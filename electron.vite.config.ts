@@ -16,6 +16,8 @@ export default defineConfig({
           electron: resolve(import.meta.dirname, 'main/entry/electron.ts'),
           serve: resolve(import.meta.dirname, 'main/entry/serve.ts'),
           cli: resolve(import.meta.dirname, 'main/entry/cli.ts'),
+          // Heavy config parses run here, off the main event loop (main/workers/off-thread.ts finds it by this name).
+          'config-worker': resolve(import.meta.dirname, 'main/workers/config-worker.ts'),
         },
       },
     },

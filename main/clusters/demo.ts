@@ -3,9 +3,10 @@
  * with nothing installed but libvirt. The config names its host (`clusterdesk.libvirt_uri`), so the app and the CLI
  * open the same one.
  */
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AppError } from '../errors';
+import { specialKind } from '../files/regular-file';
 import { createDemoHost } from './libvirt/test-host';
 
 export interface DemoCluster {
@@ -50,10 +51,45 @@ export function demoConfigYaml(clusterName: string, uri: string, computeNodes = 
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
+  return lstat(path).then(
     () => true,
-    () => false,
+    (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
   );
+}
+
+/** Kernel file systems: never a place for a demo (writes there fail or mean something else entirely). */
+const VIRTUAL_ROOTS = ['/proc', '/sys', '/dev'];
+
+function refused(dir: string, why: string, hint = 'Pick an empty folder of your own for the demo.'): AppError {
+  return new AppError('path-refused', `Cannot create a demo cluster in ${dir}: ${why}.`, { path: dir, hint });
+}
+
+/** A fresh folder of ours for a demo: refuses special files, kernel file systems and any file the demo would write. */
+async function prepareFolder(folder: string): Promise<string> {
+  const dir = resolve(folder);
+  try {
+    const st = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (st && !st.isDirectory() && !st.isSymbolicLink()) {
+      throw refused(dir, `it is a ${specialKind(st) ?? 'file'}, not a folder`);
+    }
+    if (!st) await mkdir(dir, { recursive: true, mode: 0o700 });
+    const real = await realpath(dir);
+    if (VIRTUAL_ROOTS.some((r) => real === r || real.startsWith(`${r}/`))) throw refused(dir, `it lies on a kernel file system (${real})`);
+    const target = await stat(real);
+    if (!target.isDirectory()) throw refused(dir, `it is a ${specialKind(target) ?? 'file'}, not a folder`);
+    for (const name of ['cluster.yaml', 'host.xml']) {
+      if (await exists(join(dir, name))) {
+        throw refused(dir, `it already holds ${name}; not overwriting it`, 'Pick an empty folder for the demo, or open the existing cluster.yaml.');
+      }
+    }
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw refused(dir, `${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return dir;
 }
 
 /**
@@ -64,11 +100,7 @@ export async function createDemoCluster(dataDir: string, folder?: string): Promi
   let dir: string;
   let clusterName: string;
   if (folder) {
-    dir = resolve(folder);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    if (await exists(join(dir, 'cluster.yaml'))) {
-      throw new AppError('path-refused', `${dir} already holds a cluster.yaml; not overwriting it.`, { path: dir, hint: 'Pick an empty folder for the demo.' });
-    }
+    dir = await prepareFolder(folder);
     clusterName = 'demo';
   } else {
     const root = join(dataDir, 'demos');
@@ -88,8 +120,16 @@ export async function createDemoCluster(dataDir: string, folder?: string): Promi
     clusterName = `demo-${n}`;
   }
   const hostFile = join(dir, 'host.xml');
-  const uri = await createDemoHost(hostFile);
   const configFile = join(dir, 'cluster.yaml');
-  await writeFile(configFile, demoConfigYaml(clusterName, uri), { mode: 0o600, flag: 'wx' });
+  try {
+    // Both names are claimed exclusively first: a file that appeared since the check is never replaced.
+    await writeFile(configFile, '', { mode: 0o600, flag: 'wx' });
+    await writeFile(hostFile, '', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw refused(dir, code === 'EEXIST' ? 'cluster.yaml or host.xml appeared meanwhile; not overwriting it' : `cannot write there (${code ?? String(err)})`);
+  }
+  const uri = await createDemoHost(hostFile);
+  await writeFile(configFile, demoConfigYaml(clusterName, uri), { mode: 0o600 });
   return { folder: dir, configFile, hostFile, uri, clusterName };
 }

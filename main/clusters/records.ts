@@ -53,6 +53,16 @@ export function patchVm(s: ClusterState, name: string, patch: Partial<ClusterVm>
   return { ...s, vms: s.vms.map((v) => (v.name === name ? { ...v, ...patch } : v)) };
 }
 
+/** Updates many VMs' records in one pass (linear: a per-VM `patchVm` in a loop would copy the list once per VM). */
+export function patchVms(s: ClusterState, patches: ReadonlyMap<string, Partial<ClusterVm>>): ClusterState {
+  if (patches.size === 0) return s;
+  const vms = s.vms.map((v) => {
+    const patch = patches.get(v.name);
+    return patch ? { ...v, ...patch } : v;
+  });
+  return { ...s, vms };
+}
+
 /** A VM's record from its plan (the configured IP, unverified until a refresh sees it). */
 export function vmRecordOf(vm: VmPlan, volumePath: string, prev: VmRecord | undefined): ClusterVm {
   return {

@@ -5,7 +5,7 @@
 import type { DriftItem } from '../../preload/contract';
 import { AppError } from '../errors';
 import type { OpContext } from '../operations/types';
-import { isoNow, type ClusterState } from '../state';
+import { isoNow, type ClusterState, type VolumeRecord } from '../state';
 import { clusterNames } from './config/names';
 import { inSubnet, parseIpv4, parseSubnet } from './config/net';
 import type { ClusterPlan } from './config/plan';
@@ -14,7 +14,7 @@ import type { DomainStats, LibvirtHost } from './libvirt/types';
 import { domainInterfaces } from './libvirt/xml';
 import { domainHolder, isClusterVmName, networkHolder, poolHolder } from './ownership';
 import { mapBounded } from './parallel';
-import { networkRecordOf, withNetwork, withPool, withVm, withVolume, type ClusterVm } from './records';
+import { networkRecordOf, patchVms, withNetwork, withPool, type ClusterVm } from './records';
 import { withSession } from './session';
 import { liveDomains } from './stop';
 import { deriveStatus, vmStateOf } from './vm-state';
@@ -62,31 +62,33 @@ export async function observe(
   const signal = new AbortController().signal;
   let next = state;
 
-  // VMs recorded: state, last_seen; gone ones become UNDEFINED (recorded only by an explicit refresh). One pass over
-  // the list (a patch per VM would copy the list once per VM: quadratic at 10k VMs).
+  // VMs recorded: state, last_seen; gone ones become UNDEFINED (recorded only by an explicit refresh).
+  // Every step below is linear in the number of VMs: patches are collected and applied in one pass.
   const recorded = new Set(state.vms.map((v) => v.name));
-  next = {
-    ...next,
-    vms: state.vms.map((vm) => {
-      const d = live.get(vm.name);
-      if (!d) {
-        if (vm.state !== 'UNDEFINED') drift.push({ kind: 'missing', resource: 'vm', name: vm.name, recorded: vm.state, actual: null });
-        return { ...vm, state: 'UNDEFINED' };
-      }
-      const actual = vmStateOf(d.state);
-      if (actual !== vm.state) drift.push({ kind: 'state-differs', resource: 'vm', name: vm.name, recorded: vm.state, actual });
-      return { ...vm, state: actual, last_seen: now };
-    }),
-  };
+  const patches = new Map<string, Partial<ClusterVm>>();
+  for (const vm of state.vms) {
+    const d = live.get(vm.name);
+    if (!d) {
+      if (vm.state !== 'UNDEFINED') drift.push({ kind: 'missing', resource: 'vm', name: vm.name, recorded: vm.state, actual: null });
+      patches.set(vm.name, { state: 'UNDEFINED' });
+      continue;
+    }
+    const actual = vmStateOf(d.state);
+    if (actual !== vm.state) drift.push({ kind: 'state-differs', resource: 'vm', name: vm.name, recorded: vm.state, actual });
+    patches.set(vm.name, { state: actual, last_seen: now });
+  }
+  next = patchVms(next, patches);
 
   // Ours but unrecorded: only names start would create are candidates, and only those carrying our mark count.
   const candidates = [...live.values()].filter((d) => !recorded.has(d.name) && isClusterVmName(cluster, d.name));
   const found = await mapBounded(candidates, PARALLEL_READS, signal, async (d) => ((await domainHolder(host, d.name, lineage, cluster)) === 'ours' ? d : null));
+  const plannedByName = new Map((plan?.vms ?? []).map((v) => [v.name, v]));
+  const unrecorded: ClusterVm[] = [];
   for (const r of found) {
     if (r.status !== 'done' || !r.value) continue;
     const d: DomainStats = r.value;
     const info = await host.getDomain(d.name);
-    const planned = plan?.vms.find((v) => v.name === d.name);
+    const planned = plannedByName.get(d.name);
     drift.push({ kind: 'unrecorded', resource: 'vm', name: d.name, recorded: null, actual: vmStateOf(d.state) });
     const vm: ClusterVm = {
       name: d.name,
@@ -101,8 +103,10 @@ export async function observe(
       ...(planned ? { mac: planned.mac, role: planned.role } : {}),
       ip_verified: false,
     };
-    next = withVm(next, vm);
+    unrecorded.push(vm);
   }
+  // Candidates are unrecorded by construction (and libvirt names are unique): appended once, not upserted one by one.
+  if (unrecorded.length > 0) next = { ...next, vms: [...next.vms, ...unrecorded] };
 
   next = await observeIps(host, next, drift, !host.isTestDriver || opts.testDriverAddresses === true);
   next = await observeNetworks(host, next, drift, lineage, plan);
@@ -125,9 +129,10 @@ async function observeIps(host: LibvirtHost, state: ClusterState, drift: DriftIt
     return v !== null && subnets.some((s) => !('error' in s) && inSubnet(s, v));
   };
   const running = state.vms.filter((v) => v.state === 'RUNNING') as ClusterVm[];
+  const networkNames = new Set(state.networks.map((n) => n.name));
   const seen = await mapBounded(running, PARALLEL_READS, new AbortController().signal, async (vm) => {
     let mac = vm.mac?.toLowerCase();
-    if (!mac) mac = domainInterfaces(await host.domainXml(vm.name)).find((i) => state.networks.some((n) => n.name === i.network))?.mac;
+    if (!mac) mac = domainInterfaces(await host.domainXml(vm.name)).find((i) => i.network !== null && networkNames.has(i.network))?.mac;
     if (mac && byMac.has(mac)) return byMac.get(mac)!;
     if (!useInterfaces) return null;
     try {
@@ -142,20 +147,18 @@ async function observeIps(host: LibvirtHost, state: ClusterState, drift: DriftIt
     }
     return null;
   });
-  // One pass over the list for every running VM's result (not a copy of the list per VM).
   const patches = new Map<string, Partial<ClusterVm>>();
   running.forEach((vm, i) => {
     const r = seen[i]!;
     const ip = r.status === 'done' ? r.value : null;
     if (ip === null) {
-      patches.set(vm.name, { ip_verified: false } as Partial<ClusterVm>);
+      patches.set(vm.name, { ip_verified: false });
       return;
     }
     if (ip !== vm.ip_address) drift.push({ kind: 'ip-differs', resource: 'vm', name: vm.name, recorded: vm.ip_address, actual: ip });
-    patches.set(vm.name, { ip_address: ip, ip_verified: true } as Partial<ClusterVm>);
+    patches.set(vm.name, { ip_address: ip, ip_verified: true });
   });
-  if (!patches.size) return state;
-  return { ...state, vms: state.vms.map((v) => (patches.has(v.name) ? { ...v, ...patches.get(v.name) } : v)) };
+  return patchVms(state, patches);
 }
 
 async function observeNetworks(host: LibvirtHost, state: ClusterState, drift: DriftItem[], lineage: string, plan: ClusterPlan | null): Promise<ClusterState> {
@@ -202,17 +205,23 @@ async function observeStorage(
   if (!info.active) return next; // an inactive pool cannot list its volumes: nothing to compare
   const volumes = await host.listVolumes(poolName);
   const have = new Set(volumes.map((v) => v.name));
+  const gone = new Set<string>();
   for (const v of state.volumes) {
     if (have.has(v.name)) continue;
     drift.push({ kind: 'missing', resource: 'volume', name: v.name, recorded: v.path, actual: null });
-    next = { ...next, volumes: next.volumes.filter((x) => x.name !== v.name) };
+    gone.add(v.name);
   }
+  if (gone.size > 0) next = { ...next, volumes: next.volumes.filter((x) => !gone.has(x.name)) };
+  const recordedVolumes = new Set(state.volumes.map((x) => x.name));
+  const added: VolumeRecord[] = [];
   for (const v of volumes) {
-    if (state.volumes.some((x) => x.name === v.name)) continue;
+    if (recordedVolumes.has(v.name)) continue;
     if (!v.name.endsWith('.qcow2') || !isClusterVmName(state.cluster_name, v.name.slice(0, -'.qcow2'.length))) continue;
     drift.push({ kind: 'unrecorded', resource: 'volume', name: v.name, recorded: null, actual: v.path });
-    next = withVolume(next, { name: v.name, path: v.path, size_gb: v.capacityBytes / 2 ** 30, format: 'qcow2' });
+    recordedVolumes.add(v.name);
+    added.push({ name: v.name, path: v.path, size_gb: v.capacityBytes / 2 ** 30, format: 'qcow2' });
   }
+  if (added.length > 0) next = { ...next, volumes: [...next.volumes, ...added] };
   return next;
 }
 

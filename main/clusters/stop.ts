@@ -10,7 +10,7 @@ import type { ClusterEnv } from './env';
 import type { DomainStats, LibvirtHost } from './libvirt/types';
 import { domainHolder } from './ownership';
 import { sleep } from './parallel';
-import { patchVm } from './records';
+import { patchVms, type ClusterVm } from './records';
 import { cancelledError, withSession } from './session';
 import type { ClusterOpResult } from './start';
 import { deriveStatus, isActive, vmStateOf } from './vm-state';
@@ -29,12 +29,13 @@ export async function liveDomains(host: LibvirtHost): Promise<Map<string, Domain
 /** Records the live state of every recorded VM that exists; VMs missing from libvirt are left for refresh. */
 export function recordLive(state: ClusterState, live: ReadonlyMap<string, DomainStats>): ClusterState {
   const now = isoNow();
-  let next = state;
+  // One pass (patchVm per VM copied the whole list once per VM: quadratic).
+  const patches = new Map<string, Partial<ClusterVm>>();
   for (const vm of state.vms) {
     const d = live.get(vm.name);
-    if (d) next = patchVm(next, vm.name, { state: vmStateOf(d.state), last_seen: now });
+    if (d) patches.set(vm.name, { state: vmStateOf(d.state), last_seen: now });
   }
-  return next;
+  return patchVms(state, patches);
 }
 
 /** Stops every recorded VM of ours: graceful first, forced after `timeoutSec`. */

@@ -2,11 +2,12 @@
  * A cluster workspace as the domain functions see it: config file, state file, the lineage seen, the URI setting.
  * Reads the config once per operation and resolves which libvirt host it talks to.
  */
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
-import type { ValidationReport } from '../../preload/contract';
+import type { ErrorData, ValidationReport } from '../../preload/contract';
 import { AppError } from '../errors';
+import { readYamlFile } from '../files/yaml-limits';
+import { OFF_THREAD_MIN_BYTES, offThreadAvailable, runOffThread } from '../workers/off-thread';
 import type { StateTarget } from '../state';
 import { DEFAULT_GUEST, readGuestOptions, type GuestOptions } from './config/guest';
 import { parseClusterConfig, toValidationReport, type ConfigResult } from './config/parse';
@@ -52,10 +53,10 @@ interface Extension {
   readonly clusterName: string | null;
 }
 
-function readExtension(text: string, file: string): Extension {
-  const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) return { libvirtUri: null, poolPath: null, networkMode: 'nat', guest: DEFAULT_GUEST, errors: [], clusterName: null };
-  const data = doc.toJS() as { clusterdesk?: unknown; clusters?: { hpc?: { name?: unknown } } } | null;
+/** Reads our extension from the config's value (parsed once, within the limits, by `parseClusterConfig`). */
+function readExtension(value: unknown, file: string): Extension {
+  if (value === null || value === undefined || typeof value !== 'object') return { libvirtUri: null, poolPath: null, networkMode: 'nat', guest: DEFAULT_GUEST, errors: [], clusterName: null };
+  const data = value as { clusterdesk?: unknown; clusters?: { hpc?: { name?: unknown } } } | null;
   const name = data?.clusters?.hpc?.name;
   const ext = data?.clusterdesk;
   const errors: AppError[] = [];
@@ -88,20 +89,61 @@ function readExtension(text: string, file: string): Extension {
 /**
  * Reads and validates the workspace's config. Never throws for a bad config (the result carries the errors); the
  * base image must exist only on a real host, since the test driver never reads it.
+ *
+ * A large file is parsed in the config worker (main/workers/off-thread.ts), so the YAML parser — ~100 KB/s on a busy
+ * machine — never holds the event loop of `serve` or the desktop app; small files parse inline in milliseconds.
  */
 export async function loadConfig(ws: ClusterWorkspace, processEnv: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
+  const size = await stat(resolve(ws.configFile)).then(
+    (st) => (st.isFile() ? st.size : 0),
+    () => 0,
+  );
+  if (size >= OFF_THREAD_MIN_BYTES && offThreadAvailable()) {
+    const task = {
+      configFile: ws.configFile,
+      statePath: ws.statePath,
+      ...(ws.lineage ? { lineage: ws.lineage } : {}),
+      ...(ws.libvirtUri ? { libvirtUri: ws.libvirtUri } : {}),
+    };
+    return fromTransferable(await runOffThread<TransferableConfig>({ kind: 'load-cluster-config', ws: task, processEnv: { ...processEnv } }));
+  }
+  return loadConfigInline(ws, processEnv);
+}
+
+/** A LoadedConfig as plain data (errors as ErrorData, no raw document) to cross a thread. */
+export interface TransferableConfig extends Omit<LoadedConfig, 'result'> {
+  readonly result: { readonly plan: ConfigResult['plan']; readonly errors: readonly ErrorData[] };
+}
+
+export function toTransferable(config: LoadedConfig): TransferableConfig {
+  return { ...config, result: { plan: config.result.plan, errors: config.result.errors.map((e) => e.toData()) } };
+}
+
+function fromTransferable(config: TransferableConfig): LoadedConfig {
+  return { ...config, result: { plan: config.result.plan, errors: config.result.errors.map((e) => AppError.fromData(e)) } };
+}
+
+/** `loadConfig` on the calling thread (what the config worker runs). */
+export async function loadConfigInline(ws: ClusterWorkspace, processEnv: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
   const file = resolve(ws.configFile);
   let text: string;
+  const unreadable = (message: string, hint: string): LoadedConfig => {
+    const error = new AppError('config-invalid', message, { path: file, line: 1, hint });
+    return { uri: resolveLibvirtUri(ws.libvirtUri, processEnv), result: { plan: null, errors: [error] }, clusterName: null, poolPath: null, networkMode: 'nat', guest: DEFAULT_GUEST };
+  };
   try {
-    text = await readFile(file, 'utf8');
+    const read = await readYamlFile(file, 'the cluster config');
+    if ('problem' in read) return unreadable(`${file}: ${read.problem.message}.`, read.problem.hint);
+    text = read.text;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    const error = new AppError('config-invalid', `Cannot read ${file} (${code}).`, { path: file, line: 1, hint: 'Check that the cluster config still exists.' });
-    return { uri: resolveLibvirtUri(ws.libvirtUri, processEnv), result: { plan: null, errors: [error] }, clusterName: null, poolPath: null, networkMode: 'nat', guest: DEFAULT_GUEST };
+    return unreadable(`Cannot read ${file} (${code}).`, 'Check that the cluster config still exists.');
   }
-  const ext = readExtension(text, file);
-  const uri = resolveLibvirtUri(ws.libvirtUri?.trim() || ext.libvirtUri, processEnv);
-  const parsed = await parseClusterConfig(text, { path: file, checkImage: !uri.startsWith('test:') });
+  const uriOf = (ext: Extension) => resolveLibvirtUri(ws.libvirtUri?.trim() || ext.libvirtUri, processEnv);
+  // The image must exist only on a real host; which host is named inside the config, so decide once it is parsed.
+  const parsed = await parseClusterConfig(text, { path: file, checkImage: (raw) => !uriOf(readExtension(raw, file)).startsWith('test:') });
+  const ext = readExtension(parsed.raw, file);
+  const uri = uriOf(ext);
   const result: ConfigResult = ext.errors.length > 0 ? { plan: null, errors: [...parsed.errors, ...ext.errors] } : parsed;
   const plan = result.plan;
   const clusterName = plan?.clusterName ?? ext.clusterName;

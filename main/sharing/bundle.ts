@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ImportPreview, WorkspaceKind } from '../../preload/contract';
 import { AppError } from '../errors';
 import { redactSecrets } from '../secrets/redact';
+import { SERIAL_MAX } from '../state';
 
 export const BUNDLE_FORMAT = 'clusterdesk-state-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -113,6 +114,10 @@ export function parseBundle(text: string): StateBundle {
     typeof b.state !== 'object'
   ) {
     throw invalid('The bundle is missing required fields (workspace, lineage, serial, state, sha256).');
+  }
+  if (!Number.isSafeInteger(b.serial) || b.serial < 0 || b.serial >= SERIAL_MAX) {
+    // A checksum is not a signature: a crafted serial at the ceiling would make every later write fail.
+    throw invalid(`The bundle's serial ${String(b.serial)} is not a whole number from 0 to ${SERIAL_MAX - 1}.`, 'Clusterdesk never exports such a serial; ask for a fresh export.');
   }
   const { sha256, ...body } = b as StateBundle;
   if (checksumOf(body) !== sha256) throw invalid('The bundle checksum does not match its content: it was modified or truncated.');

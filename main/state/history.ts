@@ -22,7 +22,7 @@ export interface HistoryFile {
   readonly path: string;
 }
 
-const NAME = /^(\d{1,15})\.json$/;
+const NAME = /^(\d{1,16})\.json$/;
 
 /** The history file name of a serial. */
 export function historyName(serial: number): string {

@@ -56,4 +56,4 @@ export {
 } from './locations';
 export type { LockInfo, LockRecord } from './lock';
 export { isSecretKey, stripSecrets, vmStateFromName, SECRET_KEYS } from './convert';
-export { parseState, serializeState, type SourceFormat } from './parse';
+export { parseState, SERIAL_MAX, serializeState, type SourceFormat } from './parse';

@@ -11,12 +11,13 @@
  * stealing turns from each other through the file system.
  */
 import { randomUUID } from 'node:crypto';
-import { link, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, open, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LockHolder } from '../../preload/contract';
 import { AppError } from '../errors';
+import { FileTooLargeError, NotRegularFileError, openRegularFile, readHandleBounded } from '../files/regular-file';
 import { ensureDir } from './atomic-write';
 import { errnoCode, fsError, isNotFound, lockedError } from './errors';
 import { siblingPaths } from './locations';
@@ -35,6 +36,8 @@ export interface LockInfo extends LockHolder {
   readonly heartbeat: string;
   /** Why the lock is stale, when it is. */
   readonly staleReason?: string;
+  /** The heartbeat lies in the future (a wrong clock or a crafted file): it proves nothing about the holder. */
+  readonly futureHeartbeat?: boolean;
 }
 
 export interface LockOptions {
@@ -46,6 +49,40 @@ export interface LockOptions {
 
 // A lock file is written right after its O_EXCL create; one still empty after this long lost its writer.
 const UNREADABLE_GRACE_MS = 1000;
+/** Clock skew tolerated before a heartbeat counts as lying in the future. */
+const FUTURE_SKEW_MS = 2000;
+/** A lock record is ~250 bytes; anything much larger is not one of ours. */
+const MAX_LOCK_BYTES = 64 * 1024;
+
+/**
+ * Reads a lock file without ever blocking: a FIFO, device, socket or folder at the lock path is `state-io` at once
+ * (nothing read), a file larger than any lock record is read no further than MAX_LOCK_BYTES.
+ */
+async function readLockFile(lock: string): Promise<{ text: string; mtimeMs: number }> {
+  try {
+    const { handle, stats } = await openRegularFile(lock);
+    try {
+      const buf = await readHandleBounded(handle, lock, Math.min(stats.size, MAX_LOCK_BYTES), MAX_LOCK_BYTES).catch((err: unknown) => {
+        if (err instanceof FileTooLargeError) return Buffer.alloc(0); // not a lock record: unreadable
+        throw err;
+      });
+      return { text: buf.toString('utf8'), mtimeMs: stats.mtimeMs };
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if (err instanceof NotRegularFileError) throw specialLockError(lock, err.kind);
+    throw err;
+  }
+}
+
+function specialLockError(lock: string, kind: string): AppError {
+  return new AppError('state-io', `${lock} is a ${kind}, not a lock file; Clusterdesk will not wait on it or remove it.`, {
+    path: lock,
+    hint: `Remove the ${kind} at this path (it was not created by Clusterdesk), then retry.`,
+    details: { kind },
+  });
+}
 const HOST = hostname();
 
 /** Locks held by this process, by state file: used for same-pid staleness and the in-process queue's message. */
@@ -86,9 +123,7 @@ export async function readLock(file: string, staleAfterMs: number): Promise<Lock
   let text: string;
   let mtimeMs: number;
   try {
-    const [content, st] = await Promise.all([readFile(lock, 'utf8'), stat(lock)]);
-    text = content;
-    mtimeMs = st.mtimeMs;
+    ({ text, mtimeMs } = await readLockFile(lock));
   } catch (err) {
     if (isNotFound(err)) return null;
     throw fsError(err, lock, 'read the lock of');
@@ -109,13 +144,19 @@ export async function readLock(file: string, staleAfterMs: number): Promise<Lock
     };
   }
   const beat = Math.max(mtimeMs, Date.parse(record.heartbeat) || 0);
+  // A heartbeat in the future cannot be aged: it counts from the moment this process first saw it (and a holder that
+  // is alive keeps touching the file, which changes what we see).
+  const future = beat > now + FUTURE_SKEW_MS;
+  const age = future ? now - firstSeen(`${record.id}:${mtimeMs}:${record.heartbeat}`, now) : now - beat;
   let staleReason: string | undefined;
   if (record.host === HOST && record.pid === process.pid) {
     if (held.get(file)?.id !== record.id) staleReason = 'it was left by an earlier process with this pid';
   } else if (record.host === HOST && !isAlive(record.pid)) {
     staleReason = `process ${record.pid} is gone`;
-  } else if (now - beat > staleAfterMs) {
-    staleReason = `no heartbeat for ${Math.round((now - beat) / 1000)} s`;
+  } else if (age > staleAfterMs) {
+    staleReason = future
+      ? `its heartbeat (${new Date(beat).toISOString()}) lies in the future and has not changed for ${Math.round(age / 1000)} s`
+      : `no heartbeat for ${Math.round(age / 1000)} s`;
   }
   return {
     id: record.id,
@@ -126,7 +167,19 @@ export async function readLock(file: string, staleAfterMs: number): Promise<Lock
     heartbeat: new Date(beat).toISOString(),
     stale: staleReason !== undefined,
     ...(staleReason ? { staleReason } : {}),
+    ...(future ? { futureHeartbeat: true } : {}),
   };
+}
+
+/** When this process first saw each future heartbeat (bounded: old entries are dropped). */
+const futureSeen = new Map<string, number>();
+
+function firstSeen(key: string, now: number): number {
+  const at = futureSeen.get(key);
+  if (at !== undefined) return at;
+  if (futureSeen.size >= 256) futureSeen.delete(futureSeen.keys().next().value!);
+  futureSeen.set(key, now);
+  return now;
 }
 
 /** The public view of a lock (the contract's LockHolder). */
@@ -149,7 +202,7 @@ export async function removeLockIf(file: string, expectedId: string): Promise<bo
   }
   let record: LockRecord | null = null;
   try {
-    record = parseRecord(await readFile(aside, 'utf8'));
+    record = parseRecord((await readLockFile(aside)).text);
   } catch {
     // Unreadable: treated as matching only when the caller expected an unreadable lock.
   }
@@ -249,9 +302,10 @@ export class HeldLock {
     if (this.lostReason === null) {
       let text = '';
       try {
-        text = await readFile(siblingPaths(this.file).lock, 'utf8');
+        text = (await readLockFile(siblingPaths(this.file).lock)).text;
       } catch (err) {
-        if (!isNotFound(err)) return; // cannot tell; the write itself will report I/O problems
+        // A special file in place of our lock is not ours; anything else: cannot tell, the write will report it.
+        if (!isNotFound(err) && !(err instanceof AppError)) return;
       }
       const record = parseRecord(text);
       if (record?.id !== this.record.id) {
@@ -274,7 +328,7 @@ export class HeldLock {
     if (this.lostReason !== null) return;
     const { lock } = siblingPaths(this.file);
     try {
-      const record = parseRecord(await readFile(lock, 'utf8'));
+      const record = parseRecord((await readLockFile(lock)).text);
       if (record?.id === this.record.id) await unlink(lock);
     } catch {
       // Already gone (e.g. the federation folder was removed inside the transaction).
@@ -296,6 +350,7 @@ export async function acquireDiskLock(file: string, operation: string, opts: Loc
   const deadline = started + opts.timeoutMs;
   let delay = 2;
   let last: LockInfo | null = null;
+  let futureBroken = false;
   for (;;) {
     if (opts.signal?.aborted) throw cancelled();
     const now = new Date().toISOString();
@@ -326,6 +381,17 @@ export async function acquireDiskLock(file: string, operation: string, opts: Loc
       continue;
     }
     const remaining = deadline - Date.now();
+    if (remaining <= 0 && last.futureHeartbeat && !futureBroken) {
+      // Waited the whole lock timeout on a heartbeat from the future that never moved: nothing proves a holder.
+      futureBroken = true;
+      await sweepLeftovers(lock);
+      if (await removeLockIf(file, last.id)) {
+        opts.onWarning?.(
+          `Broke a lock on ${file} whose heartbeat lies in the future (${last.heartbeat}): ${last.operation} (pid ${last.pid} on ${last.host || 'unknown host'}, lock id ${last.id || 'unreadable'}); it did not change during the ${opts.timeoutMs} ms lock timeout.`,
+        );
+      }
+      continue;
+    }
     if (remaining <= 0) throw lockedError(file, toHolder(last), Date.now() - started);
     // Jitter keeps two waiters from polling in lockstep.
     const wait = Math.min(remaining, delay + Math.random() * delay);

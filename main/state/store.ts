@@ -4,7 +4,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { type BigIntStats } from 'node:fs';
-import { open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, parse as parsePath, resolve } from 'node:path';
 import type { BackupEntry, LockHolder } from '../../preload/contract';
@@ -16,7 +16,8 @@ import { isCertainlyValidCluster } from './fast-validate';
 import { historyName, listHistory, trimHistory, writeHistoryFile, type HistoryFile } from './history';
 import { siblingPaths } from './locations';
 import { acquireDiskLock, readLock, removeLockIf, toHolder, withFileQueue, type HeldLock, type LockInfo } from './lock';
-import { fieldPath, parseState, serializeState, type SourceFormat } from './parse';
+import { fieldPath, limitError, nextSerial, parseState, readStateText, SERIAL_MAX, serializeState, STATE_LIMITS, type SourceFormat } from './parse';
+import { openRegularFile, readHandleBounded, readRegularBytes } from '../files/regular-file';
 import {
   clusterStateSchema,
   federationStateSchema,
@@ -148,7 +149,7 @@ const statKey = (st: BigIntStats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeN
 /** Files whose lock the current async context holds: a nested transaction on one of them would deadlock. */
 const txContext = new AsyncLocalStorage<ReadonlySet<string>>();
 
-const HISTORY_ID = /^history:(\d{1,15})$/;
+const HISTORY_ID = /^history:(\d{1,16})$/;
 
 function headerOf(state: AnyState): FileHeader {
   return {
@@ -215,14 +216,14 @@ export class StateStore {
   /** Like `load`, also telling which format the file was in (to say "adopted from ReFedEz" in the UI). */
   async loadWithFormat<K extends StateKind>(target: StateTarget<K>): Promise<LoadedState<K> | null> {
     const file = fileOf(target);
-    let text: string;
+    let read;
     try {
-      text = await readFile(file, 'utf8');
+      read = await readStateText(file);
     } catch (err) {
-      if (isNotFound(err)) return null;
       throw fsError(err, file, 'read');
     }
-    const parsed = parseState(target.kind, text, file);
+    if (!read) return null;
+    const parsed = parseState(target.kind, read.text, file);
     checkIdentity(target, headerOf(parsed.state), file);
     // A file written by someone else may hold secrets: they never reach the app, the CLI's output or a bundle.
     const { value, removed } = redactSecrets(parsed.state);
@@ -294,7 +295,7 @@ export class StateStore {
       if (key === null) {
         // An unreadable .backup is ordered by time among the generations.
         const older = entries.filter((e) => e.mtimeMs <= backup.mtimeMs).map((e) => e.nameSerial ?? -1);
-        key = older.length > 0 ? Math.max(...older) + 0.5 : -1;
+        key = older.reduce((a, b) => Math.max(a, b), -1.5) + 0.5;
       }
       ranked.push({ entry: backup.entry, key, history: false });
     }
@@ -379,13 +380,10 @@ async function describeBackup(
   let text: string;
   let mtimeMs = 0;
   try {
-    const handle = await open(path, 'r');
-    try {
-      mtimeMs = (await handle.stat()).mtimeMs;
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
+    const read = await readStateText(path);
+    if (!read) throw Object.assign(new Error(`${path} is missing`), { code: 'ENOENT' });
+    mtimeMs = read.stats.mtimeMs;
+    text = read.text;
   } catch (err) {
     const missing = isNotFound(err);
     const message = missing ? 'missing' : fsError(err, path, 'read').message;
@@ -542,15 +540,16 @@ class Transaction<K extends StateKind> implements StateTx<K> {
   /** @internal Restore: see StateStore.restore. */
   async restoreFrom(source: string, adopt: boolean): Promise<Written<StateOf<K>>> {
     this.assertOpen();
-    let text: string;
+    let read;
     try {
-      text = await readFile(source, 'utf8');
+      read = await readStateText(source);
     } catch (err) {
-      if (isNotFound(err)) {
-        throw new AppError('not-found', `The backup ${source} does not exist (any more).`, { path: source, hint: 'Refresh the list of backups and pick again.' });
-      }
       throw fsError(err, source, 'read the backup');
     }
+    if (!read) {
+      throw new AppError('not-found', `The backup ${source} does not exist (any more).`, { path: source, hint: 'Refresh the list of backups and pick again.' });
+    }
+    const text = read.text;
     let state: StateOf<K>;
     try {
       state = parseState(this.target.kind, text, source).state;
@@ -577,17 +576,17 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     const serial = cur.header?.serial ?? null;
     let content: Buffer;
     try {
-      content = await readFile(this.file);
+      content = await readRegularBytes(this.file, STATE_LIMITS.maxBytes);
     } catch (err) {
       if (isNotFound(err)) return;
-      throw fsError(err, this.file, 'archive the current version of');
+      throw fsError(limitError(err) ?? err, this.file, 'archive the current version of');
     }
     // History never holds a secret: the generation is the redacted copy (mode 0600) whoever wrote the file.
     const copy = redactedCopyForHistory(content);
     const same = serial !== null ? history.find((h) => h.serial === serial) : undefined;
     if (same) {
       try {
-        if ((await readFile(same.path, 'utf8')) === copy.text) return;
+        if ((await readRegularBytes(same.path, STATE_LIMITS.maxBytes)).toString('utf8') === copy.text) return;
       } catch {
         // unreadable or gone: archive below
       }
@@ -595,7 +594,7 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     // Named by the file's own serial when that slot is free, else after every known generation (a corrupt file has
     // no serial of its own): history names stay unique and ordered.
     const taken = new Set(history.map((h) => h.serial));
-    const slot = serial !== null && !taken.has(serial) ? serial : Math.max(serial ?? 0, history[0]?.serial ?? 0) + 1;
+    const slot = serial !== null && !taken.has(serial) ? serial : nextSerial(Math.max(serial ?? 0, history[0]?.serial ?? 0));
     const { history: dir } = siblingPaths(this.file);
     await ensureDir(dir, this.file);
     try {
@@ -608,7 +607,9 @@ class Transaction<K extends StateKind> implements StateTx<K> {
   private async lineageFromHistory(history: readonly HistoryFile[]): Promise<string | null> {
     for (const h of history) {
       try {
-        const { state } = parseState(this.target.kind, await readFile(h.path, 'utf8'), h.path);
+        const read = await readStateText(h.path);
+        if (!read) continue;
+        const { state } = parseState(this.target.kind, read.text, h.path);
         if (typeof state.lineage === 'string') return state.lineage;
       } catch {
         // damaged or unreadable generation: try the next older one
@@ -620,10 +621,10 @@ class Transaction<K extends StateKind> implements StateTx<K> {
   private async current(mode: 'full' | 'header'): Promise<CurrentFile> {
     let handle;
     try {
-      handle = await open(this.file, 'r');
+      handle = (await openRegularFile(this.file)).handle;
     } catch (err) {
       if (isNotFound(err)) return { exists: false, header: null, state: null, error: null, keep: null };
-      throw fsError(err, this.file, 'read');
+      throw fsError(limitError(err) ?? err, this.file, 'read');
     }
     try {
       const st = await handle.stat({ bigint: true });
@@ -633,7 +634,15 @@ class Transaction<K extends StateKind> implements StateTx<K> {
         // Unchanged since this process wrote (or checked) it: ours, redacted, safe to hard-link as `.backup`.
         return { exists: true, header: cached.header, state: null, error: null, keep: 'link' };
       }
-      const text = await handle.readFile('utf8');
+      let text: string;
+      try {
+        text = (await readHandleBounded(handle, this.file, Number(st.size), STATE_LIMITS.maxBytes)).toString('utf8');
+      } catch (err) {
+        const limit = limitError(err);
+        // Too large or too deep to read: it cannot be parsed (nor redacted); a restore over it keeps it as .backup.
+        if (limit) return { exists: true, header: null, state: null, error: limit, keep: 'link' };
+        throw err;
+      }
       const copy = redactedCopyForHistory(text);
       try {
         const { state, format } = parseState(this.target.kind, text, this.file);
@@ -674,8 +683,10 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     }
 
     const history = await listHistory(this.file);
-    const floor = opts.minSerial !== undefined && Number.isSafeInteger(opts.minSerial) ? opts.minSerial : 0;
-    const serial = Math.max(Math.max(header?.serial ?? 0, history[0]?.serial ?? 0) + 1, floor);
+    const floor = opts.minSerial !== undefined && Number.isSafeInteger(opts.minSerial) ? Math.min(opts.minSerial, SERIAL_MAX - 1) : 0;
+    // History names above the ceiling were not written by us (we never write one): they do not move the serial.
+    const newest = history.find((h) => h.serial < SERIAL_MAX)?.serial ?? 0;
+    const serial = Math.max(nextSerial(Math.max(header?.serial ?? 0, newest)), floor);
     const nextLineage = typeof next.lineage === 'string' && next.lineage ? next.lineage : null;
     const lineage =
       opts.restoreLineage ??

@@ -1,8 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import type { WorkspaceKind } from '../../preload/contract';
 import { AppError } from '../errors';
+import { readYamlAnyThread } from '../workers/off-thread';
 import { clusterStatePath, federationStatePath } from '../state/locations';
 
 /** What a path turned out to be. */
@@ -58,23 +58,12 @@ async function isFile(path: string): Promise<boolean> {
   return (await stat(path).catch(() => null))?.isFile() ?? false;
 }
 
-/** Parses YAML, turning syntax errors into `config-invalid` with the line. */
+/**
+ * Parses YAML within the size, depth, item and alias limits (main/files/yaml-limits.ts), in the config worker when
+ * the file is large; every problem is `config-invalid` with the line.
+ */
 export async function readYaml(file: string): Promise<unknown> {
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new AppError('config-invalid', `Cannot read ${file}: ${err.code ?? err.message}.`, { path: file });
-  });
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const first = doc.errors[0];
-  if (first) {
-    const line = lineCounter.linePos(first.pos[0]).line;
-    throw new AppError('config-invalid', `${file}:${line}: ${first.message.split('\n')[0]}`, {
-      path: file,
-      line,
-      hint: 'Fix the YAML syntax at that line.',
-    });
-  }
-  return doc.toJS();
+  return readYamlAnyThread(file);
 }
 
 interface ClusterHead {

@@ -4,12 +4,15 @@
  * Validation collects every problem instead of stopping at the first, and each error names the file, the 1-based
  * line and the field path, so the UI and the CLI can point at the exact spot.
  */
-import { open, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
+import { LineCounter, isNode, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { ValidationReport } from '../../../preload/contract';
 import { AppError } from '../../errors';
+import { assertRegularFile, NotRegularFileError, specialKind } from '../../files/regular-file';
+import { readYamlFile, scanYaml, toJsBounded, type YamlProblem } from '../../files/yaml-limits';
 import { clusterMacs } from './mac';
 import { BRIDGE_NAME, MAX_CLUSTER_NAME, clusterNames, isSafeName } from './names';
 import { formatIpv4, inSubnet, parseIpv4, parseSubnet, type Subnet } from './net';
@@ -22,14 +25,23 @@ export interface ParseOptions {
    * Require the base image to exist (a real host). On the test driver nothing reads the image, so a demo config
    * may name one that does not exist; the extension and, when the file exists, its qcow2 magic are checked anyway.
    */
-  readonly checkImage?: boolean;
+  readonly checkImage?: boolean | ((raw: unknown) => boolean);
 }
+
+/**
+ * How many compute nodes a cluster.yaml may declare, in either form: 999 unless the config raises it with
+ * `clusterdesk: { max_compute_nodes: N }`, which no file can set above `MAX_COMPUTE_NODES_CEILING`.
+ */
+export const DEFAULT_MAX_COMPUTE_NODES = 999;
+export const MAX_COMPUTE_NODES_CEILING = 10_000;
 
 export interface ConfigResult {
   /** The plan, or null when there is any error. */
   readonly plan: ClusterPlan | null;
   /** Every problem found, each a `config-invalid` AppError with path, line and field. */
   readonly errors: readonly AppError[];
+  /** The document's plain value (for `clusterdesk:` settings), null when it could not be read within the limits. */
+  readonly raw?: unknown;
 }
 
 type Path = readonly (string | number)[];
@@ -49,7 +61,7 @@ const resources = {
 const computeItem = z.object({ ...resources, ip: z.string(), pcie_passthrough: pcie.optional(), auto_start: z.boolean().optional() });
 const computeCount = z.object({
   ...resources,
-  count: z.number().int().min(1).max(999),
+  count: z.number().int().min(1),
   ip: z.string().optional(),
   pcie_passthrough: pcie.optional(),
   auto_start: z.boolean().optional(),
@@ -124,8 +136,32 @@ function getIn(value: unknown, path: Path): unknown {
 
 const isDhcp = (ip: unknown): boolean => ip === undefined || (typeof ip === 'string' && ip.trim().toUpperCase() === 'DHCP');
 
+/** A limit problem (size, depth, items, aliases) as the one `config-invalid` error of the file. */
+function limitResult(problem: YamlProblem, path: string | undefined): ConfigResult {
+  const where = `${path ? basename(path) : 'cluster.yaml'}:${problem.line}`;
+  return {
+    plan: null,
+    errors: [new AppError('config-invalid', `${where}: ${problem.message}`, { ...(path ? { path } : {}), line: problem.line, field: '', hint: problem.hint })],
+    raw: null,
+  };
+}
+
+/** The `clusterdesk.max_compute_nodes` of a document (validated), else the default. */
+function maxComputeNodes(doc: Document, report: Reporter): number {
+  const v: unknown = doc.getIn(['clusterdesk', 'max_compute_nodes']);
+  if (v === undefined || v === null) return DEFAULT_MAX_COMPUTE_NODES;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_COMPUTE_NODES_CEILING) {
+    report.add(['clusterdesk', 'max_compute_nodes'], `expected a whole number from 1 to ${MAX_COMPUTE_NODES_CEILING}`, `No cluster can have more than ${MAX_COMPUTE_NODES_CEILING} compute nodes.`);
+    return DEFAULT_MAX_COMPUTE_NODES;
+  }
+  return v;
+}
+
 /** Parses and validates cluster.yaml text; never throws for a bad config, it reports. */
 export async function parseClusterConfig(text: string, options: ParseOptions = {}): Promise<ConfigResult> {
+  // Size, nesting and item count first: the YAML parser itself is what a huge or deep file would stall or crash.
+  const problem = scanYaml(text);
+  if (problem) return limitResult(problem, options.path);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const report = new Reporter(doc, lines, options.path);
@@ -141,14 +177,33 @@ export async function parseClusterConfig(text: string, options: ParseOptions = {
       }),
     );
   }
-  if (report.errors.length > 0) return { plan: null, errors: report.errors };
+  if (report.errors.length > 0) return { plan: null, errors: report.errors, raw: null };
 
-  const raw: unknown = doc.toJS();
+  // The node count is checked on the document, before a single node becomes a value.
+  const cap = maxComputeNodes(doc, report);
+  const nodesPath = [...HPC, 'compute_nodes'];
+  const nodesNode: unknown = doc.getIn(nodesPath, true);
+  const listed = isSeq(nodesNode) ? nodesNode.items.length : null;
+  const counted0: unknown = doc.getIn([...nodesPath, 'count']);
+  const declared = listed ?? (typeof counted0 === 'number' ? counted0 : null);
+  if (declared !== null && declared > cap) {
+    report.add(
+      listed !== null ? nodesPath : [...nodesPath, 'count'],
+      `${declared} compute nodes is more than the limit of ${cap}`,
+      cap < MAX_COMPUTE_NODES_CEILING
+        ? `Raise it with \`clusterdesk: { max_compute_nodes: N }\` (at most ${MAX_COMPUTE_NODES_CEILING}), or declare fewer nodes.`
+        : `No cluster can have more than ${MAX_COMPUTE_NODES_CEILING} compute nodes.`,
+    );
+  }
+  if (report.errors.length > 0) return { plan: null, errors: report.errors, raw: null };
+
+  const js = toJsBounded(doc, 'cluster.yaml');
+  if ('problem' in js) return limitResult(js.problem, options.path);
+  const raw: unknown = js.value;
   const shape = root.safeParse(raw);
   if (!shape.success) for (const issue of shape.error.issues) report.add(issue.path as Path, issue.message);
 
   // compute_nodes comes in two forms; validate whichever one it is, so the errors speak about that form.
-  const nodesPath = [...HPC, 'compute_nodes'];
   const nodesRaw = getIn(raw, nodesPath);
   let items: ComputeItem[] | null = null;
   let counted: ComputeCount | null = null;
@@ -196,22 +251,22 @@ export async function parseClusterConfig(text: string, options: ParseOptions = {
   checkPciDevices(report, nodesRaw, nodesPath);
 
   if (report.errors.length > 0 || !shape.success || !subnet || imagePath === null || (!items && !counted)) {
-    return { plan: null, errors: report.errors };
+    return { plan: null, errors: report.errors, raw };
   }
   const plan = buildPlan(shape.data, items, counted, subnet, imagePath, options.path ?? null);
   if ('error' in plan) {
     report.add(nodesPath, plan.error, 'Use a larger subnet or fewer nodes.');
-    return { plan: null, errors: report.errors };
+    return { plan: null, errors: report.errors, raw };
   }
-  return { plan, errors: [] };
+  return { plan, errors: [], raw };
 }
 
 /** Reads and validates a cluster.yaml file; a missing or unreadable file is reported as one error. */
 export async function loadClusterConfig(file: string, options: Omit<ParseOptions, 'path'> = {}): Promise<ConfigResult> {
   const path = resolve(file);
-  let text: string;
+  let read;
   try {
-    text = await readFile(path, 'utf8');
+    read = await readYamlFile(path, basename(path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return {
@@ -219,7 +274,8 @@ export async function loadClusterConfig(file: string, options: Omit<ParseOptions
       errors: [new AppError('config-invalid', `${basename(path)}: cannot read the config (${code ?? String(err)})`, { path, line: 1, field: '' }, { cause: err })],
     };
   }
-  return parseClusterConfig(text, { ...options, path });
+  if ('problem' in read) return limitResult(read.problem, path);
+  return parseClusterConfig(read.text, { ...options, path });
 }
 
 /** The contract's `ValidationReport` for a config result: errors as data plus the resources start would create. */
@@ -269,8 +325,12 @@ async function checkImage(report: Reporter, raw: unknown, options: ParseOptions)
   }
   let head: Buffer | null = null;
   try {
-    const fh = await open(abs, 'r');
+    // A FIFO would block the open and the read forever, a device would never end: only a regular file is read.
+    await assertRegularFile(abs);
+    const fh = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
+      const kind = specialKind(await fh.stat());
+      if (kind) throw new NotRegularFileError(abs, kind);
       const buf = Buffer.alloc(4);
       const { bytesRead } = await fh.read(buf, 0, 4, 0);
       head = buf.subarray(0, bytesRead);
@@ -278,7 +338,12 @@ async function checkImage(report: Reporter, raw: unknown, options: ParseOptions)
       await fh.close();
     }
   } catch (err) {
-    if (options.checkImage) {
+    if (err instanceof NotRegularFileError) {
+      report.add(path, `base image "${abs}" is a ${err.kind}, not a file`, 'Point base_image_path to the qcow2 image file itself.');
+      return null;
+    }
+    const check = typeof options.checkImage === 'function' ? options.checkImage(raw) : options.checkImage;
+    if (check) {
       const code = (err as NodeJS.ErrnoException).code;
       report.add(path, `base image "${abs}" cannot be read (${code ?? String(err)})`, 'Build or download the base image first, or fix the path.');
       return null;

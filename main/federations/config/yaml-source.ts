@@ -1,10 +1,10 @@
 /**
  * YAML files read with positions, so every config error can name its file, line and field.
  */
-import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
 import type { ErrorData } from '../../../preload/contract';
 import { AppError } from '../../errors';
+import { readYamlFile, scanYaml, toJsBounded } from '../../files/yaml-limits';
 
 export type PathSeg = string | number;
 
@@ -14,14 +14,18 @@ export class YamlSource {
     readonly path: string,
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
+    private readonly plain: unknown,
   ) {}
 
   /** Reads and parses `path`; a missing file or a syntax error is `config-invalid` with the line. */
   static async load(path: string, what: string): Promise<YamlSource> {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      const read = await readYamlFile(path, what);
+      if ('problem' in read) throw new AppError('config-invalid', `${path}: ${read.problem.message}.`, { path, line: 1, hint: read.problem.hint });
+      text = read.text;
     } catch (err) {
+      if (err instanceof AppError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       throw new AppError('config-invalid', `${what} not found: ${path}`, {
         path,
@@ -32,6 +36,9 @@ export class YamlSource {
   }
 
   static parse(text: string, path: string, what: string): YamlSource {
+    // Size, nesting and item count before the parser sees the text (a deep file crashes it), aliases when it becomes values.
+    const problem = scanYaml(text);
+    if (problem) throw new AppError('config-invalid', `${what}: ${problem.message}.`, { path, line: problem.line, hint: problem.hint });
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const err = doc.errors[0];
@@ -43,12 +50,14 @@ export class YamlSource {
         hint: 'Fix the YAML syntax at that line (indentation, a missing colon or quote).',
       });
     }
-    return new YamlSource(path, doc, lines);
+    const js = toJsBounded(doc, what);
+    if ('problem' in js) throw new AppError('config-invalid', `${what}: ${js.problem.message}.`, { path, line: js.problem.line, hint: js.problem.hint });
+    return new YamlSource(path, doc, lines, js.value);
   }
 
-  /** The plain JS value of the whole document. */
+  /** The plain JS value of the whole document (computed once, within the alias limit). */
   value(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 });
+    return this.plain;
   }
 
   /** 1-based line of the key at `path` (or of the value for sequence items); the nearest existing ancestor otherwise. */
