@@ -163,8 +163,8 @@ export const OPERATIONS_NEEDING_ADOPTION: ReadonlySet<string> = new Set([
 ]);
 
 /** The error for an operation on a state written by ReFedEz / AI-HOW that was not adopted yet. */
-export function needsAdoptionError(file: string, format: SourceFormat, operation: string): AppError {
-  const tool = format === 'refedez' ? 'ReFedEz' : 'AI-HOW';
+export function needsAdoptionError(file: string, format: string, operation: string): AppError {
+  const tool = format === 'refedez' ? 'ReFedEz' : format.startsWith('ai-how') ? 'AI-HOW' : 'another tool';
   return new AppError('state-foreign', `${file} was written by ${tool} and has not been adopted yet; refusing to ${operation.replace(/^cluster:/, '')}.`, {
     path: file,
     hint: 'Adopt it first: CLI `clusterdesk state adopt --dry-run` (preview), then `clusterdesk state adopt`; in the app, the State tab’s “Adopt…” button.',
