@@ -3,6 +3,7 @@ import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type {
+  AdoptionPreview,
   AppInfo,
   AppSettings,
   BackupEntry,
@@ -56,6 +57,10 @@ export interface SharingApi {
   exportBundle(workspaceId: string, opts: { file?: string; redactHome: boolean }): Promise<ExportedBundle>;
   preview(workspaceId: string, content: string): Promise<ImportPreview>;
   importBundle(workspaceId: string, content: string, opts: { force: boolean; adopt: boolean }): Promise<WorkspaceSnapshot>;
+  /** What adopting the workspace's ReFedEz / AI-HOW state would take over (read-only). */
+  adoptPreview(workspaceId: string): Promise<AdoptionPreview>;
+  /** Adopts it (a tracked operation, `state:adopt`). */
+  adopt(workspaceId: string): Promise<WorkspaceSnapshot>;
 }
 
 export interface ServicesOptions {

@@ -286,6 +286,34 @@ export interface ImportPreview {
   readonly changed: readonly string[];
 }
 
+/** One resource an adoption would take over (or could not match, and leaves alone). */
+export interface AdoptionItem {
+  readonly kind: 'vm' | 'volume' | 'network' | 'pool' | 'machine';
+  readonly name: string;
+  /** What it is (a path, a host and folder, a UUID). */
+  readonly detail: string;
+  /** True: taken over (evidence matched); false: left alone and never operated on. */
+  readonly matched: boolean;
+  /** Why it was not matched, or what the evidence was. */
+  readonly reason: string;
+}
+
+/** What `state:adopt` would do to a state file written by ReFedEz or AI-HOW (nothing is changed by the preview). */
+export interface AdoptionPreview {
+  readonly file: string;
+  /** `refedez`, `ai-how-implementation`, or `clusterdesk` when there is nothing to adopt. */
+  readonly format: string;
+  /** False when the file is already ours (or missing): then `message` says so and adopt refuses. */
+  readonly needed: boolean;
+  readonly message: string;
+  readonly status: string | null;
+  readonly items: readonly AdoptionItem[];
+  /** Secrets the adopted state and its history will not keep (field paths). */
+  readonly secretsDropped: readonly string[];
+  /** Fields the original wrote that are kept as they are (beyond the documented ones). */
+  readonly keptFields: readonly string[];
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Channels
 
@@ -334,6 +362,10 @@ export interface InvokeMap {
   'state:export': (arg: WorkspaceRef & { file?: string; redactHome?: boolean }) => ExportedBundle;
   'state:import-preview': (arg: WorkspaceRef & { content: string }) => ImportPreview;
   'state:import': (arg: WorkspaceRef & { content: string; force?: boolean; adopt?: boolean }) => WorkspaceSnapshot;
+  /** What adopting the workspace's ReFedEz / AI-HOW state file would take over (read-only). */
+  'state:adopt-preview': (arg: WorkspaceRef) => AdoptionPreview;
+  /** Adopts it: lineage and serial assigned, evidence recorded, the original kept in history redacted. */
+  'state:adopt': (arg: WorkspaceRef) => WorkspaceSnapshot;
 }
 
 export type Channel = keyof InvokeMap;
@@ -371,6 +403,8 @@ export const CHANNELS = [
   'state:export',
   'state:import-preview',
   'state:import',
+  'state:adopt-preview',
+  'state:adopt',
 ] as const satisfies readonly Channel[];
 
 /** A `.cdstate` file opened from the OS (file association, second instance): the renderer starts its import. */

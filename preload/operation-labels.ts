@@ -12,6 +12,7 @@ const OPERATION_LABELS: Readonly<Record<string, string>> = {
   'federation:probe': 'Probe',
   'state:restore': 'Restore backup',
   'state:import': 'Import state',
+  'state:adopt': 'Adopt state',
   'state:unlock': 'Unlock',
 };
 

@@ -48,6 +48,41 @@ describe('clusterdesk state', { timeout: 300_000 }, () => {
     expect((await store.load({ kind: 'federation', file: join(fed, '.refedez', 'state.json') }))?.type).toBe('running');
   });
 
+  it('adopts a ReFedEz-written state: --dry-run previews, then adopt assigns lineage and serial', async () => {
+    const folder = join(dir, 'refedez-made');
+    await mkdir(join(folder, '.refedez'), { recursive: true });
+    await writeFile(join(folder, 'refedez.yaml'), 'refedez:\n  folder: .refedez\nmachines: {}\n');
+    const file = join(folder, '.refedez', 'state.json');
+    const tmp = '/tmp/439eadc9-69db-4d3c-a635-d25b16cc3cb7';
+    await writeFile(
+      file,
+      JSON.stringify({
+        type: 'running',
+        data: {
+          machines: [{ closure: { identifier: '/nix/store/x', machine: { name: 'site1', connection: { type: 'remote', remote_credentials: { user: 'fl', ip: '127.0.0.9', password: 'cli-pw-Secret', port: 22 } } }, src_uv_project_path: null }, tmp_dir: tmp }],
+          deployed_files_path: join(folder, '.refedez', 'workspace'),
+        },
+      }),
+    );
+    const stop = await runCli(['fed', 'stop', folder], { dataDir });
+    expect(stop.code).not.toBe(0);
+    expect(stop.stderr).toContain('state adopt');
+    const dry = await runCli(['state', 'adopt', '--dry-run', folder], { dataDir });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`+ machine site1 (fl@127.0.0.9: ${tmp})`);
+    expect(dry.stdout).toContain('remote_credentials.password');
+    expect(await readFile(file, 'utf8')).toContain('cli-pw-Secret');
+    const json = (await runCli(['--json', 'state', 'adopt', folder], { dataDir })).json<{ ok: boolean; adopted: boolean; serial: number; lineage: string }>();
+    expect(json).toMatchObject({ ok: true, adopted: true, serial: 1 });
+    expect(await store.load({ kind: 'federation', file })).toMatchObject({ serial: 1, lineage: json.lineage, type: 'running' });
+    expect(await readFile(file, 'utf8')).not.toContain('cli-pw-Secret');
+    expect(await readFile(`${file}.backup`, 'utf8')).not.toContain('cli-pw-Secret');
+    const again = await runCli(['state', 'adopt', folder], { dataDir });
+    expect(again.code).toBe(2); // invalid-argument: usage
+    expect(again.stderr).toContain('nothing to adopt');
+    // Five CLI processes in a row: generous on a loaded machine.
+  }, 300_000);
+
   it('exports and imports with Terraform’s rules and documented exit codes', async () => {
     const bundle = join(dir, 'fed.cdstate');
     const ex = await runCli(['--json', 'state', 'export', bundle, fed], { dataDir });

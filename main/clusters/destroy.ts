@@ -6,6 +6,7 @@ import type { TargetOutcome } from '../../preload/contract';
 import { AppError, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
 import type { ClusterState } from '../state';
+import { deleteAdoptedVolumes } from './adopt';
 import { clusterNames } from './config/names';
 import type { ClusterEnv } from './env';
 import { domainHolder, isClusterVmName, networkHolder, poolHolder } from './ownership';
@@ -66,6 +67,17 @@ export async function destroyCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx:
     if (ctx.signal.aborted) return finishIncomplete(s, cancelledError());
     const domainsLeft = settled.some((r) => r.status !== 'done');
     if (!domainsLeft) {
+      // Volumes taken over at adoption (proved by their exact path), wherever they live; their pool stays.
+      try {
+        outcomes.push(
+          ...(await deleteAdoptedVolumes(s.host, state, async (path) => {
+            s.update((st) => ({ ...st, volumes: st.volumes.filter((x) => x.path !== path) }));
+            await s.saveHost();
+          })),
+        );
+      } catch (err) {
+        failed('adopted volumes', err);
+      }
       await destroyStorage(s, state, lineage, outcomes, failed);
       await destroyNetworks(s, state, lineage, outcomes, failed);
     }

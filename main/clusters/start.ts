@@ -77,6 +77,14 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
   });
 }
 
+/** The disk of a VM record taken over by adoption (`adopted: "domain_uuid"`), or null. */
+function adoptedDisk(state: ClusterState | null, name: string): string | null {
+  const rec = state?.vms.find((v) => v.name === name) as (Record<string, unknown> & { volumes: string[] }) | undefined;
+  if (!rec || rec.adopted !== 'domain_uuid') return null;
+  const path = typeof rec.volume_path === 'string' && rec.volume_path ? rec.volume_path : rec.volumes[0];
+  return path ?? null;
+}
+
 /** VMs and volumes in the config's order whatever order they finished in (VMs start in parallel); others last. */
 function inPlanOrder(st: ClusterState, plan: Plan): ClusterState {
   const rank = new Map<string, number>();
@@ -167,14 +175,21 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
   const progress = (step: string, value: number, message: string) => s.ctx.progress({ target: vm.name, step, value, message });
   s.checkCancelled();
 
-  let volume = await host.getVolume(plan.pool.name, vm.volume);
-  if (!volume) {
-    progress('volume', 0.1, `Creating volume ${vm.volume} (${vm.diskGb} GB over ${plan.baseImagePath})`);
-    volume = await host.createVolume(plan.pool.name, buildVolumeXml({ name: vm.volume, capacityGb: vm.diskGb, backingPath: plan.baseImagePath }));
+  // A VM taken over by adoption (its domain proved by UUID) keeps the disk it was created with: no new volume.
+  const adopted = adoptedDisk(s.state, vm.name);
+  let volumePath: string;
+  if (adopted) {
+    volumePath = adopted;
+  } else {
+    let volume = await host.getVolume(plan.pool.name, vm.volume);
+    if (!volume) {
+      progress('volume', 0.1, `Creating volume ${vm.volume} (${vm.diskGb} GB over ${plan.baseImagePath})`);
+      volume = await host.createVolume(plan.pool.name, buildVolumeXml({ name: vm.volume, capacityGb: vm.diskGb, backingPath: plan.baseImagePath }));
+    }
+    volumePath = volume.path;
+    s.update((st) => inPlanOrder(withVolume(st, { name: vm.volume, path: volumePath, size_gb: vm.diskGb, format: 'qcow2' }), plan));
+    await s.checkpoint();
   }
-  const volumePath = volume.path;
-  s.update((st) => inPlanOrder(withVolume(st, { name: vm.volume, path: volumePath, size_gb: vm.diskGb, format: 'qcow2' }), plan));
-  await s.checkpoint();
   s.checkCancelled();
 
   let info = await host.getDomain(vm.name);

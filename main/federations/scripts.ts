@@ -16,10 +16,15 @@ const ALIVE_FN =
   'alive() { case "$1" in ""|*[!0-9]*) return 1;; esac; kill -0 "$1" 2>/dev/null || test -d "/proc/$1" || return 1; ' +
   'test -r "/proc/$1/stat" || return 0; case "$(sed -e "s/.*) //" "/proc/$1/stat")" in Z*|X*) return 1;; esac; return 0; }; ';
 
-/** Stop one machine: touch shutdown.fl in the kit folder; say whether the participant process was alive. */
+/**
+ * Stop one machine: touch shutdown.fl in the kit folder; say whether the participant process was alive. "$3" = the
+ * temp root. Prints `symlink` or `refused` (the folder's real path is `/` or the temp root) and touches nothing then.
+ */
 export const STOP_SCRIPT =
   ALIVE_FN +
-  'd=$1; test -d "$d" || { echo gone; exit 0; }; ' +
+  'd=$1; if test -L "$d"; then echo symlink; exit 0; fi; test -d "$d" || { echo gone; exit 0; }; ' +
+  'real=$(cd -P -- "$d" && pwd -P) || exit 3; root=$(cd -P -- "${3:-/tmp}" 2>/dev/null && pwd -P); ' +
+  'if [ "$real" = / ] || [ "$real" = "$root" ]; then echo refused; exit 0; fi; ' +
   'p=""; test -f "$d/pid.fl" && p=$(head -n 1 -- "$d/pid.fl"); test -z "$p" && p=$2; ' +
   'touch -- "$d/shutdown.fl" || exit 3; ' +
   'if alive "$p"; then echo alive; else echo dead; fi';

@@ -14,6 +14,7 @@ import { federationLogs, probeFederation, trustHostKey } from './inspect';
 import { generateKits } from './kits/example-kits';
 import { createMachine, resolveSsh } from './machines/index';
 import { OUR_TMP_NAME, tmpPrefixFor } from './paths';
+import { adoptFederation } from './adopt';
 import { cleanFederation, startFederation, stopFederation } from './service';
 import { rejection } from '../test-support/rejection';
 
@@ -450,14 +451,16 @@ describe('paths: tampered states, injection', () => {
     const logs = await federationLogs(e, ws, ctx(), { lines: 2 });
     expect(logs.map((l) => l.error?.code)).toEqual(['not-found', 'not-found', 'ssh-auth']);
     const stopped = await stopFederation(e, ws, ctx());
-    expect(stopped.outcomes.map((o) => o.result)).toEqual(['refused', 'refused', 'refused']);
+    // Stop removes nothing, so clean's name rules do not apply: the folders are simply not there (data reaches the
+    // machine only as arguments), and the user with shell syntax cannot log in.
+    expect(stopped.outcomes.map((o) => o.result)).toEqual(['already stopped', 'already stopped', 'unreachable']);
     expect((await rejection(cleanFederation(e, ws, ctx()))).code).toBe('path-refused');
     expect(existsSync(canary)).toBe(false);
   });
 });
 
 describe('adopting a ReFedEz-written state', () => {
-  it('stop and clean work on .refedez/state.json written by ReFedEz (password dropped, its tmp dirs accepted)', async () => {
+  it('stop and clean work on an adopted .refedez/state.json written by ReFedEz (password dropped, its /tmp/<uuid4> dirs accepted)', async () => {
     const ws = await project([{ name: 'server', local: true }, remote('site-1', fx, 2)]);
     const kitSrc = await mkdtemp(join(work, 'kits-'));
     const kits = await generateKits(
@@ -467,9 +470,9 @@ describe('adopting a ReFedEz-written state', () => {
       ],
       kitSrc,
     );
-    const pyName = () => `tmp${randomBytes(8).toString('hex').slice(0, 8)}`;
-    const localTmp = `/tmp/${pyName()}`;
-    const remoteTmp = `/tmp/${pyName()}`;
+    // ReFedEz's start names each folder /tmp/<str(uuid.uuid4())>.
+    const localTmp = `/tmp/${randomUUID()}`;
+    const remoteTmp = `/tmp/${randomUUID()}`;
     const fm = fx.machines[2]!;
     // Deploy as ReFedEz would have: its own temp folder names, kits launched.
     const local = createMachine({ kind: 'local' });
@@ -497,6 +500,8 @@ describe('adopting a ReFedEz-written state', () => {
     await writeFile(ws.statePath, text);
     const adopted: FederationWorkspace = { ...ws, lineage: undefined };
     const e = env();
+    expect((await rejection(stopFederation(e, adopted, ctx()))).code).toBe('state-foreign');
+    await adoptFederation(e, adopted, ctx());
 
     await probesAll(adopted, e, (p) => p.processAlive === true);
     const stopped = await stopFederation(e, adopted, ctx());
@@ -521,7 +526,7 @@ describe('adopting a ReFedEz-written state', () => {
 
   it('ReFedEz-style names are refused for records we wrote ourselves', async () => {
     const ws = await project([{ name: 'server1', local: true }]);
-    const dir = `/tmp/tmp${randomBytes(4).toString('hex')}`;
+    const dir = `/tmp/${randomUUID()}`;
     await mkdir(dir);
     await store.update(targetOf(ws), 'test', () => ({
       type: 'dirty',
@@ -530,6 +535,46 @@ describe('adopting a ReFedEz-written state', () => {
     expect((await rejection(cleanFederation(env(), ws, ctx()))).code).toBe('path-refused');
     expect(existsSync(dir)).toBe(true);
     await rm(dir, { recursive: true });
+  });
+});
+
+describe('path rules of stop and clean', () => {
+  it('clean refuses a temp folder whose name carries another lineage, and deletes nothing', async () => {
+    const ws = await project([{ name: 'server1', local: true }]);
+    const other = tmpPrefixFor(ws.lineage!).startsWith('clusterdesk-deadbeef') ? 'feedface' : 'deadbeef';
+    const dir = `/tmp/clusterdesk-${other}-${randomBytes(4).toString('hex')}`;
+    await mkdir(dir);
+    await store.update(targetOf(ws), 'test', () => ({
+      type: 'dirty',
+      data: { machines: [{ name: 'server1', kind: 'local', host: 'localhost', port: 0, user: 'root', tmp_dir: dir, started_at: null }] },
+    }));
+    const err = await rejection(cleanFederation(env(), ws, ctx()));
+    expect(err.code).toBe('path-refused');
+    expect(err.message).toContain('another deployment');
+    expect(existsSync(dir)).toBe(true);
+    await rm(dir, { recursive: true });
+  });
+
+  it('stop signals any recorded folder, but never a symbolic link or the temp root', async () => {
+    const ws = await project([{ name: 'a', local: true }, { name: 'b', local: true }, { name: 'c', local: true }]);
+    const real = await mkdtemp(join(work, 'real-'));
+    const plain = `/tmp/${randomUUID()}`;
+    const link = `/tmp/${randomUUID()}`;
+    await mkdir(plain);
+    await symlink(real, link);
+    const rec = (name: string, tmp: string) => ({ name, kind: 'local' as const, host: 'localhost', port: 0, user: 'root', tmp_dir: tmp, started_at: null });
+    await store.update(targetOf(ws), 'test', () => ({ type: 'running', data: { deployed_files_path: ws.folder, machines: [rec('a', plain), rec('b', link), rec('c', '/tmp')] } }));
+    const stopped = await stopFederation(env(), ws, ctx());
+    expect(byTarget(stopped.outcomes)).toEqual({
+      a: { result: 'already stopped', code: undefined },
+      b: { result: 'refused', code: 'path-refused' },
+      c: { result: 'refused', code: 'path-refused' },
+    });
+    expect(existsSync(join(plain, 'shutdown.fl'))).toBe(true);
+    expect(existsSync(join(real, 'shutdown.fl'))).toBe(false);
+    expect(existsSync('/tmp/shutdown.fl')).toBe(false);
+    await rm(plain, { recursive: true });
+    await rm(link);
   });
 });
 

@@ -35,7 +35,7 @@ import {
 import { prepareKits } from './kits/provision';
 import { bounded } from './machines/guards';
 import { mapSettled, type Machine, type UploadProgress } from './machines/index';
-import { realDirRefusal, tmpDirRefusal, tmpPrefixFor } from './paths';
+import { realDirRefusal, stopDirRefusal, tmpDirRefusal, tmpPrefixFor } from './paths';
 import { CHECK_SCRIPT, LAUNCHED_SCRIPT, scriptArgv, SETTLE_SCRIPT, STOP_SCRIPT } from './scripts';
 
 /** Per-machine results, as the CLI and the UI show them. */
@@ -300,9 +300,10 @@ async function stopInTx(
   const results = await mapSettled(
     records,
     async (rec, _i, signal): Promise<TargetOutcome> => {
-      const refusal = tmpDirRefusal(rec.tmp_dir, s.tempRoot, originOf(rec, format));
+      // Stop removes nothing: clean's name rules do not apply, only "a real folder, not / or the temp root".
+      const refusal = stopDirRefusal(rec.tmp_dir, s.tempRoot);
       if (refusal) {
-        const error = pathRefused(rec, refusal);
+        const error = stopRefused(rec, refusal);
         ctx.progress({ target: rec.name, step: 'refused', message: error.message, level: 'error' });
         return failed(rec.name, 'refused', error);
       }
@@ -311,9 +312,14 @@ async function stopInTx(
       try {
         const res = await bounded(hostOf(rec), 'stop', { signal, timeoutMs: s.connectTimeoutMs }, async (inner) => {
           await machine.connect({ signal: inner });
-          return machine.exec(scriptArgv(STOP_SCRIPT, rec.tmp_dir, rec.pid ? String(rec.pid) : ''), { signal: inner });
+          return machine.exec(scriptArgv(STOP_SCRIPT, rec.tmp_dir, rec.pid ? String(rec.pid) : '', machine.tempRoot), { signal: inner });
         });
         const answer = res.stdout.trim();
+        if (res.code === 0 && (answer === 'symlink' || answer === 'refused')) {
+          const error = stopRefused(rec, answer === 'symlink' ? 'it is a symbolic link' : 'its real path is / or the temp root');
+          ctx.progress({ target: rec.name, step: 'refused', message: error.message, level: 'error' });
+          return failed(rec.name, 'refused', error);
+        }
         if (res.code !== 0 || !['alive', 'dead', 'gone'].includes(answer)) {
           throw new AppError('ssh-command', `Could not create ${SHUTDOWN_FILE} in ${rec.tmp_dir} on ${hostOf(rec)} (exit ${res.code ?? 'by signal'}).`, {
             host: hostOf(rec),
@@ -379,8 +385,9 @@ export async function cleanFederation(
     const format = await fileFormat(env, ws);
     const records = machinesOf(current);
 
+    const lineage = typeof current.lineage === 'string' ? current.lineage : undefined;
     const lexical = records.flatMap((rec) => {
-      const why = tmpDirRefusal(rec.tmp_dir, s.tempRoot, originOf(rec, format));
+      const why = tmpDirRefusal(rec.tmp_dir, s.tempRoot, originOf(rec, format), lineage);
       return why ? [{ rec, why }] : [];
     });
     if (lexical.length > 0) throw refusedAll(lexical);
@@ -403,7 +410,7 @@ export async function cleanFederation(
           if (what === 'missing') return { kind: 'missing' };
           if (what === 'symlink') throw pathRefused(rec, 'it is a symbolic link');
           if (what !== 'dir') throw pathRefused(rec, 'it is not a folder');
-          const why = realDirRefusal(rec.tmp_dir, realDir ?? '', realRoot ?? '', originOf(rec, format));
+          const why = realDirRefusal(rec.tmp_dir, realDir ?? '', realRoot ?? '', originOf(rec, format), lineage);
           if (why) throw pathRefused(rec, why);
           return { kind: 'dir', running: running === 'running' };
         },
@@ -549,6 +556,14 @@ function pathRefused(rec: MachineRecord, why: string): AppError {
     host: hostOf(rec),
     path: rec.tmp_dir,
     hint: 'Only temp folders Clusterdesk (or ReFedEz) created directly under the temp root are removed. The state file may have been edited; check it.',
+  });
+}
+
+function stopRefused(rec: MachineRecord, why: string): AppError {
+  return new AppError('path-refused', `Refusing to create ${SHUTDOWN_FILE} in ${JSON.stringify(rec.tmp_dir)} of ${rec.name} on ${hostOf(rec)}: ${why}.`, {
+    host: hostOf(rec),
+    path: rec.tmp_dir,
+    hint: 'The recorded temp folder must be a real folder (not a symbolic link, / or the temp root). The state file may have been edited; check it.',
   });
 }
 

@@ -96,5 +96,7 @@ export function createHandlerTable(s: AppServices): HandlerTable {
     'state:import': h(workspaceRef.extend({ content: bundleText, force: z.boolean().optional(), adopt: z.boolean().optional() }), (a) =>
       domain('Sharing', s.sharing).importBundle(a.workspaceId, a.content, { force: a.force ?? false, adopt: a.adopt ?? false }),
     ),
+    'state:adopt-preview': h(workspaceRef, (a) => domain('Sharing', s.sharing).adoptPreview(a.workspaceId)),
+    'state:adopt': h(workspaceRef, (a) => domain('Sharing', s.sharing).adopt(a.workspaceId)),
   };
 }

@@ -132,12 +132,21 @@ describe('no secret in any file we write (CLI, real operations)', () => {
     const status = await cli(['--json', 'fed', 'status', folder]);
     expect(status.code, status.stderr).toBe(0);
 
-    // Stop: the remote machines are unreachable, the state becomes dirty: our first write.
+    // Adoption (preview first) is the explicit step before we operate it; the original goes to history redacted.
+    const preview = await cli(['state', 'adopt', '--dry-run', folder]);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.stdout + preview.stderr).not.toContain('DUMMY-refedez-fixture-password');
+    const adopt = await cli(['state', 'adopt', folder]);
+    expect(adopt.code, adopt.stderr).toBe(0);
+    await expectNoSecretFiles([folder, dataDir]);
+    // The adopted original is kept as the oldest generation: every field but the password.
+    expect(await readFile(join(stateDir, 'state.json.history', '000000.json'), 'utf8')).toContain('remote_credentials');
+
+    // Stop: the remote machines are unreachable, the state becomes dirty.
     const stop = await cli(['fed', 'stop', folder]);
     expect([0, 4]).toContain(stop.code);
     await expectNoSecretFiles([folder, dataDir]);
     const backup = join(stateDir, 'state.json.backup');
-    expect(await readFile(backup, 'utf8')).toContain('remote_credentials');
 
     // Clean cannot finish (unreachable or refused): the state folder stays, and so does .backup — redacted, 0600.
     const clean = await cli(['fed', 'clean', folder]);

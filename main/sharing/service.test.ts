@@ -128,11 +128,23 @@ describe('export / import', () => {
       }),
     );
     const target: ShareTarget = { kind: 'federation', name: 'fed', target: { kind: 'federation', file } };
+    // Not adopted yet: no lineage or serial to put in a bundle.
+    const refused = await exportState(store, target, { appVersion: '0.1.0' }).catch((e: unknown) => e);
+    expect(isAppError(refused, 'state-foreign')).toBe(true);
+    const adopted = await store.adopt(target.target, (l) => l.state);
     const { content, bundle } = await exportState(store, target, { appVersion: '0.1.0', redactHome: true });
+    expect(bundle.lineage).toBe(adopted.lineage);
+    expect(bundle.serial).toBe(adopted.serial);
     expect(content).not.toContain('hunter2-secret');
     expect(content).not.toMatch(/password|PRIVATE KEY|BEGIN OPENSSH/i);
     expect(content).not.toContain(homedir());
     expect(content).toContain('~/fl/workspace');
     expect(bundle.redacted.home_paths).toBe(true);
+    // It imports into an empty federation with its lineage and serial.
+    const empty: ShareTarget = { kind: 'federation', name: 'fed2', target: { kind: 'federation', file: join(dir, 'fed2', '.refedez', 'state.json') } };
+    expect((await previewStateImport(store, empty, content)).verdict).toBe('accept');
+    const r = await importState(store, empty, content, { force: false, adopt: false });
+    expect(r).toMatchObject({ written: true, lineage: adopted.lineage });
+    expect(await store.loadFederation(empty.target.file)).toMatchObject({ type: 'running', lineage: adopted.lineage, serial: adopted.serial });
   });
 });

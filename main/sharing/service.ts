@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ExportedBundle, ImportPreview, WorkspaceKind } from '../../preload/contract';
 import { AppError, isAppError } from '../errors';
-import { parseState, summarize, type AnyState, type StateStore, type StateTarget } from '../state';
+import { FOREIGN_FORMATS, needsAdoptionError, parseState, summarize, type AnyState, type StateStore, type StateTarget } from '../state';
 import { makeBundle, parseBundle, previewImport, redact, type CurrentState, type StateBundle } from './bundle';
 
 /** What export and import need to know about a workspace (the registry's entry, or the CLI's ad-hoc one). */
@@ -27,12 +27,17 @@ export interface ExportOptions {
  * so export never holds the write lock and never waits for a running operation.
  */
 export async function exportState(store: StateStore, ws: ShareTarget, opts: ExportOptions): Promise<ExportedBundle & { bundle: StateBundle }> {
-  const state = await store.load(ws.target);
+  const loaded = await store.loadWithFormat(ws.target);
+  const state = loaded?.state ?? null;
   if (!state) {
     throw new AppError('not-found', `${ws.name} has no recorded state to export.`, {
       path: ws.target.file,
       hint: 'Start the deployment first, or import a bundle into it.',
     });
+  }
+  // A file written by ReFedEz / AI-HOW has no lineage or serial yet: a bundle of it could never be applied safely.
+  if (FOREIGN_FORMATS.has(loaded!.format) || typeof state.lineage !== 'string' || typeof state.serial !== 'number') {
+    throw needsAdoptionError(ws.target.file, loaded!.format, 'export');
   }
   const homes = opts.redactHome ? [homedir(), ...(process.env.HOME && process.env.HOME !== homedir() ? [process.env.HOME] : [])] : [];
   const { value, removed } = redact(state, { homeDirs: homes });

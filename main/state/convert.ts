@@ -93,7 +93,11 @@ function convertImplVm(vm: Obj, role: string, root: Obj, volumesOut: Obj[]): Obj
       }
     }
   }
-  const gpuDevices = Array.isArray(vm.gpu_devices) ? vm.gpu_devices.length : 0;
+  // AI-HOW's VMInfo (state/models.py) records one disk as `volume_path` and a GPU as `gpu_assigned: bool`; both are
+  // kept as written (in `rest`) and also mapped to the documented fields.
+  if (typeof vm.volume_path === 'string' && vm.volume_path !== '' && !paths.includes(vm.volume_path)) paths.unshift(vm.volume_path);
+  const gpuAssigned = vm.gpu_assigned === true ? 1 : typeof vm.gpu_assigned === 'number' && Number.isInteger(vm.gpu_assigned) && vm.gpu_assigned > 0 ? vm.gpu_assigned : 0;
+  const gpuDevices = Array.isArray(vm.gpu_devices) ? vm.gpu_devices.length : gpuAssigned;
   return {
     ...rest,
     role,
@@ -105,7 +109,7 @@ function convertImplVm(vm: Obj, role: string, root: Obj, volumesOut: Obj[]): Obj
     gpu_count: num(vm.gpu_count, gpuDevices),
     volumes: paths,
     created_at: str(vm.created_at) ?? str(root.created_at) ?? '',
-    last_seen: str(vm.last_seen) ?? str(vm.last_updated) ?? str(root.last_modified) ?? null,
+    last_seen: str(vm.last_seen) ?? str(vm.last_updated) ?? str(vm.last_modified) ?? str(root.last_modified) ?? null,
   };
 }
 
@@ -141,11 +145,14 @@ export function fromAiHowImplementation(raw: Obj): Obj {
     });
   }
   const status = typeof raw.status === 'string' ? raw.status.toLowerCase() : deriveStatus(vms);
+  // AI-HOW writes `created_at` as an ISO string or null.
+  const createdAt = str(raw.created_at) ?? str(raw.last_modified) ?? '';
   const existingVolumes = Array.isArray(rest.volumes) ? rest.volumes : [];
   return {
     ...rest,
     cluster_type: typeof raw.cluster_type === 'string' ? raw.cluster_type.toLowerCase() : 'hpc',
     status,
+    created_at: createdAt,
     last_modified: str(raw.last_modified) ?? str(raw.created_at),
     vms,
     networks,

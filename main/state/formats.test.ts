@@ -1,8 +1,9 @@
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { redactSecrets } from '../secrets/redact';
+import type { AppError } from '../errors';
+import { isAppError } from '../errors';
 import { lineColumn, locateJsonError } from './parse';
 import { StateStore, summarize, vmStateFromName, type StateTarget } from './index';
 import { tempDir } from './test-support/samples';
@@ -42,7 +43,7 @@ describe('ReFedEz-written state files', () => {
         host: 'localhost',
         port: 0,
         user: '',
-        tmp_dir: '/tmp/tmpa1b2c3d4',
+        tmp_dir: '/tmp/439eadc9-69db-4d3c-a635-d25b16cc3cb7',
         started_at: null,
         refedez_closure: { identifier: '/nix/store/3x1k9w6x0a5q-python3-3.12-env', src_uv_project_path: '/home/ana/cifar-10' },
       },
@@ -52,7 +53,7 @@ describe('ReFedEz-written state files', () => {
         host: '10.0.0.21',
         port: 2222,
         user: 'fl',
-        tmp_dir: '/tmp/tmpz9y8x7w6',
+        tmp_dir: '/tmp/a729c318-4236-433b-9cee-0c3fa6ce8f00',
         started_at: null,
         refedez_closure: { identifier: '/nix/store/9f8e7d6c5b4a-python3-3.12-env', src_uv_project_path: '/tmp/5e1f0c' },
       },
@@ -61,22 +62,37 @@ describe('ReFedEz-written state files', () => {
     expect(summarize(state)).toEqual({ status: 'running', count: 2 });
   });
 
-  it('adopts it on the first write: our format, header added, no password on disk', async () => {
+  it('is operated only after an explicit adoption: our format, header added, original in history redacted', async () => {
     const file = await placed('refedez-running.json', '.refedez');
+    await chmod(file, 0o644);
     const store = new StateStore();
     const t: StateTarget<'federation'> = { kind: 'federation', file };
-    const written = await store.update(t, 'stop', (cur) => ({ ...cur!, type: 'dirty' }) as typeof cur & object);
+    // A lifecycle operation on the unadopted file is refused, and nothing is written.
+    const refused = await store.update(t, 'stop', (cur) => ({ ...cur!, type: 'dirty' }) as typeof cur & object).catch((e: unknown) => e);
+    expect(isAppError(refused, 'state-foreign')).toBe(true);
+    expect((refused as AppError).fields.details).toMatchObject({ format: 'refedez', needsAdoption: true });
+    expect(await readFile(file, 'utf8')).toBe(await readFile(join(fixtures, 'refedez-running.json'), 'utf8'));
+
+    const written = await store.adopt(t, (loaded) => loaded.state);
     expect(written.serial).toBe(1);
+    expect(written.lineage).toMatch(/^[0-9a-f-]{36}$/);
     const text = await readFile(file, 'utf8');
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('password');
     expect((await store.loadWithFormat(t))!.format).toBe('clusterdesk');
-    // The original file is the backup, redacted (docs/state.md "Secrets"): every field but the password, 0600.
-    const original = await readFile(join(fixtures, 'refedez-running.json'), 'utf8');
-    const backup = await readFile(`${file}.backup`, 'utf8');
-    expect(backup).not.toContain('hunter2');
-    expect(JSON.parse(backup)).toEqual(redactSecrets(JSON.parse(original)).value);
-    expect((await stat(`${file}.backup`)).mode & 0o777).toBe(0o600);
+    // The original (redacted, 0600) is the first history generation and the backup; no file keeps the password.
+    const original = join(`${file}.history`, '000000.json');
+    expect((await stat(original)).mode & 0o777).toBe(0o600);
+    const kept = JSON.parse(await readFile(original, 'utf8')) as { data: { machines: { closure: { machine: { connection: { remote_credentials: unknown } } } }[] } };
+    expect(kept.data.machines[1]!.closure.machine.connection.remote_credentials).toEqual({ user: 'fl', ip: '10.0.0.21', port: 2222 });
+    expect(await readFile(`${file}.backup`, 'utf8')).toBe(await readFile(original, 'utf8'));
+    for (const name of await readdir(join(dir, '.refedez'), { recursive: true })) {
+      const p = join(dir, '.refedez', name);
+      if ((await stat(p)).isFile()) expect(await readFile(p, 'utf8'), p).not.toContain('hunter2');
+    }
+    // Now operated normally; adopting again is refused.
+    expect((await store.update(t, 'stop', (cur) => ({ ...cur!, type: 'dirty' }) as typeof cur & object)).serial).toBe(2);
+    expect(isAppError(await store.adopt(t, (l) => l.state).catch((e: unknown) => e), 'invalid-argument')).toBe(true);
   });
 
   it('loads ReFedEz’s empty dirty state as dirty with no machines', async () => {

@@ -3,6 +3,9 @@
  * (ReFedEz format). See DESIGN.md §3.
  */
 export {
+  FOREIGN_FORMATS,
+  OPERATIONS_NEEDING_ADOPTION,
+  needsAdoptionError,
   StateStore,
   type LoadedState,
   type StateStoreOptions,

@@ -129,6 +129,8 @@ interface CurrentFile {
    * else its redacted text (a foreign file, one holding a secret, a corrupt one). Null when the file does not exist.
    */
   readonly keep: 'link' | { readonly text: string } | null;
+  /** The format of a fully read valid file. */
+  readonly format?: SourceFormat;
 }
 
 interface CacheEntry {
@@ -150,6 +152,33 @@ const statKey = (st: BigIntStats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeN
 const txContext = new AsyncLocalStorage<ReadonlySet<string>>();
 
 const HISTORY_ID = /^history:(\d{1,16})$/;
+
+/** Formats written by the original tools that must be adopted (`StateStore.adopt`) before we operate them. */
+export const FOREIGN_FORMATS: ReadonlySet<SourceFormat> = new Set(['refedez', 'ai-how-implementation']);
+
+/**
+ * Lifecycle operations that change machines or libvirt resources: they refuse a state still in a foreign format
+ * (`state-foreign`, details.needsAdoption) — adoption is an explicit step with a preview (`state adopt`).
+ */
+export const OPERATIONS_NEEDING_ADOPTION: ReadonlySet<string> = new Set([
+  'start',
+  'stop',
+  'clean',
+  'cluster:start',
+  'cluster:stop',
+  'cluster:destroy',
+  'cluster:vm-action',
+]);
+
+/** The error for an operation on a state written by ReFedEz / AI-HOW that was not adopted yet. */
+export function needsAdoptionError(file: string, format: string, operation: string): AppError {
+  const tool = format === 'refedez' ? 'ReFedEz' : format.startsWith('ai-how') ? 'AI-HOW' : 'another tool';
+  return new AppError('state-foreign', `${file} was written by ${tool} and has not been adopted yet; refusing to ${operation.replace(/^cluster:/, '')}.`, {
+    path: file,
+    hint: 'Adopt it first: CLI `clusterdesk state adopt --dry-run` (preview), then `clusterdesk state adopt`; in the app, the State tab’s “Adopt…” button.',
+    details: { format, needsAdoption: true },
+  });
+}
 
 function headerOf(state: AnyState): FileHeader {
   return {
@@ -264,7 +293,7 @@ export class StateStore {
         onWarning: this.onWarning,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
-      const tx = new Transaction<K>(this, target, file, lock, opts.signal);
+      const tx = new Transaction<K>(this, target, file, lock, opts.signal, operation);
       try {
         const inner = new Set(outer ?? []);
         inner.add(file);
@@ -312,6 +341,23 @@ export class StateStore {
     const file = fileOf(target);
     const source = backupPath(file, backupId);
     return this.transaction(target, 'restore', async (tx) => (tx as Transaction<K>).restoreFrom(source, opts.adopt === true));
+  }
+
+  /**
+   * Adopts a state file written by ReFedEz or AI-HOW (implementation format): under the lock, the original goes into
+   * history redacted (secrets stripped, mode 0600; the file itself is first replaced by that redacted copy so
+   * `.backup` never links the original), then `build` turns the converted state into the adopted one (every field
+   * kept) and it is written with a new lineage and the next serial. Refuses a file already in our format
+   * (`invalid-argument`) and a missing one (`not-found`).
+   */
+  async adopt<K extends StateKind>(
+    target: StateTarget<K>,
+    build: (foreign: LoadedState<K>, lineage: string) => StateOf<K> | Promise<StateOf<K>>,
+    opts: TransactionOptions = {},
+  ): Promise<Written<StateOf<K>>> {
+    const { lineage: _ignored, ...rest } = target;
+    void _ignored;
+    return this.transaction(rest as StateTarget<K>, 'adopt', (tx) => (tx as Transaction<K>).adoptFile(build), opts);
   }
 
   /** The current lock holder with staleness computed (plus its heartbeat and why it is stale), or null. */
@@ -456,6 +502,7 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     private readonly file: string,
     private readonly lock: HeldLock,
     private readonly signal: AbortSignal | undefined,
+    private readonly operation: string = '',
   ) {
     this.target = target;
     this.lockId = lock.record.id;
@@ -480,7 +527,53 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     if (cur.error) throw cur.error;
     if (!cur.exists || !cur.state) return null;
     checkIdentity(this.target, headerOf(cur.state), this.file);
+    if (cur.format && FOREIGN_FORMATS.has(cur.format) && OPERATIONS_NEEDING_ADOPTION.has(this.operation)) {
+      throw needsAdoptionError(this.file, cur.format, this.operation);
+    }
     return cur.state as StateOf<K>;
+  }
+
+  /** @internal Adoption: see StateStore.adopt. */
+  async adoptFile(build: (foreign: LoadedState<K>, lineage: string) => StateOf<K> | Promise<StateOf<K>>): Promise<Written<StateOf<K>>> {
+    this.assertOpen();
+    let read;
+    try {
+      read = await readStateText(this.file);
+    } catch (err) {
+      throw fsError(err, this.file, 'read');
+    }
+    if (!read) {
+      throw new AppError('not-found', `There is no state file to adopt at ${this.file}.`, { path: this.file, hint: 'Check the workspace folder (or --state PATH).' });
+    }
+    const text = read.text;
+    const parsed = parseState(this.target.kind, text, this.file);
+    if (!FOREIGN_FORMATS.has(parsed.format)) {
+      throw new AppError(
+        'invalid-argument',
+        `${this.file} is already a Clusterdesk state (serial ${String(parsed.state.serial ?? 'none')}, lineage ${String(parsed.state.lineage ?? 'none')}): nothing to adopt.`,
+        { path: this.file, hint: 'Operate it directly; adoption is only for files written by ReFedEz or AI-HOW.' },
+      );
+    }
+    // The original, redacted, replaces the file first (0600): `.backup` then holds that copy, never the original.
+    const { text: redactedText, removed } = redactedCopyForHistory(text);
+    if (removed.length > 0) this.store.warn(`Not keeping secrets of the adopted ${this.file}: dropped ${removed.join(', ')}.`);
+    await atomicWrite(this.file, redactedText, { historyName: null, backup: { text: redactedText } });
+    headerCache.delete(this.file);
+    const history = await listHistory(this.file);
+    const slot = (history[0]?.serial ?? -1) + 1;
+    const { history: dir } = siblingPaths(this.file);
+    await ensureDir(dir, this.file);
+    try {
+      await writeHistoryFile(join(dir, historyName(slot)), redactedText);
+    } catch (err) {
+      throw fsError(err, this.file, 'archive the adopted original of');
+    }
+    const lineage = newLineage();
+    const next = await build(parsed, lineage);
+    const { lineage: _l, serial: _s, ...body } = next as StateOf<K> & { lineage?: string; serial?: number };
+    void _l;
+    void _s;
+    return this.writeInternal(body as StateOf<K>, { restoreLineage: lineage, minSerial: slot + 1 });
   }
 
   async write(next: StateOf<K>, opts: WriteOptions = {}): Promise<Written<StateOf<K>>> {
@@ -649,7 +742,7 @@ class Transaction<K extends StateKind> implements StateTx<K> {
         const header = headerOf(state);
         const ours = format === 'clusterdesk' && header.serial !== null && header.lineage !== null && copy.removed.length === 0;
         headerCache.set(this.file, { key, header, ours });
-        return { exists: true, header, state, error: null, keep: ours ? 'link' : { text: copy.text } };
+        return { exists: true, header, state, error: null, keep: ours ? 'link' : { text: copy.text }, format };
       } catch (err) {
         if (err instanceof AppError) return { exists: true, header: null, state: null, error: err, keep: { text: copy.text } };
         throw err;

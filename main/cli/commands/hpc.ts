@@ -44,7 +44,7 @@ function outcomesTable(outcomes: readonly TargetOutcome[]): string {
 function vmTable(state: ClusterState | null): string {
   if (!state) return 'No cluster recorded.';
   return [
-    `cluster ${state.cluster_name}: ${state.status} (serial ${String(state.serial)})`,
+    `cluster ${state.cluster_name}: ${state.status} (${state.serial === undefined ? 'not adopted yet: run `clusterdesk state adopt`' : `serial ${state.serial}`})`,
     renderTable(
       ['VM', 'STATE', 'IP', 'CPU', 'MEM GB', 'GPU', 'LAST SEEN'],
       state.vms.map((v) => [v.name, v.state, v.ip_address, v.cpu_cores, v.memory_gb, v.gpu_count, v.last_seen]),

@@ -3,12 +3,27 @@ import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { version as APP_VERSION } from '../../../package.json';
 import { AppError } from '../../errors';
+import type { AdoptionPreview } from '../../../preload/contract';
+import type { AdoptTarget } from '../../sharing/adopt';
 import { cliRuntime, execute, globals, resolveWorkspace, type CliWorkspace } from '../common';
 import { EXIT, renderTable } from '../format';
 
 const share = (ws: CliWorkspace) => ({ kind: ws.kind, name: ws.name, target: ws.target });
 
-/** `clusterdesk state …`: show, backups, restore, unlock, export, import, push, pull. */
+/** The preview as the CLI prints it: what is taken over (+), what is left alone (-), dropped secrets, kept fields. */
+export function renderAdoptionPreview(p: AdoptionPreview): string {
+  if (!p.needed) return p.message;
+  const lines = [p.message, `format: ${p.format}; recorded status: ${String(p.status)}`];
+  const taken = p.items.filter((i) => i.matched);
+  const left = p.items.filter((i) => !i.matched);
+  if (taken.length) lines.push('', 'Taken over:', ...taken.map((i) => `  + ${i.kind} ${i.name} (${i.detail}): ${i.reason}`));
+  if (left.length) lines.push('', 'Not matched — left alone, never operated on:', ...left.map((i) => `  - ${i.kind} ${i.name} (${i.detail}): ${i.reason}`));
+  if (p.secretsDropped.length) lines.push('', `Secrets not kept (also removed from the original kept in history): ${p.secretsDropped.join(', ')}`);
+  if (p.keptFields.length) lines.push('', `Fields kept as written: ${p.keptFields.join(', ')}`);
+  return lines.join('\n');
+}
+
+/** `clusterdesk state …`: show, backups, restore, unlock, export, import, push, pull, adopt. */
 export function stateCommands(program: Command): void {
   const state = program.command('state').description('inspect and manage a workspace’s state file (either kind)');
   const wsArg = ['[workspace]', 'a folder with refedez.yaml or cluster.yaml, or the cluster config file', '.'] as const;
@@ -112,6 +127,49 @@ export function stateCommands(program: Command): void {
           human: `Exported ${ws.name} (serial ${bundle.serial}, lineage ${bundle.lineage.slice(0, 8)}) to ${savedTo}.`,
           json: { file: savedTo, serial: bundle.serial, lineage: bundle.lineage, sha256: bundle.sha256, redacted: bundle.redacted },
         };
+      }),
+    );
+
+  state
+    .command('adopt')
+    .description('take over a state file written by ReFedEz or AI-HOW (preview with --dry-run)')
+    .argument(...wsArg)
+    .option('--state <path>', 'cluster state file')
+    .option('--connect <uri>', 'libvirt URI for a cluster (default: the config’s clusterdesk.libvirt_uri, $LIBVIRT_DEFAULT_URI, qemu:///system)')
+    .option('--dry-run', 'only show what would be taken over')
+    .action((path: string, o: { state?: string; connect?: string; dryRun?: boolean }, cmd: Command) =>
+      execute(globals(cmd), async () => {
+        const g = globals(cmd);
+        const { store, settings } = await cliRuntime(g);
+        const ws = await resolveWorkspace(path, o);
+        const [{ adoptState, previewAdoption }, { cliContext, progressMode }] = await Promise.all([import('../../sharing/adopt'), import('../progress')]);
+        const { createClusterEnv } = ws.kind === 'cluster' ? await import('../../clusters/env') : { createClusterEnv: null };
+        const clusterEnv = createClusterEnv ? createClusterEnv({ store, stopTimeoutSec: settings.get('stopTimeoutSec'), parallelism: settings.get('parallelism') }) : null;
+        const target: AdoptTarget = clusterEnv
+          ? { kind: 'cluster', env: clusterEnv, ws: { configFile: ws.configFile, statePath: ws.statePath, ...(o.connect ? { libvirtUri: o.connect } : {}) } }
+          : {
+              kind: 'federation',
+              env: { store, parallelism: settings.get('parallelism'), connectTimeoutMs: settings.get('sshConnectTimeoutMs') },
+              ws: { folder: ws.path, configFile: ws.configFile, statePath: ws.statePath },
+            };
+        try {
+          if (o.dryRun) {
+            const preview = await previewAdoption(target);
+            return { human: renderAdoptionPreview(preview), json: { preview, adopted: false } };
+          }
+          const ctx = cliContext(progressMode(g.json ?? false));
+          try {
+            const { preview, state: written } = await adoptState(target, ctx);
+            return {
+              human: `${renderAdoptionPreview(preview)}\n\nAdopted: serial ${written.serial}, lineage ${written.lineage}. The original is kept in history (redacted).`,
+              json: { preview, adopted: true, serial: written.serial, lineage: written.lineage },
+            };
+          } finally {
+            ctx.done();
+          }
+        } finally {
+          await clusterEnv?.dispose();
+        }
       }),
     );
 

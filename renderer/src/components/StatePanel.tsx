@@ -3,6 +3,7 @@ import type { BackupEntry, WorkspaceSnapshot } from '../../../preload/contract';
 import { sortBackups } from '../lib/backups';
 import { formatTimestamp, restoreChanges, shortLineage } from '../lib/format';
 import { exportState, listBackups, restoreBackup, startImport } from '../stores/actions';
+import { AdoptNotice } from './AdoptPanel';
 import { ChangeTable } from './ChangeTable';
 import { ConfirmDialog } from './Dialog';
 
@@ -40,6 +41,7 @@ export function StatePanel({ snapshot, busy }: Props) {
 
   return (
     <div className="state-panel">
+      <AdoptNotice snapshot={snapshot} busy={busy} />
       <section aria-labelledby="share-title" className="panel-section">
         <h3 id="share-title">Export and import</h3>
         <div className="row">

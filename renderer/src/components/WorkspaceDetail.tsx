@@ -7,6 +7,7 @@ import { useOperations } from '../stores/operations-store';
 import { isBusy } from '../stores/reducers';
 import { useSnapshots } from '../stores/snapshots-store';
 import { useWorkspaces } from '../stores/workspaces-store';
+import { AdoptNotice } from './AdoptPanel';
 import { ClusterView } from './ClusterView';
 import { ErrorBanner } from './ErrorBanner';
 import { FederationView } from './FederationView';
@@ -33,6 +34,7 @@ export function WorkspaceDetail({ workspaceId }: { readonly workspaceId: string 
       </div>
       {snapshot?.error ? <SnapshotError snapshot={snapshot} busy={busy} /> : null}
       <WorkspaceBanners workspaceId={workspaceId} />
+      {snapshot ? <AdoptNotice snapshot={snapshot} busy={busy} /> : null}
       {!snapshot ? (
         <p className="muted" role="status">
           Loading state…

@@ -96,6 +96,7 @@ export type OperationChannel =
   | 'federation:probe'
   | 'state:restore'
   | 'state:import'
+  | 'state:adopt'
   | 'state:unlock';
 
 function outcomesIn(value: unknown): { opId?: string; outcomes: NonNullable<InvokeResult<'cluster:start'>>['outcomes'] } {
