@@ -8,7 +8,7 @@ import type { OpContext } from '../operations/types';
 import type { ClusterState } from '../state';
 import { clusterNames } from './config/names';
 import type { ClusterEnv } from './env';
-import { domainHolder, isClusterVmName, networkHolder, poolHolder } from './ownership';
+import { domainHolder, isClusterVmName, networkHolder, poolHolder, volumeRecorded } from './ownership';
 import { mapBounded } from './parallel';
 import { cancelledError, withSession, type ClusterSession } from './session';
 import type { ClusterOpResult } from './start';
@@ -111,10 +111,10 @@ async function destroyStorage(s: ClusterSession, state: ClusterState, lineage: s
         continue;
       }
       if (!(await s.host.getPool(pool))?.active) await s.host.startPool(pool);
-      const recorded = new Set(state.volumes.map((v) => v.name));
       const volumes = await s.host.listVolumes(pool);
-      // Volumes we name (`<vm>.qcow2`) or recorded; anything else in the pool is someone's file and keeps the pool.
-      const ours = volumes.filter((v) => recorded.has(v.name) || (v.name.endsWith('.qcow2') && isClusterVmName(cluster, v.name.slice(0, -'.qcow2'.length))));
+      // Only volumes whose exact path the state records are ours (a name proves nothing); anything else in the pool
+      // is someone's file, is left alone and keeps the pool.
+      const ours = volumes.filter((v) => volumeRecorded(v, state.volumes));
       for (const v of ours) {
         s.ctx.progress({ target: v.name, step: 'delete', value: 0.5, message: `Deleting volume ${v.name}` });
         await s.host.deleteVolume(pool, v.name);
@@ -122,9 +122,10 @@ async function destroyStorage(s: ClusterSession, state: ClusterState, lineage: s
         await s.saveHost();
         outcomes.push({ target: v.name, result: 'deleted' });
       }
-      const others = volumes.length - ours.length;
-      if (others > 0) {
-        outcomes.push({ target: pool, result: 'skipped', message: `holds ${others} volume(s) Clusterdesk did not create; pool kept` });
+      const others = volumes.filter((v) => !ours.includes(v));
+      for (const v of others) outcomes.push({ target: v.name, result: 'skipped', message: 'not created by Clusterdesk for this state; left alone' });
+      if (others.length > 0) {
+        outcomes.push({ target: pool, result: 'skipped', message: `holds ${others.length} volume(s) Clusterdesk did not create; pool kept` });
         continue;
       }
       s.ctx.progress({ target: pool, step: 'delete', value: 0.5, message: `Deleting storage pool ${pool}` });

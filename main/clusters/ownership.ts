@@ -1,10 +1,16 @@
 /**
- * Ownership: we only ever modify or delete a libvirt object that carries our mark for this state's lineage
- * (domains and networks: `<metadata><cd:owner lineage=…>`; pools: a UUID derived from lineage and name).
+ * Ownership: we only ever modify or delete a libvirt object that is proved ours — never one that merely carries our
+ * name. The proof, per kind:
+ *   - domains and networks: our mark for this state's lineage (`<metadata><cd:owner lineage=…>`; an adopted domain is
+ *     marked at adoption);
+ *   - pools: a UUID derived from lineage and name;
+ *   - volumes (libvirt keeps no metadata on them): the state records the volume's exact path. Start records that path
+ *     before it creates the volume, so a crash between the two still leaves the volume provably ours.
  */
 import { AppError } from '../errors';
 import { clusterNames } from './config/names';
-import type { LibvirtHost } from './libvirt/types';
+import type { VolumeRecord } from '../state';
+import type { LibvirtHost, VolumeInfo } from './libvirt/types';
 import { ownerOf, poolOwnedBy } from './libvirt/xml';
 
 /** Who holds a name on the host. */
@@ -47,6 +53,18 @@ export async function poolHolder(host: LibvirtHost, name: string, lineage: strin
   const xml = await readOrNull(() => host.poolXml(name));
   if (xml === null) return 'absent';
   return poolOwnedBy(xml, lineage) ? 'ours' : 'foreign';
+}
+
+/** Is this volume proved ours: does the state record its exact path? */
+export function volumeRecorded(volume: Pick<VolumeInfo, 'path'>, recorded: readonly Pick<VolumeRecord, 'path'>[]): boolean {
+  return volume.path !== '' && recorded.some((v) => v.path === volume.path);
+}
+
+/** Who holds volume `name` in `pool` (ours only when the state records its path). */
+export async function volumeHolder(host: LibvirtHost, pool: string, name: string, recorded: readonly Pick<VolumeRecord, 'path'>[]): Promise<Holder> {
+  const v = await host.getVolume(pool, name);
+  if (!v) return 'absent';
+  return volumeRecorded(v, recorded) ? 'ours' : 'foreign';
 }
 
 /** The error for names that exist on the host but are not ours. */

@@ -47,6 +47,10 @@ export function withVolume(s: ClusterState, v: VolumeRecord): ClusterState {
   return { ...s, volumes: upsert(s.volumes, v) };
 }
 
+export function withoutVolume(s: ClusterState, name: string): ClusterState {
+  return { ...s, volumes: s.volumes.filter((v) => v.name !== name) };
+}
+
 /** Updates one VM's record in place (no-op when it is not recorded). */
 export function patchVm(s: ClusterState, name: string, patch: Partial<ClusterVm>): ClusterState {
   if (!s.vms.some((v) => v.name === name)) return s;

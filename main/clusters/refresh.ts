@@ -14,7 +14,7 @@ import type { DomainStats, LibvirtHost } from './libvirt/types';
 import { domainInterfaces } from './libvirt/xml';
 import { domainHolder, isClusterVmName, networkHolder, poolHolder } from './ownership';
 import { mapBounded } from './parallel';
-import { networkRecordOf, withNetwork, withPool, withVm, withVolume, type ClusterVm } from './records';
+import { networkRecordOf, withNetwork, withPool, withVm, type ClusterVm } from './records';
 import { withSession } from './session';
 import { liveDomains } from './stop';
 import { deriveStatus, vmStateOf } from './vm-state';
@@ -207,12 +207,8 @@ async function observeStorage(
     drift.push({ kind: 'missing', resource: 'volume', name: v.name, recorded: v.path, actual: null });
     next = { ...next, volumes: next.volumes.filter((x) => x.name !== v.name) };
   }
-  for (const v of volumes) {
-    if (state.volumes.some((x) => x.name === v.name)) continue;
-    if (!v.name.endsWith('.qcow2') || !isClusterVmName(state.cluster_name, v.name.slice(0, -'.qcow2'.length))) continue;
-    drift.push({ kind: 'unrecorded', resource: 'volume', name: v.name, recorded: null, actual: v.path });
-    next = withVolume(next, { name: v.name, path: v.path, size_gb: v.capacityBytes / 2 ** 30, format: 'qcow2' });
-  }
+  // A volume the state does not record is never recorded by a refresh, even with one of our names: a name proves
+  // nothing for volumes (see ownership.ts), and recording it would let destroy delete someone's disk.
   return next;
 }
 
