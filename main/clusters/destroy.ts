@@ -3,7 +3,7 @@
  * with one of our names that does not carry our mark is left alone and reported as skipped.
  */
 import type { TargetOutcome } from '../../preload/contract';
-import { AppError, toErrorData } from '../errors';
+import { actionHint, AppError, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
 import type { ClusterState } from '../state';
 import { clusterNames } from './config/names';
@@ -20,7 +20,7 @@ import { loadConfig, type ClusterWorkspace } from './workspace';
 export function requireConfirmation(clusterName: string, confirm: string | undefined): void {
   if (confirm === clusterName) return;
   throw new AppError('confirmation-required', `Destroying ${clusterName} deletes its VMs, volumes, pool and network; confirm by typing the cluster name.`, {
-    hint: `Type "${clusterName}" to confirm (CLI: --force).`,
+    hint: actionHint({ cli: 'Add --force to confirm: `clusterdesk hpc destroy --force`.', ui: `Type "${clusterName}" in the Destroy dialog, then click Destroy.` }),
     details: { expected: clusterName },
   });
 }
@@ -75,7 +75,10 @@ export async function destroyCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx:
       return finishIncomplete(
         s,
         new AppError(first?.code ?? 'libvirt-error', `Destroy could not remove everything: ${problems.map((p) => `${p.target} (${p.message})`).join('; ')}`, {
-          hint: 'The state keeps what is left; fix the cause and destroy again.',
+          hint: actionHint({
+            cli: 'The state keeps what is left; fix the cause and run `clusterdesk hpc destroy --force` again.',
+            ui: 'The state keeps what is left; fix the cause and click Destroy again.',
+          }),
           details: { outcomes },
         }),
       );

@@ -7,7 +7,7 @@
  *   - volumes (libvirt keeps no metadata on them): the state records the volume's exact path. Start records that path
  *     before it creates the volume, so a crash between the two still leaves the volume provably ours.
  */
-import { AppError } from '../errors';
+import { actionHint, AppError } from '../errors';
 import { clusterNames } from './config/names';
 import type { VolumeRecord } from '../state';
 import type { LibvirtHost, VolumeInfo } from './libvirt/types';
@@ -74,7 +74,10 @@ export function conflictError(names: readonly string[], uri: string): AppError {
     `${names.join(', ')} already exist${names.length === 1 ? 's' : ''} on ${uri} but ${names.length === 1 ? 'was' : 'were'} not created by Clusterdesk for this state.`,
     {
       host: uri,
-      hint: 'Clusterdesk never touches what it did not create. Rename or remove them yourself, or rename the cluster, then start again.',
+      hint: actionHint({
+        cli: 'Clusterdesk never touches what it did not create. Rename or remove them yourself (or adopt the deployment they belong to), or rename the cluster, then run `clusterdesk hpc start` again.',
+        ui: 'Clusterdesk never touches what it did not create. Rename or remove them yourself (or adopt the deployment they belong to), or rename the cluster, then click Start again.',
+      }),
       details: { conflicts: [...names] },
     },
   );

@@ -6,7 +6,7 @@
  * names is refused with `libvirt-conflict`. A start that fails before creating anything leaves no state behind.
  */
 import { assertNever, type TargetOutcome } from '../../preload/contract';
-import { AppError, toErrorData } from '../errors';
+import { actionHint, AppError, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
 import { isoNow, type ClusterState } from '../state';
 import { guestDomainSpec } from './config/guest';
@@ -56,7 +56,10 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
       const failed = outcomes.filter((o) => o.result === 'failed');
       if (ctx.signal.aborted) {
         throw new AppError('cancelled', `Start was cancelled; ${s.state!.vms.length} of ${plan.vms.length} VMs are recorded (status partial).`, {
-          hint: 'Start again to finish, or destroy to remove what was created.',
+          hint: actionHint({
+            cli: 'Run `clusterdesk hpc start` again to finish, or `clusterdesk hpc destroy --force` to remove what was created.',
+            ui: 'Click Start again to finish, or Destroy to remove what was created.',
+          }),
           details: { outcomes },
         });
       }
@@ -64,7 +67,12 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
         const first = failed[0]!.error!;
         throw new AppError(first.code, `${failed.length} of ${plan.vms.length} VMs could not be started (first: ${failed[0]!.target}: ${first.message})`, {
           ...(first.host ? { host: first.host } : {}),
-          hint: first.hint ?? 'Fix the cause and start again: start adopts what exists and creates the rest.',
+          hint:
+            first.hint ??
+            actionHint({
+              cli: 'Fix the cause and run `clusterdesk hpc start` again: it resumes with what it recorded and creates the rest.',
+              ui: 'Fix the cause and click Start again: it resumes with what it recorded and creates the rest.',
+            }),
           details: { outcomes, ...(first.details ?? {}) },
         });
       }
@@ -279,7 +287,10 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
     case 'SHUTDOWN':
     case 'PMSUSPENDED':
       throw new AppError('state-wrong-status', `${vm.name} is ${vmStateOf(state0)}; start cannot take it to RUNNING.`, {
-        hint: 'Force it off (VM actions), then start again.',
+        hint: actionHint({
+          cli: 'Run `clusterdesk hpc stop` (it forces off what does not shut down), then `clusterdesk hpc start` again.',
+          ui: 'Click Force off in its VM actions, then click Start again.',
+        }),
       });
     default:
       return assertNever(state0);
