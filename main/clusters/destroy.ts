@@ -104,7 +104,7 @@ async function destroyStorage(s: ClusterSession, state: ClusterState, lineage: s
   const pools = [...new Set([...(state.pools ?? []).map((p) => p.name), clusterNames.pool(cluster)])];
   for (const pool of pools) {
     try {
-      const holder = await poolHolder(s.host, pool, lineage);
+      const holder = await poolHolder(s.host, pool, lineage, state.pools);
       if (holder === 'absent') {
         s.update((st) => ({ ...st, pools: (st.pools ?? []).filter((p) => p.name !== pool), volumes: [] }));
         continue;

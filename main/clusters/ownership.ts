@@ -3,15 +3,16 @@
  * name. The proof, per kind:
  *   - domains and networks: our mark for this state's lineage (`<metadata><cd:owner lineage=…>`; an adopted domain is
  *     marked at adoption);
- *   - pools: a UUID derived from lineage and name;
+ *   - pools: a UUID derived from lineage and name — or, for a pool we did not create (an adopted deployment's), the
+ *     state records that pool with its exact UUID (`pools[]: {name, path, uuid}`, written at adoption);
  *   - volumes (libvirt keeps no metadata on them): the state records the volume's exact path. Start records that path
  *     before it creates the volume, so a crash between the two still leaves the volume provably ours.
  */
 import { actionHint, AppError } from '../errors';
 import { clusterNames } from './config/names';
-import type { VolumeRecord } from '../state';
+import type { PoolRecord, VolumeRecord } from '../state';
 import type { LibvirtHost, VolumeInfo } from './libvirt/types';
-import { ownerOf, poolOwnedBy } from './libvirt/xml';
+import { childText, ownerOf, poolOwnedBy } from './libvirt/xml';
 
 /** Who holds a name on the host. */
 export type Holder = 'absent' | 'ours' | 'foreign';
@@ -49,10 +50,13 @@ export async function networkHolder(host: LibvirtHost, name: string, lineage: st
 }
 
 /** Who holds storage pool `name`. */
-export async function poolHolder(host: LibvirtHost, name: string, lineage: string): Promise<Holder> {
+export async function poolHolder(host: LibvirtHost, name: string, lineage: string, recorded: readonly PoolRecord[] = []): Promise<Holder> {
   const xml = await readOrNull(() => host.poolXml(name));
   if (xml === null) return 'absent';
-  return poolOwnedBy(xml, lineage) ? 'ours' : 'foreign';
+  if (poolOwnedBy(xml, lineage)) return 'ours';
+  const uuid = childText(xml, 'uuid')?.trim().toLowerCase();
+  const evidence = recorded.find((p) => p.name === name && typeof p['uuid'] === 'string');
+  return uuid && evidence && String(evidence['uuid']).toLowerCase() === uuid ? 'ours' : 'foreign';
 }
 
 /** Is this volume proved ours: does the state record its exact path? */

@@ -189,7 +189,7 @@ async function observeStorage(
     next = { ...next, pools: (next.pools ?? []).filter((x) => x.name !== p.name) };
   }
   const recordedPool = (state.pools ?? []).some((p) => p.name === poolName);
-  const holder = await poolHolder(host, poolName, lineage);
+  const holder = await poolHolder(host, poolName, lineage, state.pools);
   if (!recordedPool && holder === 'ours') {
     drift.push({ kind: 'unrecorded', resource: 'pool', name: poolName, recorded: null, actual: 'defined' });
     next = withPool(next, { name: poolName, path: plan?.poolPath ?? '' });

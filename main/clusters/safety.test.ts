@@ -15,6 +15,7 @@ import { create } from 'xmlbuilder2';
 import { createClusterEnv } from './env';
 import { writeFile } from 'node:fs/promises';
 import { fixtureYaml } from './test-support';
+import { emptyState } from './records';
 import { buildVolumeXml, networkDhcpHosts } from './libvirt/xml';
 
 /** Rewrites the fixture's cluster.yaml with `computeNodes` listed nodes (the config grows or shrinks). */
@@ -222,6 +223,26 @@ describe('volumes, pools and networks are owned like domains', () => {
     await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({ code: 'libvirt-conflict', fields: { details: { conflicts: ['hpc-network'] } } });
     expect(await fx.state()).toBeNull();
     await onHost(fx, async (h) => expect((await h.listNetworks()).map((n) => n.name)).toEqual(['hpc-network']));
+  });
+
+  it('a pool we did not create is ours only with recorded UUID evidence (adoption); the evidence survives start', async () => {
+    fx = await clusterFixture({ computeNodes: 1, seed: { pools: [{ name: 'hpc-pool' }] } });
+    const uuid = await onHost(fx, async (h) => /<uuid>([^<]+)<\/uuid>/.exec(await h.poolXml('hpc-pool'))![1]!);
+    const target = { kind: 'cluster' as const, file: fx.ws.statePath, clusterName: 'hpc' };
+    // What adoption records: the pool with its exact UUID (and path).
+    await fx.store.transaction(target, 'test:adopt', async (tx) => {
+      await tx.write({ ...emptyState('hpc'), pools: [{ name: 'hpc-pool', path: '/somewhere', uuid }] });
+    });
+    await startCluster(fx.env, fx.ws, recordingContext());
+    const st = (await fx.state())!;
+    expect(st.status).toBe('running');
+    expect(st.pools).toEqual([expect.objectContaining({ name: 'hpc-pool', uuid })]);
+    // A wrong UUID is no evidence.
+    await fx.store.transaction(target, 'test:tamper', async (tx) => {
+      const cur = (await tx.read())!;
+      await tx.write({ ...cur, pools: [{ name: 'hpc-pool', path: '/somewhere', uuid: '00000000-0000-4000-8000-00000000dead' }] });
+    });
+    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({ code: 'libvirt-conflict', fields: { details: { conflicts: ['hpc-pool'] } } });
   });
 
   it('a resumed start keeps what the state records (volume written ahead, no domain yet)', async () => {

@@ -110,12 +110,12 @@ async function refuseConflicts(s: ClusterSession, plan: Plan, lineage: string): 
   const cluster = plan.clusterName;
   const checks: Promise<[string, string]>[] = [
     networkHolder(s.host, plan.network.name, lineage, cluster).then((h) => [plan.network.name, h]),
-    poolHolder(s.host, plan.pool.name, lineage).then((h) => [plan.pool.name, h]),
+    poolHolder(s.host, plan.pool.name, lineage, s.state?.pools).then((h) => [plan.pool.name, h]),
     ...plan.vms.map((vm) => domainHolder(s.host, vm.name, lineage, cluster).then((h): [string, string] => [vm.name, h])),
   ];
   // Volumes can only be listed in an active pool; an inactive one is checked again by each VM before it is used.
   const pool = await s.host.getPool(plan.pool.name);
-  if (pool?.active && (await poolHolder(s.host, plan.pool.name, lineage)) === 'ours') {
+  if (pool?.active && (await poolHolder(s.host, plan.pool.name, lineage, s.state?.pools)) === 'ours') {
     const recorded = s.state?.volumes ?? [];
     const existing = new Map((await s.host.listVolumes(plan.pool.name)).map((v) => [v.name, v]));
     for (const vm of plan.vms) {
@@ -191,7 +191,7 @@ async function ensurePool(s: ClusterSession, plan: Plan, owner: OwnerMark): Prom
     await s.checkpoint();
     await s.host.buildPool(name);
   } else {
-    if ((await poolHolder(s.host, name, owner.lineage)) !== 'ours') throw conflictError([name], s.host.uri);
+    if ((await poolHolder(s.host, name, owner.lineage, s.state!.pools)) !== 'ours') throw conflictError([name], s.host.uri);
     s.ctx.progress({ target: name, step: 'adopt', value: 0.2, message: `Adopting storage pool ${name}` });
     s.update((st) => withPool(st, { name, path: plan.poolPath }));
     await s.checkpoint();
