@@ -1,4 +1,4 @@
-import type { ErrorCode, ErrorData } from '../preload/contract';
+import { ERROR_CODES, type ErrorCode, type ErrorData } from '../preload/contract';
 import { redactSecrets, redactText } from './secrets/redact';
 
 /** Fields an AppError can carry besides code and message. */
@@ -40,8 +40,56 @@ export class AppError extends Error {
   }
 
   toData(): ErrorData {
-    return { code: this.code, message: this.message, ...this.fields };
+    return plainError(this.code, this.message, this.fields);
   }
+
+  /** `JSON.stringify(appError)` gives the plain error data, never `{name, code, fields}`. */
+  toJSON(): ErrorData {
+    return this.toData();
+  }
+}
+
+/** The error data with only its documented keys, `details` made JSON-plain (nested errors become error data). */
+function plainError(code: ErrorData['code'], message: string, fields: AppErrorFields): ErrorData {
+  const out: { -readonly [K in keyof ErrorData]: ErrorData[K] } = { code, message };
+  if (fields.hint !== undefined) out.hint = fields.hint;
+  if (fields.path !== undefined) out.path = fields.path;
+  if (fields.host !== undefined) out.host = fields.host;
+  if (fields.line !== undefined) out.line = fields.line;
+  if (fields.field !== undefined) out.field = fields.field;
+  if (fields.details !== undefined) out.details = plainValue(fields.details, 0) as Record<string, unknown>;
+  return out;
+}
+
+function plainValue(v: unknown, depth: number): unknown {
+  if (v instanceof AppError) return v.toData();
+  if (v instanceof Error) return { code: 'internal', message: v.message };
+  if (depth > 8 || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => plainValue(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainValue(x, depth + 1)]));
+}
+
+/** Where this process's hints are read: the CLI names commands to run, the app (desktop or `serve`) buttons to click. */
+export type HintHost = 'cli' | 'ui';
+let currentHintHost: HintHost = 'ui';
+
+/** Set once by an entry point (the CLI sets `cli`; the app keeps the default `ui`). */
+export function setHintHost(host: HintHost): void {
+  currentHintHost = host;
+}
+
+export function hintHost(): HintHost {
+  return currentHintHost;
+}
+
+/**
+ * The one rule for hints that ask the user to do something: every such hint is written in both forms — the command a
+ * CLI user can run (`clusterdesk state restore ID`) and the button an app user can click — and the host the error is
+ * raised in picks its own. Errors are created in the process that shows them (the CLI runs the domain functions
+ * itself), so choosing at creation is choosing by host.
+ */
+export function actionHint(forms: { readonly cli: string; readonly ui: string }): string {
+  return currentHintHost === 'cli' ? forms.cli : forms.ui;
 }
 
 function redactFields(fields: AppErrorFields): AppErrorFields {
@@ -59,9 +107,15 @@ export function isAppError(err: unknown, ...codes: ErrorCode[]): err is AppError
 /** Any thrown value as error data; unknown errors become `internal` and keep their message. */
 export function toErrorData(err: unknown): ErrorData {
   if (err instanceof AppError) return err.toData();
+  // Plain error data (from a worker, a snapshot, a settled result): redacted and reduced to the documented keys.
+  if (isErrorData(err)) return AppError.fromData(err).toData();
   if (err instanceof Error && err.name === 'AbortError') return { code: 'cancelled', message: 'The operation was cancelled.' };
   const message = redactText(err instanceof Error ? err.message : String(err));
   return { code: 'internal', message, hint: 'This is a bug in Clusterdesk; please report it with the log.' };
+}
+
+function isErrorData(v: unknown): v is ErrorData {
+  return typeof v === 'object' && v !== null && !(v instanceof Error) && (ERROR_CODES as readonly string[]).includes((v as ErrorData).code) && typeof (v as ErrorData).message === 'string';
 }
 
 /** Throws a `cancelled` AppError when the signal is aborted. */

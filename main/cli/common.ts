@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ErrorData, WorkspaceKind } from '../../preload/contract';
-import { AppError, toErrorData } from '../errors';
+import { AppError, setHintHost, toErrorData } from '../errors';
 import type { Settings } from '../settings/settings';
 import type { StateStore, StateTarget } from '../state';
 import { EXIT, exitCodeFor, renderError, type ExitCode } from './format';
@@ -29,6 +29,8 @@ export function globals(cmd: Command): GlobalOptions {
  * otherwise; sets the documented exit code. Never throws.
  */
 export async function execute(opts: GlobalOptions, body: () => Promise<CommandResult>): Promise<void> {
+  // Hints raised from here on name the command to run, not the app's button (main/errors.ts `actionHint`).
+  setHintHost('cli');
   await whileBusy(() => run(opts, body));
 }
 

@@ -53,9 +53,28 @@ export function exitCodeFor(code: ErrorCode): ExitCode {
 /** Outcome words that mean a target did not do what was asked (exit 4 when some did and some did not). */
 const FAILED_RESULTS = new Set(['failed', 'unreachable', 'refused', 'error', 'timeout']);
 
-/** Exit code for an operation that finished with per-target outcomes: 0 when all worked, 4 when some failed. */
+/**
+ * The exit code of a command that ran to its end (`"ok": true`) with per-target outcomes — the one rule docs/cli.md
+ * states: 0 when every target did what was asked (or had nothing to do); 1 when some target failed for a reason a
+ * retry alone will not fix (its error's code is not an unreachable one: `ssh-auth`, `path-refused`, `libvirt-error`,
+ * …); else 4 when some target could not be reached or timed out (`ssh-unreachable`, `ssh-timeout`, `libvirt-conn`,
+ * or a failure that carries no error).
+ */
 export function exitCodeForOutcomes(outcomes: readonly TargetOutcome[]): ExitCode {
-  return outcomes.some((o) => FAILED_RESULTS.has(o.result) || o.error) ? EXIT.unreachable : EXIT.ok;
+  let exit: ExitCode = EXIT.ok;
+  for (const o of outcomes) {
+    if (!FAILED_RESULTS.has(o.result) && !o.error) continue;
+    const byCode = o.error ? exitCodeFor(o.error.code) : EXIT.unreachable;
+    if (byCode !== EXIT.unreachable) return EXIT.failed;
+    exit = EXIT.unreachable;
+  }
+  return exit;
+}
+
+/** The more serious of two exit codes: a failure (1, 2, 3) over a partial result (4) over success (0). */
+export function worseExit(a: ExitCode, b: ExitCode): ExitCode {
+  const rank = (c: ExitCode) => (c === EXIT.ok ? 0 : c === EXIT.unreachable ? 1 : 2);
+  return rank(b) > rank(a) ? b : a;
 }
 
 /** An error for people: message, then where, then what to do. Redacted (the data may not come from an AppError). */

@@ -3,13 +3,13 @@
  * with one of our names that does not carry our mark is left alone and reported as skipped.
  */
 import type { TargetOutcome } from '../../preload/contract';
-import { AppError, toErrorData } from '../errors';
+import { actionHint, AppError, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
 import type { ClusterState } from '../state';
 import { deleteAdoptedVolumes } from './adopt';
 import { clusterNames } from './config/names';
 import type { ClusterEnv } from './env';
-import { domainHolder, isClusterVmName, networkHolder, poolHolder } from './ownership';
+import { domainHolder, isClusterVmName, networkHolder, poolHolder, volumeRecorded } from './ownership';
 import { mapBounded } from './parallel';
 import { cancelledError, withSession, type ClusterSession } from './session';
 import type { ClusterOpResult } from './start';
@@ -21,7 +21,7 @@ import { loadConfig, type ClusterWorkspace } from './workspace';
 export function requireConfirmation(clusterName: string, confirm: string | undefined): void {
   if (confirm === clusterName) return;
   throw new AppError('confirmation-required', `Destroying ${clusterName} deletes its VMs, volumes, pool and network; confirm by typing the cluster name.`, {
-    hint: `Type "${clusterName}" to confirm (CLI: --force).`,
+    hint: actionHint({ cli: 'Add --force to confirm: `clusterdesk hpc destroy --force`.', ui: `Type "${clusterName}" in the Destroy dialog, then click Destroy.` }),
     details: { expected: clusterName },
   });
 }
@@ -87,7 +87,10 @@ export async function destroyCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx:
       return finishIncomplete(
         s,
         new AppError(first?.code ?? 'libvirt-error', `Destroy could not remove everything: ${problems.map((p) => `${p.target} (${p.message})`).join('; ')}`, {
-          hint: 'The state keeps what is left; fix the cause and destroy again.',
+          hint: actionHint({
+            cli: 'The state keeps what is left; fix the cause and run `clusterdesk hpc destroy --force` again.',
+            ui: 'The state keeps what is left; fix the cause and click Destroy again.',
+          }),
           details: { outcomes },
         }),
       );
@@ -113,7 +116,7 @@ async function destroyStorage(s: ClusterSession, state: ClusterState, lineage: s
   const pools = [...new Set([...(state.pools ?? []).map((p) => p.name), clusterNames.pool(cluster)])];
   for (const pool of pools) {
     try {
-      const holder = await poolHolder(s.host, pool, lineage);
+      const holder = await poolHolder(s.host, pool, lineage, state.pools);
       if (holder === 'absent') {
         s.update((st) => ({ ...st, pools: (st.pools ?? []).filter((p) => p.name !== pool), volumes: [] }));
         continue;
@@ -123,10 +126,10 @@ async function destroyStorage(s: ClusterSession, state: ClusterState, lineage: s
         continue;
       }
       if (!(await s.host.getPool(pool))?.active) await s.host.startPool(pool);
-      const recorded = new Set(state.volumes.map((v) => v.name));
       const volumes = await s.host.listVolumes(pool);
-      // Volumes we name (`<vm>.qcow2`) or recorded; anything else in the pool is someone's file and keeps the pool.
-      const ours = volumes.filter((v) => recorded.has(v.name) || (v.name.endsWith('.qcow2') && isClusterVmName(cluster, v.name.slice(0, -'.qcow2'.length))));
+      // Only volumes whose exact path the state records are ours (a name proves nothing); anything else in the pool
+      // is someone's file, is left alone and keeps the pool.
+      const ours = volumes.filter((v) => volumeRecorded(v, state.volumes));
       for (const v of ours) {
         s.ctx.progress({ target: v.name, step: 'delete', value: 0.5, message: `Deleting volume ${v.name}` });
         await s.host.deleteVolume(pool, v.name);
@@ -134,9 +137,10 @@ async function destroyStorage(s: ClusterSession, state: ClusterState, lineage: s
         await s.saveHost();
         outcomes.push({ target: v.name, result: 'deleted' });
       }
-      const others = volumes.length - ours.length;
-      if (others > 0) {
-        outcomes.push({ target: pool, result: 'skipped', message: `holds ${others} volume(s) Clusterdesk did not create; pool kept` });
+      const others = volumes.filter((v) => !ours.includes(v));
+      for (const v of others) outcomes.push({ target: v.name, result: 'skipped', message: 'not created by Clusterdesk for this state; left alone' });
+      if (others.length > 0) {
+        outcomes.push({ target: pool, result: 'skipped', message: `holds ${others.length} volume(s) Clusterdesk did not create; pool kept` });
         continue;
       }
       s.ctx.progress({ target: pool, step: 'delete', value: 0.5, message: `Deleting storage pool ${pool}` });

@@ -39,12 +39,18 @@ export function withNetwork(s: ClusterState, n: NetworkRecord): ClusterState {
   return { ...s, networks: upsert(s.networks, prev ? { ...prev, ...n } : n) };
 }
 
+/** Records a pool, keeping what an earlier record holds beyond the new one (an adopted pool's `uuid` evidence). */
 export function withPool(s: ClusterState, p: PoolRecord): ClusterState {
-  return { ...s, pools: upsert(s.pools ?? [], p) };
+  const prev = (s.pools ?? []).find((x) => x.name === p.name);
+  return { ...s, pools: upsert(s.pools ?? [], prev ? { ...prev, ...p } : p) };
 }
 
 export function withVolume(s: ClusterState, v: VolumeRecord): ClusterState {
   return { ...s, volumes: upsert(s.volumes, v) };
+}
+
+export function withoutVolume(s: ClusterState, name: string): ClusterState {
+  return { ...s, volumes: s.volumes.filter((v) => v.name !== name) };
 }
 
 /** Updates one VM's record in place (no-op when it is not recorded). */

@@ -5,7 +5,7 @@
 import type { DriftItem } from '../../preload/contract';
 import { AppError } from '../errors';
 import type { OpContext } from '../operations/types';
-import { isoNow, type ClusterState, type VolumeRecord } from '../state';
+import { isoNow, type ClusterState } from '../state';
 import { clusterNames } from './config/names';
 import { inSubnet, parseIpv4, parseSubnet } from './config/net';
 import type { ClusterPlan } from './config/plan';
@@ -192,7 +192,7 @@ async function observeStorage(
     next = { ...next, pools: (next.pools ?? []).filter((x) => x.name !== p.name) };
   }
   const recordedPool = (state.pools ?? []).some((p) => p.name === poolName);
-  const holder = await poolHolder(host, poolName, lineage);
+  const holder = await poolHolder(host, poolName, lineage, state.pools);
   if (!recordedPool && holder === 'ours') {
     drift.push({ kind: 'unrecorded', resource: 'pool', name: poolName, recorded: null, actual: 'defined' });
     next = withPool(next, { name: poolName, path: plan?.poolPath ?? '' });
@@ -212,16 +212,8 @@ async function observeStorage(
     gone.add(v.name);
   }
   if (gone.size > 0) next = { ...next, volumes: next.volumes.filter((x) => !gone.has(x.name)) };
-  const recordedVolumes = new Set(state.volumes.map((x) => x.name));
-  const added: VolumeRecord[] = [];
-  for (const v of volumes) {
-    if (recordedVolumes.has(v.name)) continue;
-    if (!v.name.endsWith('.qcow2') || !isClusterVmName(state.cluster_name, v.name.slice(0, -'.qcow2'.length))) continue;
-    drift.push({ kind: 'unrecorded', resource: 'volume', name: v.name, recorded: null, actual: v.path });
-    recordedVolumes.add(v.name);
-    added.push({ name: v.name, path: v.path, size_gb: v.capacityBytes / 2 ** 30, format: 'qcow2' });
-  }
-  if (added.length > 0) next = { ...next, volumes: [...next.volumes, ...added] };
+  // A volume the state does not record is never recorded by a refresh, even with one of our names: a name proves
+  // nothing for volumes (see ownership.ts), and recording it would let destroy delete someone's disk.
   return next;
 }
 

@@ -8,10 +8,20 @@ import { openLibvirtHost } from './libvirt/host';
 import { saveTestHost } from './libvirt/test-host';
 import { ownerOf, serializeXml } from './libvirt/xml';
 import { destroyCluster } from './destroy';
+import { refreshCluster } from './refresh';
 import { startCluster } from './start';
 import { clusterFixture, hostDomains, recordingContext, type ClusterFixture } from './test-support';
 import { create } from 'xmlbuilder2';
 import { createClusterEnv } from './env';
+import { writeFile } from 'node:fs/promises';
+import { fixtureYaml } from './test-support';
+import { emptyState } from './records';
+import { buildVolumeXml, networkDhcpHosts } from './libvirt/xml';
+
+/** Rewrites the fixture's cluster.yaml with `computeNodes` listed nodes (the config grows or shrinks). */
+async function resize(f: ClusterFixture, computeNodes: number): Promise<void> {
+  await writeFile(f.ws.configFile, fixtureYaml('hpc', f.host.uri, { form: 'list', computeNodes, baseImage: 'images/base.qcow2' }));
+}
 
 let fx: ClusterFixture | null = null;
 afterEach(async () => {
@@ -45,10 +55,8 @@ describe('conflicts', () => {
     fx = await clusterFixture({ computeNodes: 3, seed: { domains: [{ name: 'hpc-compute-02', state: 'RUNNING' }] } });
     const err = await startCluster(fx.env, fx.ws, recordingContext()).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'libvirt-conflict', fields: { details: { conflicts: ['hpc-compute-02'] } } });
-    const st = (await fx.state())!;
-    expect(st.status).toBe('partial');
-    expect(st.lineage).toMatch(/^[0-9a-f-]{36}$/);
-    expect(st.vms).toEqual([]);
+    // Nothing was created, so no `partial` state is left behind.
+    expect(await fx.state()).toBeNull();
     expect(await hostDomains(fx.host)).toEqual([['hpc-compute-02', 'RUNNING']]);
     await onHost(fx, async (h) => expect(await h.listNetworks()).toEqual([]));
 
@@ -59,7 +67,7 @@ describe('conflicts', () => {
     await startCluster(fx.env, fx.ws, recordingContext());
     const done = (await fx.state())!;
     expect(done.status).toBe('running');
-    expect(done.lineage).toBe(st.lineage);
+    expect(done.lineage).toMatch(/^[0-9a-f-]{36}$/);
     expect(done.vms).toHaveLength(4);
   });
 
@@ -166,5 +174,119 @@ describe('cancellation', () => {
     ac.abort();
     await expect(startCluster(fx.env, fx.ws, recordingContext(ac.signal))).rejects.toMatchObject({ code: 'cancelled' });
     expect(await fx.state()).toBeNull();
+  });
+});
+
+describe('volumes, pools and networks are owned like domains', () => {
+  it('a volume with a node\'s name that start did not record is refused, never adopted, and destroy leaves it', async () => {
+    fx = await clusterFixture({ computeNodes: 1 });
+    await startCluster(fx.env, fx.ws, recordingContext());
+    // Someone else puts a disk named like the next node's into our pool.
+    await onHost(fx, (h) => h.createVolume('hpc-pool', buildVolumeXml({ name: 'hpc-compute-02.qcow2', capacityGb: 1 })));
+    await resize(fx, 2);
+    const before = (await fx.state())!;
+    const err = await startCluster(fx.env, fx.ws, recordingContext()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'libvirt-conflict', fields: { details: { conflicts: ['hpc-pool/hpc-compute-02.qcow2'] } } });
+    const after = (await fx.state())!;
+    expect(after.volumes.map((v) => v.name)).toEqual(before.volumes.map((v) => v.name));
+    expect(after.vms.map((v) => v.name)).toEqual(['hpc-controller', 'hpc-compute-01']);
+
+    // A refresh does not record it either.
+    await refreshCluster(fx.env, fx.ws, recordingContext(), { apply: true });
+    expect((await fx.state())!.volumes.map((v) => v.name)).not.toContain('hpc-compute-02.qcow2');
+
+    const result = await destroyCluster(fx.env, fx.ws, recordingContext()).catch((e: unknown) => e);
+    // The foreign volume keeps the pool; everything of ours is gone.
+    expect(JSON.stringify(result)).toContain('hpc-compute-02.qcow2');
+    await onHost(fx, async (h) => {
+      expect((await h.listVolumes('hpc-pool')).map((v) => v.name)).toEqual(['hpc-compute-02.qcow2']);
+    });
+    expect(await hostDomains(fx.host)).toEqual([]);
+  });
+
+  it('a foreign pool with our name: start refused, nothing created, no state; destroy leaves it', async () => {
+    fx = await clusterFixture({ computeNodes: 1, seed: { pools: [{ name: 'hpc-pool', volumes: ['hpc-controller.qcow2'] }] } });
+    const err = await startCluster(fx.env, fx.ws, recordingContext()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'libvirt-conflict', fields: { details: { conflicts: ['hpc-pool'] } } });
+    expect(await fx.state()).toBeNull();
+    await onHost(fx, async (h) => {
+      expect(await h.listNetworks()).toEqual([]);
+      expect((await h.listVolumes('hpc-pool')).map((v) => v.name)).toEqual(['hpc-controller.qcow2']);
+    });
+    // Destroy with nothing recorded removes nothing.
+    expect((await destroyCluster(fx.env, fx.ws, recordingContext())).outcomes).toEqual([]);
+    await onHost(fx, async (h) => expect((await h.listVolumes('hpc-pool')).map((v) => v.name)).toEqual(['hpc-controller.qcow2']));
+  });
+
+  it('a foreign network recorded nowhere: destroy of another cluster state leaves it; start refuses it', async () => {
+    fx = await clusterFixture({ computeNodes: 1, seed: { networks: [{ name: 'hpc-network', octet: 7 }] } });
+    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({ code: 'libvirt-conflict', fields: { details: { conflicts: ['hpc-network'] } } });
+    expect(await fx.state()).toBeNull();
+    await onHost(fx, async (h) => expect((await h.listNetworks()).map((n) => n.name)).toEqual(['hpc-network']));
+  });
+
+  it('a pool we did not create is ours only with recorded UUID evidence (adoption); the evidence survives start', async () => {
+    fx = await clusterFixture({ computeNodes: 1, seed: { pools: [{ name: 'hpc-pool' }] } });
+    const uuid = await onHost(fx, async (h) => /<uuid>([^<]+)<\/uuid>/.exec(await h.poolXml('hpc-pool'))![1]!);
+    const target = { kind: 'cluster' as const, file: fx.ws.statePath, clusterName: 'hpc' };
+    // What adoption records: the pool with its exact UUID (and path).
+    await fx.store.transaction(target, 'test:adopt', async (tx) => {
+      await tx.write({ ...emptyState('hpc'), pools: [{ name: 'hpc-pool', path: '/somewhere', uuid }] });
+    });
+    await startCluster(fx.env, fx.ws, recordingContext());
+    const st = (await fx.state())!;
+    expect(st.status).toBe('running');
+    expect(st.pools).toEqual([expect.objectContaining({ name: 'hpc-pool', uuid })]);
+    // A wrong UUID is no evidence.
+    await fx.store.transaction(target, 'test:tamper', async (tx) => {
+      const cur = (await tx.read())!;
+      await tx.write({ ...cur, pools: [{ name: 'hpc-pool', path: '/somewhere', uuid: '00000000-0000-4000-8000-00000000dead' }] });
+    });
+    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({ code: 'libvirt-conflict', fields: { details: { conflicts: ['hpc-pool'] } } });
+  });
+
+  it('a resumed start keeps what the state records (volume written ahead, no domain yet)', async () => {
+    fx = await clusterFixture({ computeNodes: 2 });
+    const env = createClusterEnv({ store: fx.store, parallelism: 1, pollIntervalMs: 20, processEnv: {} });
+    const ac = new AbortController();
+    // Cancelled right after compute-01's volume is asked for: the volume exists, recorded, its domain does not.
+    const ctx = recordingContext(ac.signal, (u) => {
+      if (u.step === 'volume' && u.target === 'hpc-compute-01') ac.abort();
+    });
+    await expect(startCluster(env, fx.ws, ctx)).rejects.toMatchObject({ code: 'cancelled' });
+    await env.dispose();
+    const st = (await fx.state())!;
+    expect(st.status).toBe('partial');
+    expect(st.volumes.map((v) => v.name)).toContain('hpc-compute-01.qcow2');
+    expect((await hostDomains(fx.host)).map(([n]) => n)).toEqual(['hpc-controller']);
+    const again = await startCluster(fx.env, fx.ws, recordingContext());
+    expect(again.outcomes.map((o) => [o.target, o.result])).toEqual([
+      ['hpc-controller', 'already running'],
+      ['hpc-compute-01', 'started'],
+      ['hpc-compute-02', 'started'],
+    ]);
+  });
+
+  it('a node added to a running cluster gets its DHCP reservation in the existing network', async () => {
+    fx = await clusterFixture({ computeNodes: 1 });
+    await startCluster(fx.env, fx.ws, recordingContext());
+    const lineage = (await fx.state())!.lineage;
+    await resize(fx, 2);
+    const again = await startCluster(fx.env, fx.ws, recordingContext());
+    expect(again.outcomes.map((o) => [o.target, o.result])).toEqual([
+      ['hpc-controller', 'already running'],
+      ['hpc-compute-01', 'already running'],
+      ['hpc-compute-02', 'started'],
+    ]);
+    expect((await fx.state())!.lineage).toBe(lineage);
+    await onHost(fx, async (h) => {
+      const hosts = networkDhcpHosts(await h.networkXml('hpc-network'));
+      expect(hosts.map((x) => [x.name, x.ip])).toEqual([
+        ['hpc-controller', '10.88.0.10'],
+        ['hpc-compute-01', '10.88.0.21'],
+        ['hpc-compute-02', '10.88.0.22'],
+      ]);
+      expect((await h.getNetwork('hpc-network'))?.active).toBe(true);
+    });
   });
 });

@@ -22,6 +22,8 @@ export interface ClusterSession {
   update(fn: (s: ClusterState) => ClusterState): void;
   /** Saves the demo host (if any), then writes the state; concurrent calls coalesce into one write after them. */
   checkpoint(): Promise<void>;
+  /** Waits for writes in flight, then removes the state file and writes nothing more (a start that created nothing). */
+  discard(): Promise<void>;
   /** Saves the demo host only (destroy writes no intermediate states). */
   saveHost(): Promise<void>;
   /** Throws `cancelled` when the operation was cancelled. */
@@ -86,7 +88,7 @@ class SaveGate {
 /** The adapter methods that change the host (everything else only reads). */
 const CHANGES: ReadonlySet<string> = new Set([
   'defineDomain', 'startDomain', 'shutdownDomain', 'destroyDomain', 'suspendDomain', 'resumeDomain', 'rebootDomain', 'undefineDomain',
-  'setDomainAutostart', 'defineNetwork', 'startNetwork', 'destroyNetwork', 'undefineNetwork', 'definePool', 'buildPool', 'startPool',
+  'setDomainAutostart', 'defineNetwork', 'addDhcpHost', 'startNetwork', 'destroyNetwork', 'undefineNetwork', 'definePool', 'buildPool', 'startPool',
   'refreshPool', 'destroyPool', 'deletePool', 'undefinePool', 'createVolume', 'deleteVolume',
 ] satisfies (keyof LibvirtHost)[]);
 
@@ -156,6 +158,12 @@ export async function withSession<T>(
             state = f(state);
           },
           checkpoint: () => saver.request(),
+          async discard() {
+            await saver.idle();
+            state = null;
+            await hostSaver.request();
+            await tx.remove();
+          },
           saveHost: () => hostSaver.request(),
           checkCancelled() {
             if (ctx.signal.aborted) throw cancelledError();

@@ -1,19 +1,21 @@
 /**
- * `start`: validate; create or adopt the network, the pool, one volume and one domain per VM; start the domains with
- * bounded parallelism. Each resource is recorded as soon as it exists, so a failed or cancelled start leaves a
- * `partial` state that names everything there is, and a re-run adopts it.
+ * `start`: validate; create (or resume with) the network, the pool, one volume and one domain per VM; start the
+ * domains with bounded parallelism. Each resource is recorded as soon as it exists (a volume's path even just before
+ * it is created), so a failed or cancelled start leaves a `partial` state that names everything there is, and a
+ * re-run resumes with it. Only what is proved ours is resumed (see ownership.ts); anything else carrying one of our
+ * names is refused with `libvirt-conflict`. A start that fails before creating anything leaves no state behind.
  */
 import { assertNever, type TargetOutcome } from '../../preload/contract';
-import { AppError, toErrorData } from '../errors';
+import { actionHint, AppError, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
 import { isoNow, type ClusterState } from '../state';
 import { guestDomainSpec } from './config/guest';
 import type { VmPlan } from './config/plan';
 import type { ClusterEnv } from './env';
-import { buildDomainXml, buildNetworkXml, buildPoolXml, buildVolumeXml, type OwnerMark } from './libvirt/xml';
-import { conflictError, domainHolder, networkHolder, poolHolder } from './ownership';
+import { buildDomainXml, buildNetworkXml, buildPoolXml, buildVolumeXml, networkDhcpHosts, poolTargetPath, type OwnerMark } from './libvirt/xml';
+import { conflictError, domainHolder, networkHolder, poolHolder, volumeRecorded } from './ownership';
 import { mapBounded } from './parallel';
-import { emptyState, networkRecordOf, patchVm, vmRecordOf, withNetwork, withPool, withVm, withVolume } from './records';
+import { emptyState, networkRecordOf, patchVm, vmRecordOf, withNetwork, withPool, withVm, withVolume, withoutVolume } from './records';
 import { withSession, type ClusterSession } from './session';
 import { deriveStatus, vmStateOf } from './vm-state';
 import { loadConfig, planOf, type ClusterWorkspace } from './workspace';
@@ -37,11 +39,11 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
     const lineage = s.state!.lineage!;
     const mark = (role: string): OwnerMark => ({ lineage, cluster: plan.clusterName, role });
     try {
-      ctx.progress({ target: '', step: 'check', value: 0, message: `Checking ${plan.vms.length + 2} names on ${s.host.uri}` });
+      ctx.progress({ target: '', step: 'check', value: 0, message: `Checking ${plan.vms.length * 2 + 2} names on ${s.host.uri}` });
       await refuseConflicts(s, plan, lineage);
       await ensureNetwork(s, plan, mark('network'));
-      await ensurePool(s, plan, mark('pool'));
-      const settled = await mapBounded(plan.vms, env.parallelism, ctx.signal, (vm) => startVm(s, plan, vm, mark(vm.role)));
+      const poolDir = await ensurePool(s, plan, mark('pool'));
+      const settled = await mapBounded(plan.vms, env.parallelism, ctx.signal, (vm) => startVm(s, plan, vm, mark(vm.role), poolDir));
       const outcomes: TargetOutcome[] = settled.map((r, i) => {
         const name = plan.vms[i]!.name;
         if (r.status === 'done') return { target: name, result: r.value };
@@ -54,7 +56,10 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
       const failed = outcomes.filter((o) => o.result === 'failed');
       if (ctx.signal.aborted) {
         throw new AppError('cancelled', `Start was cancelled; ${s.state!.vms.length} of ${plan.vms.length} VMs are recorded (status partial).`, {
-          hint: 'Start again to finish, or destroy to remove what was created.',
+          hint: actionHint({
+            cli: 'Run `clusterdesk hpc start` again to finish, or `clusterdesk hpc destroy --force` to remove what was created.',
+            ui: 'Click Start again to finish, or Destroy to remove what was created.',
+          }),
           details: { outcomes },
         });
       }
@@ -62,15 +67,27 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
         const first = failed[0]!.error!;
         throw new AppError(first.code, `${failed.length} of ${plan.vms.length} VMs could not be started (first: ${failed[0]!.target}: ${first.message})`, {
           ...(first.host ? { host: first.host } : {}),
-          hint: first.hint ?? 'Fix the cause and start again: start adopts what exists and creates the rest.',
+          hint:
+            first.hint ??
+            actionHint({
+              cli: 'Fix the cause and run `clusterdesk hpc start` again: it resumes with what it recorded and creates the rest.',
+              ui: 'Fix the cause and click Start again: it resumes with what it recorded and creates the rest.',
+            }),
           details: { outcomes, ...(first.details ?? {}) },
         });
       }
       ctx.progress({ target: '', step: 'done', value: 1, message: `Cluster ${plan.clusterName} is ${s.state!.status}` });
       return { outcomes };
     } catch (err) {
+      const st = s.state!;
+      if (!prev && st.vms.length === 0 && st.volumes.length === 0 && st.networks.length === 0 && (st.pools ?? []).length === 0) {
+        // Nothing was created: leave no `partial` state behind (the generation written above stays in history, so a
+        // later start keeps the same lineage).
+        await s.discard().catch(() => undefined);
+        throw err;
+      }
       // Whatever happened, the state names everything created so far and says the cluster is not complete.
-      s.update((st) => ({ ...st, status: st.status === 'running' ? 'running' : 'partial' }));
+      s.update((x) => ({ ...x, status: x.status === 'running' ? 'running' : 'partial' }));
       await s.checkpoint().catch(() => undefined);
       throw err;
     }
@@ -101,9 +118,19 @@ async function refuseConflicts(s: ClusterSession, plan: Plan, lineage: string): 
   const cluster = plan.clusterName;
   const checks: Promise<[string, string]>[] = [
     networkHolder(s.host, plan.network.name, lineage, cluster).then((h) => [plan.network.name, h]),
-    poolHolder(s.host, plan.pool.name, lineage).then((h) => [plan.pool.name, h]),
+    poolHolder(s.host, plan.pool.name, lineage, s.state?.pools).then((h) => [plan.pool.name, h]),
     ...plan.vms.map((vm) => domainHolder(s.host, vm.name, lineage, cluster).then((h): [string, string] => [vm.name, h])),
   ];
+  // Volumes can only be listed in an active pool; an inactive one is checked again by each VM before it is used.
+  const pool = await s.host.getPool(plan.pool.name);
+  if (pool?.active && (await poolHolder(s.host, plan.pool.name, lineage, s.state?.pools)) === 'ours') {
+    const recorded = s.state?.volumes ?? [];
+    const existing = new Map((await s.host.listVolumes(plan.pool.name)).map((v) => [v.name, v]));
+    for (const vm of plan.vms) {
+      const v = existing.get(vm.volume);
+      if (v && !volumeRecorded(v, recorded)) checks.push(Promise.resolve([`${plan.pool.name}/${vm.volume}`, 'foreign']));
+    }
+  }
   const foreign = (await Promise.all(checks)).filter(([, h]) => h === 'foreign').map(([n]) => n);
   if (foreign.length > 0) throw conflictError(foreign, s.host.uri);
 }
@@ -132,7 +159,22 @@ async function ensureNetwork(s: ClusterSession, plan: Plan, owner: OwnerMark): P
     info = { name: n.name, active: false, persistent: true };
   } else {
     if ((await networkHolder(s.host, n.name, owner.lineage, plan.clusterName)) !== 'ours') throw conflictError([n.name], s.host.uri);
-    s.ctx.progress({ target, step: 'adopt', value: 0.2, message: `Adopting network ${n.name}` });
+    s.ctx.progress({ target, step: 'resume', value: 0.2, message: `Using network ${n.name}` });
+    // VMs added to the config since the network was defined get their reservation in the existing network.
+    const reserved = networkDhcpHosts(await s.host.networkXml(n.name));
+    for (const vm of plan.vms) {
+      const mac = vm.mac.toLowerCase();
+      if (reserved.some((h) => h.mac === mac)) continue;
+      const taken = reserved.find((h) => h.ip === vm.address);
+      if (taken) {
+        throw new AppError('libvirt-conflict', `${vm.address} (for ${vm.name}) is already reserved for ${taken.name || taken.mac} in network ${n.name}.`, {
+          host: s.host.uri,
+          hint: 'Give the new node another address in the config, then start again.',
+        });
+      }
+      s.ctx.progress({ target: vm.name, step: 'dhcp', value: 0.05, message: `Reserving ${vm.address} for ${vm.name} in ${n.name}` });
+      await s.host.addDhcpHost(n.name, { mac: vm.mac, ip: vm.address, name: vm.name });
+    }
   }
   s.update((st) => withNetwork(st, networkRecordOf(plan)));
   await s.checkpoint();
@@ -144,7 +186,8 @@ async function ensureNetwork(s: ClusterSession, plan: Plan, owner: OwnerMark): P
   s.ctx.progress({ target, step: 'ready', value: 1, message: `Network ${n.name} is active` });
 }
 
-async function ensurePool(s: ClusterSession, plan: Plan, owner: OwnerMark): Promise<void> {
+/** Defines (or resumes with) the pool; returns its target directory. */
+async function ensurePool(s: ClusterSession, plan: Plan, owner: OwnerMark): Promise<string> {
   s.checkCancelled();
   const name = plan.pool.name;
   let info = await s.host.getPool(name);
@@ -156,7 +199,7 @@ async function ensurePool(s: ClusterSession, plan: Plan, owner: OwnerMark): Prom
     await s.checkpoint();
     await s.host.buildPool(name);
   } else {
-    if ((await poolHolder(s.host, name, owner.lineage)) !== 'ours') throw conflictError([name], s.host.uri);
+    if ((await poolHolder(s.host, name, owner.lineage, s.state!.pools)) !== 'ours') throw conflictError([name], s.host.uri);
     s.ctx.progress({ target: name, step: 'adopt', value: 0.2, message: `Adopting storage pool ${name}` });
     s.update((st) => withPool(st, { name, path: plan.poolPath }));
     await s.checkpoint();
@@ -167,10 +210,11 @@ async function ensurePool(s: ClusterSession, plan: Plan, owner: OwnerMark): Prom
     await s.checkpoint();
   }
   s.ctx.progress({ target: name, step: 'ready', value: 1, message: `Storage pool ${name} is active` });
+  return poolTargetPath(await s.host.poolXml(name)) ?? plan.poolPath;
 }
 
 /** One VM: volume, domain, running. Returns what happened (`started`, `resumed`, `already running`). */
-async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMark): Promise<string> {
+async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMark, poolDir: string): Promise<string> {
   const host = s.host;
   const progress = (step: string, value: number, message: string) => s.ctx.progress({ target: vm.name, step, value, message });
   s.checkCancelled();
@@ -181,13 +225,29 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
   if (adopted) {
     volumePath = adopted;
   } else {
+    const record = (path: string) => s.update((st) => inPlanOrder(withVolume(st, { name: vm.volume, path, size_gb: vm.diskGb, format: 'qcow2' }), plan));
     let volume = await host.getVolume(plan.pool.name, vm.volume);
-    if (!volume) {
+    if (volume) {
+      // Checked again here (the pool may have been inactive up front, or the name taken since): a volume is resumed
+      // only when the state records its exact path.
+      if (!volumeRecorded(volume, s.state!.volumes)) throw conflictError([`${plan.pool.name}/${vm.volume}`], host.uri);
+    } else {
+      // Recorded before it exists (write-ahead): a crash right after the creation leaves it recorded, hence ours.
+      const expected = `${poolDir.replace(/\/+$/, '')}/${vm.volume}`;
+      record(expected);
+      await s.checkpoint();
       progress('volume', 0.1, `Creating volume ${vm.volume} (${vm.diskGb} GB over ${plan.baseImagePath})`);
-      volume = await host.createVolume(plan.pool.name, buildVolumeXml({ name: vm.volume, capacityGb: vm.diskGb, backingPath: plan.baseImagePath }));
+      try {
+        volume = await host.createVolume(plan.pool.name, buildVolumeXml({ name: vm.volume, capacityGb: vm.diskGb, backingPath: plan.baseImagePath }));
+      } catch (err) {
+        // Not created by us: the path must not stay recorded, or a volume someone else puts there would pass as ours.
+        s.update((st) => withoutVolume(st, vm.volume));
+        await s.checkpoint().catch(() => undefined);
+        throw err;
+      }
     }
     volumePath = volume.path;
-    s.update((st) => inPlanOrder(withVolume(st, { name: vm.volume, path: volumePath, size_gb: vm.diskGb, format: 'qcow2' }), plan));
+    record(volumePath);
     await s.checkpoint();
   }
   s.checkCancelled();
@@ -242,7 +302,10 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
     case 'SHUTDOWN':
     case 'PMSUSPENDED':
       throw new AppError('state-wrong-status', `${vm.name} is ${vmStateOf(state0)}; start cannot take it to RUNNING.`, {
-        hint: 'Force it off (VM actions), then start again.',
+        hint: actionHint({
+          cli: 'Run `clusterdesk hpc stop` (it forces off what does not shut down), then `clusterdesk hpc start` again.',
+          ui: 'Click Force off in its VM actions, then click Start again.',
+        }),
       });
     default:
       return assertNever(state0);

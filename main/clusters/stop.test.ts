@@ -72,7 +72,8 @@ describe('stop', () => {
     expect((await fx.state())!.status).toBe('stopped');
     // Stopping a stopped cluster is safe and says so.
     const again = await stopCluster(fx.env, fx.ws, recordingContext());
-    expect(again.outcomes.map((o) => o.message)).toEqual(['already off', 'already off', 'already off']);
+    expect(again.outcomes.map((o) => o.result)).toEqual(['already-off', 'already-off', 'already-off']);
+    expect(again.outcomes.map((o) => o.message)).toEqual(Array(3).fill('was already SHUTOFF; nothing to do'));
   });
 
   it('a VM gone from libvirt fails its stop (status not stopped); nothing recorded: state-wrong-status', async () => {

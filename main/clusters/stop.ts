@@ -3,7 +3,7 @@
  * still up when it passes. N VMs take about one timeout, not N.
  */
 import type { TargetOutcome } from '../../preload/contract';
-import { AppError, toErrorData } from '../errors';
+import { actionHint, AppError, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
 import { isoNow, type ClusterState } from '../state';
 import type { ClusterEnv } from './env';
@@ -44,7 +44,7 @@ export async function stopCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: Op
   const timeoutSec = Math.max(0, opts.timeoutSec ?? env.stopTimeoutSec);
   return withSession(env, ws, { operation: 'cluster:stop', uri: config.uri, clusterName: config.clusterName }, ctx, async (s) => {
     const state = await s.tx.read();
-    if (!state) throw new AppError('state-wrong-status', 'Nothing to stop: no cluster state is recorded.', { path: ws.statePath, hint: 'Start the cluster first.' });
+    if (!state) throw new AppError('state-wrong-status', 'Nothing to stop: no cluster state is recorded.', { path: ws.statePath, hint: actionHint({ cli: 'Start the cluster first: `clusterdesk hpc start`.', ui: 'Click Start first.' }) });
     s.set(state);
     const lineage = state.lineage ?? '';
     const outcomes = new Map<string, TargetOutcome>();
@@ -62,7 +62,7 @@ export async function stopCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: Op
           if (vm.state !== 'UNDEFINED') set(vm.name, 'failed', 'not defined in libvirt any more (refresh records that)');
           return;
         }
-        if (!isActive(d.state)) return set(vm.name, 'stopped', 'already off');
+        if (!isActive(d.state)) return set(vm.name, 'already-off', `was already ${vmStateOf(d.state)}; nothing to do`);
         if ((await domainHolder(s.host, vm.name, lineage, state.cluster_name)) !== 'ours') {
           return set(vm.name, 'failed', 'not created by Clusterdesk for this state; left alone');
         }

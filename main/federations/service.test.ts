@@ -220,9 +220,9 @@ describe('federation lifecycle over SSH', () => {
     expect(machinesIn(dirty).map((r) => r.tmp_dir)).toEqual(recs.map((r) => r.tmp_dir));
     await probesAll(ws, e, (p) => p.processAlive === false);
 
-    // Stop twice: "already stopped", nothing written.
+    // Stop twice: every recorded machine listed "already stopped", nothing written.
     const again = await stopFederation(e, ws, ctx());
-    expect(again.outcomes.map((o) => o.result)).toEqual(['already stopped']);
+    expect(again.outcomes.map((o) => [o.target, o.result])).toEqual(recs.map((r) => [r.name, 'already stopped']));
     expect((await state(ws))?.serial).toBe(dirty?.serial);
     await expectNoSecrets(ws);
 
@@ -640,7 +640,8 @@ describe('failures mid-operation', () => {
     const restarted = await fxB.restartWithNewHostKey(1);
     const stopped = await stopFederation(e, ws, ctx());
     expect(byTarget(stopped.outcomes)).toEqual({
-      server1: { result: 'unreachable', code: 'ssh-hostkey-changed' },
+      // A trust problem, not an outage: `failed` (exit 1 in the CLI), never `unreachable`.
+      server1: { result: 'failed', code: 'ssh-hostkey-changed' },
       'site-1': { result: 'signalled', code: undefined },
     });
     expect(stopped.outcomes[0]!.error?.details?.['fingerprint']).toBe(restarted.hostKeyFingerprint);

@@ -40,7 +40,7 @@ import { CHECK_SCRIPT, LAUNCHED_SCRIPT, scriptArgv, SETTLE_SCRIPT, STOP_SCRIPT }
 
 /** Per-machine results, as the CLI and the UI show them. */
 export const START_RESULTS = ['started', 'failed'] as const;
-export const STOP_RESULTS = ['signalled', 'already stopped', 'unreachable', 'refused'] as const;
+export const STOP_RESULTS = ['signalled', 'already stopped', 'unreachable', 'failed', 'refused'] as const;
 export const CLEAN_RESULTS = ['removed', 'already gone', 'still running', 'unreachable', 'already clean'] as const;
 export type StartResult = (typeof START_RESULTS)[number];
 export type StopResult = (typeof STOP_RESULTS)[number];
@@ -279,6 +279,14 @@ export async function stopFederation(env: FederationEnv, ws: FederationWorkspace
     const current = await tx.read();
     if (!current || current.type !== 'running') {
       const status = current?.type ?? 'clean';
+      const records = current ? machinesOf(current) : [];
+      // Stop again on a stopped federation: every recorded machine is listed, so the answer covers all of them.
+      if (records.length > 0) {
+        return {
+          outcomes: records.map((rec) => ({ target: rec.name, result: 'already stopped', message: `Stop was already requested (the federation is ${status}); nothing to do.` })),
+          status,
+        };
+      }
       return { outcomes: [{ target: '', result: 'already stopped', message: `The federation is not running (${status}): nothing to stop.` }], status };
     }
     const stopped = await stopInTx(env, ws, ctx, tx, current);
@@ -335,8 +343,10 @@ async function stopInTx(
       } catch (err) {
         const error = toErrorData(err);
         if (error.code === 'cancelled') throw err;
-        ctx.progress({ target: rec.name, step: 'unreachable', message: error.message, level: 'warn' });
-        return failed(rec.name, 'unreachable', error);
+        // Only a machine that could not be reached is `unreachable`; an authentication failure (or any other) is `failed`.
+        const result = stopFailureResult(error);
+        ctx.progress({ target: rec.name, step: result, message: error.message, level: 'warn' });
+        return failed(rec.name, result, error);
       } finally {
         await machine.close().catch(() => undefined);
       }
@@ -344,11 +354,16 @@ async function stopInTx(
     { concurrency: s.parallelism, signal: ctx.signal },
   );
   throwIfCancelled(ctx.signal);
-  const outcomes = results.map((r, i) => (r.ok ? r.value : failed(records[i]!.name, 'unreachable', r.error)));
+  const outcomes = results.map((r, i) => (r.ok ? r.value : failed(records[i]!.name, stopFailureResult(r.error), r.error)));
   const data = current.data as Record<string, unknown>;
   const next: FederationState = { ...current, type: 'dirty', data: { ...data, machines: markOrigin(records, format) } } as FederationState;
   const written = await tx.write(next);
   return { outcomes, state: written };
+}
+
+/** A stop that did not reach its machine is `unreachable`; every other failure (ssh-auth, ssh-command, …) `failed`. */
+function stopFailureResult(error: ErrorData): StopResult {
+  return error.code === 'ssh-unreachable' || error.code === 'ssh-timeout' ? 'unreachable' : 'failed';
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,11 +3,14 @@
  */
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
-import { AppError } from '../errors';
+import { actionHint, AppError } from '../errors';
 import type { LockHolder } from '../../preload/contract';
 
-const RESTORE_HINT =
-  'Clusterdesk will not overwrite this file. Restore the newest valid backup (Backups → Restore newest valid), or fix the file by hand.';
+const restoreHint = (): string =>
+  actionHint({
+    cli: 'Clusterdesk will not overwrite this file. List its backups with `clusterdesk state backups` and restore the newest valid one with `clusterdesk state restore ID`, or fix the file by hand.',
+    ui: 'Clusterdesk will not overwrite this file. Click “Restore newest valid backup” (or pick one under Backups and click Restore), or fix the file by hand.',
+  });
 
 /** The file is not JSON (with the 1-based line and column) or not a valid state (with the field path). */
 export function corruptError(
@@ -18,7 +21,7 @@ export function corruptError(
 ): AppError {
   const fields = {
     path,
-    hint: RESTORE_HINT,
+    hint: restoreHint(),
     ...(where.line !== undefined ? { line: where.line } : {}),
     ...(where.field !== undefined ? { field: where.field } : {}),
     ...(where.column !== undefined ? { details: { column: where.column } } : {}),
@@ -68,9 +71,17 @@ export function lockedError(path: string, holder: LockHolder | null, waitedMs: n
     : 'another operation';
   return new AppError('state-locked', `${path} is locked by ${who}; waited ${Math.round(waitedMs)} ms.`, {
     path,
-    hint: holder?.stale
-      ? 'The holder looks dead. Break the lock (Unlock) if you are sure no other Clusterdesk is working on it.'
-      : 'Wait for the other operation to finish. If its process is gone, break the lock with its id (Unlock).',
+    hint: actionHint(
+      holder?.stale
+        ? {
+            cli: `The holder looks dead. Break the lock with \`clusterdesk state unlock ${holder.id}\` if you are sure no other Clusterdesk is working on it.`,
+            ui: 'The holder looks dead. Click Unlock if you are sure no other Clusterdesk is working on it.',
+          }
+        : {
+            cli: `Wait for the other operation to finish. If its process is gone, break the lock with \`clusterdesk state unlock ${holder?.id ?? 'LOCKID'}\` (the id is shown by \`clusterdesk state show\`).`,
+            ui: 'Wait for the other operation to finish. If its process is gone, click Unlock.',
+          },
+    ),
     ...(holder ? { details: { holder } } : {}),
   });
 }

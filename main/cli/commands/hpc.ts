@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { DriftItem, TargetOutcome } from '../../../preload/contract';
 import type { ClusterEnv, ClusterWorkspace } from '../../clusters/service';
-import { AppError } from '../../errors';
+import { AppError, isAppError, toErrorData } from '../../errors';
 import type { OpContext } from '../../operations/types';
 import type { ClusterState } from '../../state';
 import { cliRuntime, execute, globals, resolveWorkspace, type CommandResult, type GlobalOptions } from '../common';
-import { EXIT, exitCodeForOutcomes, renderTable } from '../format';
+import { EXIT, exitCodeForOutcomes, renderTable, worseExit } from '../format';
 
 /** The cluster domain (and through it libvirt's FFI), loaded only by the commands that use it. */
 const service = () => import('../../clusters/service');
@@ -61,7 +61,7 @@ function driftLines(drift: readonly DriftItem[]): string {
 async function operationResult(env: ClusterEnv, ws: ClusterWorkspace, outcomes: readonly TargetOutcome[]): Promise<CommandResult> {
   const state = await env.store.load({ kind: 'cluster', file: ws.statePath });
   const partial = state?.status === 'partial' || state?.status === 'error';
-  const exit = partial ? EXIT.unreachable : exitCodeForOutcomes(outcomes);
+  const exit = worseExit(partial ? EXIT.unreachable : EXIT.ok, exitCodeForOutcomes(outcomes));
   return { human: `${outcomesTable(outcomes)}\n\n${vmTable(state)}`, json: { outcomes, status: state?.status ?? 'none', state }, exit };
 }
 
@@ -76,7 +76,19 @@ export function hpcCommands(program: Command): void {
 
   common(hpc.command('validate').description('check the config and print what start would create')).action((config: string, o: HpcOptions, cmd: Command) =>
     execute(globals(cmd), async () => {
-      const found = await resolveWorkspace(config, { ...(o.state ? { state: o.state } : {}), expect: 'cluster' });
+      let found: Awaited<ReturnType<typeof resolveWorkspace>>;
+      try {
+        found = await resolveWorkspace(config, { ...(o.state ? { state: o.state } : {}), expect: 'cluster' });
+      } catch (err) {
+        // A config that is not even YAML is an invalid config: the documented `{valid: false, errors}` answer, exit 1.
+        if (!isAppError(err, 'config-invalid')) throw err;
+        const error = toErrorData(err);
+        return {
+          human: ['Invalid:', `  ${error.message}`, ...(error.hint ? [`    hint: ${error.hint}`] : [])].join('\n'),
+          json: { valid: false, errors: [error], plan: [] },
+          exit: EXIT.failed,
+        };
+      }
       const { validateCluster } = await service();
       const report = await validateCluster({ configFile: found.configFile, statePath: found.statePath, ...(o.connect ? { libvirtUri: o.connect } : {}) });
       // Config errors already say `file:line: field: what`.

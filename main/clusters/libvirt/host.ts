@@ -6,6 +6,7 @@
  * defined through @unraid/libvirt's connection would be invisible to a koffi connection's bulk stats, networks and
  * pools. One connection must carry everything, and @unraid/libvirt does not expose its `virConnectPtr`.
  */
+import { create } from 'xmlbuilder2';
 import { AppError } from '../../errors';
 import { fetchDomainStats, settleFrees } from './bulk-stats';
 import { readInactive, testHostFile } from './test-host-file';
@@ -35,6 +36,7 @@ import {
   type PoolInfo,
   type VolumeInfo,
 } from './types';
+import { serializeXml } from './xml';
 
 /**
  * Undefine flags, most thorough first: MANAGED_SAVE | SNAPSHOTS_METADATA | NVRAM | CHECKPOINTS_METADATA, then the
@@ -45,6 +47,8 @@ const VIR_ERR_INVALID_ARG = 8;
 const DOMAIN_XML_INACTIVE = 2;
 const NETWORK_XML_INACTIVE = 1;
 const POOL_XML_INACTIVE = 1;
+/** virNetworkUpdate: VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, VIR_NETWORK_SECTION_IP_DHCP_HOST, AFFECT_LIVE / AFFECT_CONFIG. */
+const NET_UPDATE = { addLast: 3, ipDhcpHost: 4, live: 1, config: 2 } as const;
 const ADDRESS_SOURCES: Readonly<Record<AddressSource, number>> = { lease: 0, agent: 1, arp: 2 };
 /** koffi refuses async calls beyond its queue (256 by default); many parallel VM operations must wait their turn. */
 const MAX_IN_FLIGHT = 64;
@@ -312,6 +316,15 @@ class KoffiLibvirtHost implements LibvirtHost {
   }
   undefineNetwork(name: string): Promise<void> {
     return this.networkOp('undefine network', name, 'virNetworkUndefine');
+  }
+
+  addDhcpHost(network: string, h: { readonly mac: string; readonly ip: string; readonly name: string }): Promise<void> {
+    const xml = serializeXml(create().ele('host', { mac: h.mac, name: h.name, ip: h.ip }));
+    return this.c.with('network', network, async (n) => {
+      const active = (await this.c.call<number>(`read network ${network}`, 'virNetworkIsActive', n)) === 1;
+      const flags = active ? NET_UPDATE.live | NET_UPDATE.config : NET_UPDATE.config;
+      await this.c.call<number>(`add the DHCP reservation of ${h.name} to network ${network}`, 'virNetworkUpdate', n, NET_UPDATE.addLast, NET_UPDATE.ipDhcpHost, -1, xml, flags);
+    });
   }
 
   dhcpLeases(network: string): Promise<readonly DhcpLease[] | null> {

@@ -50,6 +50,7 @@ const PROTOTYPES = {
   virNetworkIsPersistent: 'int virNetworkIsPersistent(void* net)',
   virNetworkGetName: 'const char* virNetworkGetName(void* net)',
   virNetworkGetXMLDesc: 'char*! virNetworkGetXMLDesc(void* net, unsigned int flags)',
+  virNetworkUpdate: 'int virNetworkUpdate(void* net, unsigned int command, unsigned int section, int parentIndex, const char* xml, unsigned int flags)',
   virNetworkGetDHCPLeases: 'int virNetworkGetDHCPLeases(void* net, const char* mac, _Out_ void** leases, unsigned int flags)',
   virNetworkDHCPLeaseFree: 'void virNetworkDHCPLeaseFree(void* lease)',
   virNetworkFree: 'int virNetworkFree(void* net)',

@@ -116,6 +116,11 @@ export interface LibvirtHost {
   startNetwork(name: string): Promise<void>;
   destroyNetwork(name: string): Promise<void>;
   undefineNetwork(name: string): Promise<void>;
+  /**
+   * Adds a DHCP reservation (`<host mac ip name>`) to the network's first IPv4 `<dhcp>` (virNetworkUpdate): to the
+   * running network and its persistent definition when active, to the definition only when not.
+   */
+  addDhcpHost(network: string, host: { readonly mac: string; readonly ip: string; readonly name: string }): Promise<void>;
   /** The network's DHCP leases, or null when the driver cannot tell (the test driver). */
   dhcpLeases(network: string): Promise<readonly DhcpLease[] | null>;
 

@@ -336,3 +336,11 @@ export function networkDhcpHosts(xml: string): readonly DhcpHost[] {
   }
   return out;
 }
+
+/** A pool's target directory (`<target><path>`), or null when its XML names none. */
+export function poolTargetPath(xml: string): string | null {
+  const root = parseXml(xml);
+  const target = childElements(root, 'target')[0];
+  const path = target ? childElements(target, 'path')[0]?.textContent : null;
+  return path ? path.trim() : null;
+}

@@ -113,6 +113,19 @@ describe('connection failures', () => {
     expect(await codeOf(machine.connect())).toMatchObject({ code: 'ssh-auth', host: fx.machines[0]!.host });
   });
 
+  it('more wrong keys than the server allows (it disconnects: too many authentication failures) → ssh-auth, not unreachable', async () => {
+    const keys: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const k = join(work, `wrong_${i}`);
+      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k]);
+      keys.push(k);
+    }
+    const m = fx.machines[0]!;
+    const ssh = await resolveSsh({ host: m.host, port: m.port, user: m.user, identity: keys[0]! }, { sshConfigPath: null });
+    const machine = createMachine({ kind: 'remote', ssh: { ...ssh, identityFiles: keys } }, { agentSocket: null, connectTimeoutMs: 5000, knownHostsFiles: [fx.knownHostsPath] });
+    expect(await codeOf(machine.connect())).toMatchObject({ code: 'ssh-auth', host: m.host });
+  });
+
   it('no usable credential at all → ssh-auth naming what was skipped', async () => {
     const machine = await machineFor(fx.machines[0]!, { knownHostsFiles: [fx.knownHostsPath] }, join(work, 'no-such-key'));
     const err = await machine.connect().catch((e: unknown) => e);

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import ssh2, { type AnyAuthMethod, type ClientChannel, type ServerHostKeyAlgorithm } from 'ssh2';
 import type { ErrorCode } from '../../../preload/contract';
-import { AppError } from '../../errors';
+import { actionHint, AppError } from '../../errors';
 import { assertAbsolute, assertPrefix, assertRemovable, bounded, cancelledError, formatMs } from './guards';
 import {
   appendKnownHost,
@@ -340,6 +340,9 @@ export class SshMachine implements Machine {
       const client = new Client();
       let settled = false;
       let hostKeyError: AppError | null = null;
+      // Past key exchange and not yet ready: the server is authenticating us, so a drop now is an authentication
+      // failure (sshd disconnects after MaxAuthTries, or closes on a user it will not let in), not an outage.
+      let authenticating = false;
       let closeResolve!: () => void;
       const conn: Conn = { client, closed: false, lastError: null, closedPromise: new Promise<void>((r) => (closeResolve = r)) };
       // ssh2's readyTimeout starts after TCP connect; this bound also covers a SYN that is never answered.
@@ -361,15 +364,23 @@ export class SshMachine implements Machine {
         this.conn = conn;
         resolve(conn);
       });
+      client.on('handshake', () => {
+        authenticating = true;
+      });
       client.on('error', (err: Error & { level?: string; code?: string }) => {
         conn.lastError = err;
-        fail(hostKeyError ?? this.connectError(err, timeoutMs));
+        fail(hostKeyError ?? this.connectError(err, timeoutMs, authenticating));
       });
       client.on('close', () => {
         conn.closed = true;
         if (this.conn === conn) this.conn = null;
         closeResolve();
-        fail(hostKeyError ?? new AppError('ssh-unreachable', `${this.host} closed the connection during the handshake.`, { host: this.host, hint: this.reachHint() }));
+        fail(
+          hostKeyError ??
+            (authenticating
+              ? this.authError(`${this.host} closed the connection while authenticating user ${this.user}.`)
+              : new AppError('ssh-unreachable', `${this.host} closed the connection during the handshake.`, { host: this.host, hint: this.reachHint() })),
+        );
       });
 
       client.connect({
@@ -426,7 +437,10 @@ export class SshMachine implements Machine {
         }
         throw new AppError('ssh-hostkey-unknown', `${name} is not a known host; it presents the ${keyType} key ${fp}.`, {
           host: this.host,
-          hint: 'Compare the fingerprint with the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and trust it, or use --accept-new.',
+          hint: actionHint({
+            cli: 'Compare the fingerprint with the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub); if it matches, run the command again with --accept-new.',
+            ui: 'Compare the fingerprint with the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub); if it matches, click Trust this key.',
+          }),
           details: { ...details, ...(hostKeys.trustFingerprint ? { expectedFingerprint: hostKeys.trustFingerprint } : {}) },
         });
       }
@@ -478,15 +492,21 @@ export class SshMachine implements Machine {
     });
   }
 
+  private authError(message: string): AppError {
+    return new AppError('ssh-auth', message, {
+      host: this.host,
+      hint: 'Check the user name, the identity file (refedez.yaml "identity" or ~/.ssh/config) and ssh-agent.',
+      details: { identityFiles: this.opts.target.identityFiles },
+    });
+  }
+
   /** Maps ssh2 / socket errors to the closed set of codes. */
-  private connectError(err: Error & { level?: string; code?: string }, timeoutMs: number): AppError {
+  private connectError(err: Error & { level?: string; code?: string }, timeoutMs: number, authenticating = false): AppError {
     if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') return this.timeoutError(timeoutMs);
-    if (err.level === 'client-authentication') {
-      return new AppError('ssh-auth', `${this.host} refused every credential offered for user ${this.user}.`, {
-        host: this.host,
-        hint: 'Check the user name, the identity file (refedez.yaml "identity" or ~/.ssh/config) and ssh-agent.',
-        details: { identityFiles: this.opts.target.identityFiles },
-      });
+    if (err.level === 'client-authentication') return this.authError(`${this.host} refused every credential offered for user ${this.user}.`);
+    // A protocol-level disconnect while authenticating ("Too many authentication failures") is still ssh-auth.
+    if (authenticating && (err.level === 'protocol' || /authenticat/i.test(err.message))) {
+      return this.authError(`${this.host} ended the login of user ${this.user}: ${err.message}`);
     }
     const unreachable: ErrorCode = 'ssh-unreachable';
     const what =
