@@ -1,12 +1,30 @@
 import { z } from 'zod';
-import type { Channel, InvokeArg, InvokeResult } from '../../preload/contract';
+import { SETTINGS_LIMITS } from '../../preload/settings-limits';
 import { AppError } from '../errors';
 import type { AppServices } from '../services';
-import type { Handler, HandlerTable } from './dispatch';
+import { exactSchemas, type HandlerTable } from './dispatch';
 import { absOrRelPath, bundleText, empty, workspaceRef } from './schemas';
 
-function h<C extends Channel>(schema: z.ZodType<unknown>, handle: (arg: InvokeArg<C>) => Promise<InvokeResult<C>>): Handler<C> {
-  return { schema: schema as z.ZodType<InvokeArg<C>>, handle };
+/**
+ * A handler whose argument type is what its schema parses, and nothing else: the table's `HandlerTable` type then
+ * checks that type against the contract in both directions (see `Handler`). No cast anywhere.
+ */
+export function h<S extends z.ZodType, R>(schema: S, handle: (arg: z.output<S>) => Promise<R>): { readonly schema: S; readonly handle: (arg: z.output<S>) => Promise<R> } {
+  return { schema, handle };
+}
+
+/** The `settings:set` schema, built from the one table of limits the Settings dialog also shows. */
+function settingsSchema() {
+  const n = (k: keyof typeof SETTINGS_LIMITS) => z.number().int().min(SETTINGS_LIMITS[k].min).max(SETTINGS_LIMITS[k].max).optional();
+  return z
+    .object({
+      historyLimit: n('historyLimit'),
+      stopTimeoutSec: n('stopTimeoutSec'),
+      lockTimeoutMs: n('lockTimeoutMs'),
+      parallelism: n('parallelism'),
+      sshConnectTimeoutMs: n('sshConnectTimeoutMs'),
+    })
+    .strict();
 }
 
 const vmAction = z.enum(['start', 'shutdown', 'force-off', 'pause', 'resume', 'reboot']);
@@ -20,21 +38,10 @@ export function createHandlerTable(s: AppServices): HandlerTable {
     if (!svc) throw new AppError('unsupported', `${name} is not available in this build.`);
     return svc;
   };
-  return {
+  return exactSchemas({
     'app:info': h(empty, async () => s.info()),
     'settings:get': h(empty, async () => s.getSettings()),
-    'settings:set': h(
-      z
-        .object({
-          historyLimit: z.number().int().min(1).max(1000).optional(),
-          stopTimeoutSec: z.number().int().min(0).max(3600).optional(),
-          lockTimeoutMs: z.number().int().min(0).max(600_000).optional(),
-          parallelism: z.number().int().min(1).max(256).optional(),
-          sshConnectTimeoutMs: z.number().int().min(500).max(600_000).optional(),
-        })
-        .strict(),
-      async (a) => s.setSettings(a),
-    ),
+    'settings:set': h(settingsSchema(), async (a) => s.setSettings(a)),
     'workspaces:list': h(empty, async () => s.registry.list()),
     'workspaces:add': h(z.object({ path: absOrRelPath, statePath: absOrRelPath.optional() }).strict(), (a) => s.addWorkspace(a.path, a.statePath)),
     'workspaces:remove': h(workspaceRef, async (a) => s.removeWorkspace(a.workspaceId)),
@@ -55,7 +62,7 @@ export function createHandlerTable(s: AppServices): HandlerTable {
 
     'cluster:validate': h(workspaceRef, (a) => domain('Clusters', s.clusters).validate(a.workspaceId)),
     'cluster:start': h(workspaceRef, (a) => domain('Clusters', s.clusters).start(a.workspaceId)),
-    'cluster:stop': h(workspaceRef.extend({ timeoutSec: z.number().int().min(0).max(3600).optional() }), (a) =>
+    'cluster:stop': h(workspaceRef.extend({ timeoutSec: z.number().int().min(SETTINGS_LIMITS.stopTimeoutSec.min).max(SETTINGS_LIMITS.stopTimeoutSec.max).optional() }), (a) =>
       domain('Clusters', s.clusters).stop(a.workspaceId, a.timeoutSec),
     ),
     'cluster:destroy': h(workspaceRef.extend({ confirm: z.string().max(200) }), (a) =>
@@ -96,5 +103,5 @@ export function createHandlerTable(s: AppServices): HandlerTable {
     'state:import': h(workspaceRef.extend({ content: bundleText, force: z.boolean().optional(), adopt: z.boolean().optional() }), (a) =>
       domain('Sharing', s.sharing).importBundle(a.workspaceId, a.content, { force: a.force ?? false, adopt: a.adopt ?? false }),
     ),
-  };
+  } satisfies HandlerTable);
 }
