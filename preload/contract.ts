@@ -206,12 +206,17 @@ export interface ProgressEvent {
   readonly level: 'info' | 'warn' | 'error';
 }
 
+/**
+ * An operation ended (sent after the workspace's one `workspace:changed` of this operation). It carries the
+ * per-target outcomes, so every window — not only the one that asked — can say what happened.
+ */
 export interface OperationFinished {
   readonly opId: string;
   readonly workspaceId: string;
   readonly operation: string;
   readonly ok: boolean;
   readonly error?: ErrorData;
+  readonly outcomes: readonly TargetOutcome[];
 }
 
 /** Per-target outcome of an operation (a VM stop, a machine signal). */
@@ -222,10 +227,13 @@ export interface TargetOutcome {
   readonly error?: ErrorData;
 }
 
+/**
+ * What a mutation answers: its id and per-target outcomes. Never the state: the new snapshot reaches every window
+ * once, as the `workspace:changed` event published when the operation ends.
+ */
 export interface OperationReport {
   readonly opId: string;
   readonly outcomes: readonly TargetOutcome[];
-  readonly snapshot: WorkspaceSnapshot;
 }
 
 export type VmAction = 'start' | 'shutdown' | 'force-off' | 'pause' | 'resume' | 'reboot';
@@ -240,9 +248,9 @@ export interface DriftItem {
 }
 
 export interface RefreshReport {
+  readonly opId: string;
   readonly drift: readonly DriftItem[];
   readonly applied: boolean;
-  readonly snapshot: WorkspaceSnapshot;
 }
 
 export interface ValidationReport {
@@ -319,11 +327,11 @@ export const CHANNEL_MAP = {
   'workspaces:remove': ch<WorkspaceRef, { removed: boolean }>(),
   'workspace:snapshot': ch<WorkspaceRef, WorkspaceSnapshot>(),
   'state:backups': ch<WorkspaceRef, readonly BackupEntry[]>(),
-  'state:restore': ch<WorkspaceRef & { backupId: string; adopt?: boolean }, WorkspaceSnapshot>(),
-  'state:unlock': ch<WorkspaceRef & { lockId: string }, WorkspaceSnapshot>(),
+  'state:restore': ch<WorkspaceRef & { backupId: string; adopt?: boolean }, OperationReport>(),
+  'state:unlock': ch<WorkspaceRef & { lockId: string }, OperationReport>(),
   'operation:cancel': ch<{ opId: string }, { cancelled: boolean }>(),
   /** Accept the lineage now in the state file as this workspace's (after `state-foreign`: the file was replaced knowingly). */
-  'workspace:adopt-lineage': ch<WorkspaceRef, WorkspaceSnapshot>(),
+  'workspace:adopt-lineage': ch<WorkspaceRef, OperationReport>(),
 
   'cluster:validate': ch<WorkspaceRef, ValidationReport>(),
   'cluster:start': ch<WorkspaceRef, OperationReport>(),
@@ -348,7 +356,7 @@ export const CHANNEL_MAP = {
 
   'state:export': ch<WorkspaceRef & { file?: string; redactHome?: boolean }, ExportedBundle>(),
   'state:import-preview': ch<WorkspaceRef & { content: string }, ImportPreview>(),
-  'state:import': ch<WorkspaceRef & { content: string; force?: boolean; adopt?: boolean }, WorkspaceSnapshot>(),
+  'state:import': ch<WorkspaceRef & { content: string; force?: boolean; adopt?: boolean }, OperationReport>(),
 } as const;
 
 /** Channel → (argument) => result, derived from `CHANNEL_MAP`. */

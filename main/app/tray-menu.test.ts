@@ -70,7 +70,7 @@ describe('trayModel', () => {
 });
 
 describe('notificationFor', () => {
-  const fin = { opId: 'o', workspaceId: 'w', operation: 'federation:start' };
+  const fin = { opId: 'o', workspaceId: 'w', operation: 'federation:start', outcomes: [] };
   it('always reports failures except cancellation', () => {
     expect(notificationFor({ ...fin, ok: false, error: { code: 'ssh-auth', message: 'denied' } }, 'fed', true)).toEqual({
       title: 'fed: Start federation failed',

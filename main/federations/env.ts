@@ -3,7 +3,7 @@
  * the workspace (`FederationWorkspace`: folder, config, state file) — and the helpers they share: building a Machine
  * for a participant or a recorded machine, reading the config leniently, taking the state lock cancellably.
  *
- * Plain data in, no registry, no runner: the desktop facade (`api.ts`), the CLI and the tests all call the domain
+ * Plain data in, no registry, no runner: the handler table (main/ipc/table.ts), the CLI and the tests all call the domain
  * functions with these two objects and an `OpContext`.
  */
 import { resolve } from 'node:path';

@@ -24,7 +24,6 @@ import {
   markOrigin,
   originOf,
   settingsOf,
-  stateTargetOf,
   targetOfRecord,
   withStateLock,
   wrongStatus,
@@ -294,7 +293,7 @@ async function stopInTx(
   current: FederationState,
 ): Promise<{ outcomes: TargetOutcome[]; state: FederationState }> {
   const s = settingsOf(env);
-  const format = await fileFormat(env, ws);
+  const format = await tx.format();
   const records = machinesOf(current);
   const config = records.some((r) => r.kind === 'remote') ? await loadConfigLenient(env, ws, ctx) : null;
   const results = await mapSettled(
@@ -376,7 +375,7 @@ export async function cleanFederation(
       outcomes.push(...stopped.outcomes);
       current = stopped.state;
     }
-    const format = await fileFormat(env, ws);
+    const format = await tx.format();
     const records = machinesOf(current);
 
     const lexical = records.flatMap((rec) => {
@@ -528,10 +527,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-async function fileFormat(env: FederationEnv, ws: FederationWorkspace): Promise<string | null> {
-  return (await env.store.loadWithFormat(stateTargetOf(ws)))?.format ?? null;
 }
 
 function hostOf(rec: MachineRecord): string {

@@ -89,6 +89,8 @@ export interface StateTx<K extends StateKind = StateKind> {
   readonly lockId: string;
   /** The current state, or null when the file does not exist. Typed errors (corrupt, foreign, mismatch). */
   read(): Promise<StateOf<K> | null>;
+  /** The format the file was in when this transaction last read it (reads it if not yet), or null when absent. */
+  format(): Promise<SourceFormat | null>;
   /**
    * Fills `serial` (+1), `lineage` (kept; a new UUID if none), `version`, `last_modified`; drops secrets; validates;
    * writes atomically with backup and history. Returns what was written.
@@ -122,6 +124,7 @@ interface CurrentFile {
   readonly header: FileHeader | null;
   /** Only for full reads of a valid file. */
   readonly state: AnyState | null;
+  readonly format?: SourceFormat;
   readonly error: AppError | null;
 }
 
@@ -442,6 +445,8 @@ class Transaction<K extends StateKind> implements StateTx<K> {
   readonly target: StateTarget<K>;
   readonly lockId: string;
   private closed = false;
+  /** The source format seen by the last `read` (undefined: not read yet). */
+  private lastFormat: SourceFormat | null | undefined;
 
   constructor(
     private readonly store: StateStore,
@@ -471,9 +476,15 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     this.assertOpen();
     const cur = await this.current('full');
     if (cur.error) throw cur.error;
+    this.lastFormat = cur.format ?? null;
     if (!cur.exists || !cur.state) return null;
     checkIdentity(this.target, headerOf(cur.state), this.file);
     return cur.state as StateOf<K>;
+  }
+
+  async format(): Promise<SourceFormat | null> {
+    if (this.lastFormat === undefined) await this.read();
+    return this.lastFormat ?? null;
   }
 
   async write(next: StateOf<K>, opts: WriteOptions = {}): Promise<Written<StateOf<K>>> {
@@ -623,10 +634,10 @@ class Transaction<K extends StateKind> implements StateTx<K> {
       }
       const text = await handle.readFile('utf8');
       try {
-        const { state } = parseState(this.target.kind, text, this.file);
+        const { state, format } = parseState(this.target.kind, text, this.file);
         const header = headerOf(state);
         headerCache.set(this.file, { key, header });
-        return { exists: true, header, state, error: null };
+        return { exists: true, header, state, format, error: null };
       } catch (err) {
         if (err instanceof AppError) return { exists: true, header: null, state: null, error: err };
         throw err;
