@@ -41,6 +41,8 @@ describe('trayModel', () => {
     expect(enabled(trayModel([snap({ kind: 'cluster', status: 'none' })]).items[2]?.submenu)).toEqual(['Start']);
     expect(enabled(trayModel([snap({ kind: 'cluster', status: 'running' })]).items[2]?.submenu)).toEqual(['Stop', 'Refresh']);
     expect(enabled(trayModel([snap({ kind: 'cluster', status: 'stopped' })]).items[2]?.submenu)).toEqual(['Start', 'Refresh']);
+    // A recorded error is readable: the same actions as the window (preload/workspace-actions.ts).
+    expect(enabled(trayModel([snap({ kind: 'cluster', status: 'error' })]).items[2]?.submenu)).toEqual(['Start', 'Stop', 'Refresh']);
   });
 
   it('shows busy over error over idle, and disables actions while busy or broken', () => {
