@@ -1,5 +1,5 @@
 /**
- * The federation lifecycle over SSH (DESIGN.md §4): start, stop, clean — clean → running → dirty → clean.
+ * The federation lifecycle over SSH (docs/architecture.md, Federations): start, stop, clean — clean → running → dirty → clean.
  *
  * Each function takes the environment, an explicit workspace and an `OpContext`, holds the state lock for its whole
  * run, and records every change as it happens (a machine right after it launched, the dirty state after stop, each

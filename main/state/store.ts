@@ -1,5 +1,5 @@
 /**
- * StateStore: crash-safe, locked, versioned state files with history, backups and restore (DESIGN.md §3).
+ * StateStore: crash-safe, locked, versioned state files with history, backups and restore (docs/architecture.md, State engine).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
