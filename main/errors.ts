@@ -49,12 +49,17 @@ export function isAppError(err: unknown, ...codes: ErrorCode[]): err is AppError
 /** Any thrown value as error data; unknown errors become `internal` and keep their message. */
 export function toErrorData(err: unknown): ErrorData {
   if (err instanceof AppError) return err.toData();
-  if (err instanceof Error && err.name === 'AbortError') return { code: 'cancelled', message: 'The operation was cancelled.' };
+  if (err instanceof Error && err.name === 'AbortError') return cancelledError().toData();
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'internal', message, hint: 'This is a bug in Clusterdesk; please report it with the log.' };
 }
 
+/** The one `cancelled` error (`what` says what was being waited for, if anything). */
+export function cancelledError(what?: string): AppError {
+  return new AppError('cancelled', what ? `The operation was cancelled while ${what}.` : 'The operation was cancelled.');
+}
+
 /** Throws a `cancelled` AppError when the signal is aborted. */
 export function throwIfCancelled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AppError('cancelled', 'The operation was cancelled.');
+  if (signal?.aborted) throw cancelledError();
 }

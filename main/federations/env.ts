@@ -180,23 +180,7 @@ export async function withStateLock<T>(
   ctx: OpContext,
   fn: (tx: StateTx<'federation'>) => Promise<T>,
 ): Promise<T> {
-  const waiting = new AbortController();
-  const forward = () => waiting.abort(ctx.signal.reason);
-  if (ctx.signal.aborted) forward();
-  else ctx.signal.addEventListener('abort', forward, { once: true });
-  try {
-    return await env.store.transaction(
-      stateTargetOf(ws),
-      operation,
-      (tx) => {
-        ctx.signal.removeEventListener('abort', forward);
-        return fn(tx);
-      },
-      { signal: waiting.signal },
-    );
-  } finally {
-    ctx.signal.removeEventListener('abort', forward);
-  }
+  return env.store.transaction(stateTargetOf(ws), operation, fn, { waitSignal: ctx.signal });
 }
 
 export function wrongStatus(path: string, message: string, hint: string): AppError {

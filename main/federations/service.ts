@@ -11,6 +11,7 @@ import { posix } from 'node:path';
 import type { ErrorData, FederationStatus, TargetOutcome } from '../../preload/contract';
 import { AppError, isAppError, throwIfCancelled, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
+import { sleepOrCancel } from '../util';
 import { isoNow, type FederationState, type MachineRecord, type StateTx } from '../state';
 import type { FederationMachine } from './config/federation-config';
 import {
@@ -443,7 +444,7 @@ export async function cleanFederation(
               break;
             } catch (err) {
               if (!isAppError(err, 'ssh-command') || attempt >= 3) throw err;
-              await sleep(300 * 2 ** attempt, signal);
+              await sleepOrCancel(300 * 2 ** attempt, signal);
             }
           }
           return { target: rec.name, result: 'removed', message: `${rec.tmp_dir} removed.` };
@@ -509,25 +510,11 @@ async function settle(machine: Machine, rec: MachineRecord, graceMs: number, sig
     const res = await machine.exec(scriptArgv(SETTLE_SCRIPT, rec.tmp_dir), { signal, timeoutMs: 10_000 });
     if (res.code === 0 && res.stdout.trim() === 'stopped') return true;
     if (Date.now() >= deadline) return false;
-    await sleep(250, signal);
+    await sleepOrCancel(250, signal);
   }
 }
 
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new AppError('cancelled', 'The operation was cancelled.'));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AppError('cancelled', 'The operation was cancelled.'));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function hostOf(rec: MachineRecord): string {
   return rec.kind === 'local' ? 'localhost' : rec.host;

@@ -71,6 +71,11 @@ export interface WriteOptions {
 export interface TransactionOptions {
   /** Abort while waiting for the lock (and before each write). */
   readonly signal?: AbortSignal;
+  /**
+   * Abort only the wait for the lock (an operation's cancel): once the lock is held the callback runs to its end, so
+   * a cancelled operation can still record what it did. The one cancellable lock wait every domain uses.
+   */
+  readonly waitSignal?: AbortSignal;
   /** Overrides the store's lock timeout for this call. */
   readonly timeoutMs?: number;
 }
@@ -248,14 +253,15 @@ export class StateStore {
         hint: 'This is a bug in Clusterdesk: use the transaction handle you already hold.',
       });
     }
-    throwIfCancelled(opts.signal);
+    const waitSignal = opts.signal ?? opts.waitSignal;
+    throwIfCancelled(waitSignal);
     const timeoutMs = opts.timeoutMs ?? this.lockTimeoutMs;
-    return withFileQueue(file, { timeoutMs, operation, ...(opts.signal ? { signal: opts.signal } : {}) }, async (waitedMs) => {
+    return withFileQueue(file, { timeoutMs, operation, ...(waitSignal ? { signal: waitSignal } : {}) }, async (waitedMs) => {
       const lock = await acquireDiskLock(file, operation, {
         timeoutMs: Math.max(0, timeoutMs - waitedMs),
         staleAfterMs: this.staleAfterMs,
         onWarning: this.onWarning,
-        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(waitSignal ? { signal: waitSignal } : {}),
       });
       const tx = new Transaction<K>(this, target, file, lock, opts.signal);
       try {
