@@ -104,6 +104,8 @@ export class AppServices {
   removeWorkspace(id: string): { removed: boolean } {
     const removed = this.registry.remove(id);
     this.unwatch(id);
+    this.vmDrift.delete(id);
+    this.published.delete(id);
     if (removed) this.events.emit('workspaces:changed', this.registry.list());
     return { removed };
   }
