@@ -1,4 +1,4 @@
-/** Shared helpers for benchmarks: repetitions, medians and the JSON line format of DESIGN.md §7. */
+/** Shared helpers for benchmarks: repetitions, medians and the JSON line format of docs/architecture.md (Benchmarks). */
 
 export interface BenchLine {
   readonly bench: string;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- NAME [args…]` runs `bench/NAME.bench.ts`. Each bench prints JSON lines (DESIGN.md §7).
+ * `npm run bench -- NAME [args…]` runs `bench/NAME.bench.ts`. Each bench prints JSON lines (docs/architecture.md, Benchmarks).
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

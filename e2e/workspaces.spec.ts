@@ -56,7 +56,7 @@ test.describe('workspaces', () => {
     await ws.select('broken-fed');
     const banner = ws.alerts().filter({ hasText: file });
     await expect(banner.first()).toBeVisible();
-    await expect(ws.item('broken-fed')).toContainText('error');
+    await expect(ws.item('broken-fed')).toContainText('unreadable');
     await app.screenshot('state-corrupt');
 
     await app.page.getByRole('button', { name: 'Restore newest valid backup' }).first().click();

@@ -109,7 +109,7 @@ export function toErrorData(err: unknown): ErrorData {
   if (err instanceof AppError) return err.toData();
   // Plain error data (from a worker, a snapshot, a settled result): redacted and reduced to the documented keys.
   if (isErrorData(err)) return AppError.fromData(err).toData();
-  if (err instanceof Error && err.name === 'AbortError') return { code: 'cancelled', message: 'The operation was cancelled.' };
+  if (err instanceof Error && err.name === 'AbortError') return cancelledError().toData();
   const message = redactText(err instanceof Error ? err.message : String(err));
   return { code: 'internal', message, hint: 'This is a bug in Clusterdesk; please report it with the log.' };
 }
@@ -118,7 +118,12 @@ function isErrorData(v: unknown): v is ErrorData {
   return typeof v === 'object' && v !== null && !(v instanceof Error) && (ERROR_CODES as readonly string[]).includes((v as ErrorData).code) && typeof (v as ErrorData).message === 'string';
 }
 
+/** The one `cancelled` error (`what` says what was being waited for, if anything). */
+export function cancelledError(what?: string): AppError {
+  return new AppError('cancelled', what ? `The operation was cancelled while ${what}.` : 'The operation was cancelled.');
+}
+
 /** Throws a `cancelled` AppError when the signal is aborted. */
 export function throwIfCancelled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AppError('cancelled', 'The operation was cancelled.');
+  if (signal?.aborted) throw cancelledError();
 }

@@ -1,67 +1,18 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import type {
-  AdoptionPreview,
-  AppInfo,
-  AppSettings,
-  BackupEntry,
-  ExportedBundle,
-  ImportPreview,
-  MachineLog,
-  MachineProbe,
-  OperationReport,
-  RefreshReport,
-  ValidationReport,
-  VmAction,
-  WorkspaceEntry,
-  WorkspaceSnapshot,
-} from '../preload/contract';
+import type { AppInfo, AppSettings, BackupEntry, WorkspaceEntry, WorkspaceSnapshot } from '../preload/contract';
+import { createClusterEnv, type ClusterEnv } from './clusters/env';
+import type { FederationEnv } from './federations/env';
 import { EventHub } from './ipc/events';
 import { OperationRunner } from './operations/runner';
+import type { OpContext } from './operations/types';
 import { Settings, type SettingsBackend } from './settings/settings';
 import { redactText } from './secrets/redact';
-import { StateStore } from './state';
+import { siblingPaths, StateStore } from './state';
 import { WorkspaceRegistry } from './workspaces/registry';
 import { buildSnapshot, targetOf } from './workspaces/snapshot';
-
-/** Cluster operations by workspace id (implemented in `clusters/api.ts`). */
-export interface ClusterApi {
-  validate(workspaceId: string): Promise<ValidationReport>;
-  start(workspaceId: string): Promise<OperationReport>;
-  stop(workspaceId: string, timeoutSec?: number): Promise<OperationReport>;
-  destroy(workspaceId: string, confirm: string): Promise<OperationReport>;
-  refresh(workspaceId: string, apply: boolean): Promise<RefreshReport>;
-  vmAction(workspaceId: string, vm: string, action: VmAction): Promise<OperationReport>;
-  createDemo(folder?: string): Promise<WorkspaceEntry>;
-  /** Per-VM drift notes from the last unapplied refresh, shown as `VmView.drift`. */
-  vmDrift?(workspaceId: string): ReadonlyMap<string, string> | undefined;
-  /** Closes libvirt connections. */
-  dispose?(): Promise<void>;
-}
-
-/** Federation operations by workspace id (implemented in `federations/api.ts`). */
-export interface FederationApi {
-  start(workspaceId: string): Promise<OperationReport>;
-  probe(workspaceId: string): Promise<readonly MachineProbe[]>;
-  stop(workspaceId: string): Promise<OperationReport>;
-  clean(workspaceId: string, force: boolean): Promise<OperationReport>;
-  logs(workspaceId: string, lines: number): Promise<readonly MachineLog[]>;
-  trustHost(workspaceId: string, host: string, port: number, fingerprint: string): Promise<{ trusted: boolean }>;
-  createDemo(folder?: string): Promise<WorkspaceEntry>;
-}
-
-/** State export / import by workspace id (implemented in `sharing/api.ts`). */
-export interface SharingApi {
-  exportBundle(workspaceId: string, opts: { file?: string; redactHome: boolean }): Promise<ExportedBundle>;
-  preview(workspaceId: string, content: string): Promise<ImportPreview>;
-  importBundle(workspaceId: string, content: string, opts: { force: boolean; adopt: boolean }): Promise<WorkspaceSnapshot>;
-  /** What adopting the workspace's ReFedEz / AI-HOW state would take over (read-only). */
-  adoptPreview(workspaceId: string): Promise<AdoptionPreview>;
-  /** Adopts it (a tracked operation, `state:adopt`). */
-  adopt(workspaceId: string): Promise<WorkspaceSnapshot>;
-}
 
 export interface ServicesOptions {
   readonly dataDir: string;
@@ -73,8 +24,10 @@ export interface ServicesOptions {
 }
 
 /**
- * Everything main owns, wired once: settings, the workspace registry, the state engine, the operation runner and
- * the event hub, plus the domain services. The Electron entry, `serve` and tests all build this same object.
+ * Everything main owns, wired once: settings, the workspace registry, the state engine, the operation runner, the
+ * event hub and the environments the domain functions run in. The Electron entry, `serve` and tests all build this
+ * same object; the handler table (main/ipc/table.ts) calls the plain domain functions with it, every mutation through
+ * `operate`.
  */
 export class AppServices {
   readonly events = new EventHub();
@@ -82,11 +35,13 @@ export class AppServices {
   readonly settings: Settings;
   readonly registry: WorkspaceRegistry;
   readonly store: StateStore;
-  clusters?: ClusterApi;
-  federations?: FederationApi;
-  sharing?: SharingApi;
+  /** Per-VM drift notes of the last unapplied refresh, by workspace (`VmView.drift`); any other cluster operation clears them. */
+  readonly vmDrift = new Map<string, ReadonlyMap<string, string>>();
+  private readonly baseClusterEnv: ClusterEnv;
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  /** What the state file and its lock looked like at the last publish, by workspace (see `publishIfChanged`). */
+  private readonly published = new Map<string, string>();
   private disposed = false;
 
   constructor(readonly options: ServicesOptions) {
@@ -97,10 +52,10 @@ export class AppServices {
       lockTimeoutMs: this.settings.get('lockTimeoutMs'),
       onWarning: (m) => this.warn(m),
     });
+    this.baseClusterEnv = createClusterEnv({ store: this.store });
     this.runner.subscribe({
       progress: (e) => this.events.emit('operation:progress', e),
       finished: (e) => this.events.emit('operation:finished', e),
-      changed: (id) => this.scheduleChanged(id, 0),
     });
     for (const entry of this.registry.list()) this.watchState(entry);
   }
@@ -150,68 +105,77 @@ export class AppServices {
   removeWorkspace(id: string): { removed: boolean } {
     const removed = this.registry.remove(id);
     this.unwatch(id);
+    this.vmDrift.delete(id);
+    this.published.delete(id);
     if (removed) this.events.emit('workspaces:changed', this.registry.list());
     return { removed };
   }
 
+  /** The environment cluster operations run in, with the settings as they are now. */
+  clusterEnv(): ClusterEnv {
+    const g = this.settings;
+    return { ...this.baseClusterEnv, stopTimeoutSec: g.get('stopTimeoutSec'), parallelism: Math.max(1, g.get('parallelism')) };
+  }
+
+  /** The environment federation operations run in, with the settings as they are now. */
+  federationEnv(): FederationEnv {
+    const g = this.settings;
+    return { store: this.store, parallelism: g.get('parallelism'), connectTimeoutMs: g.get('sshConnectTimeoutMs'), acceptNewHostKeys: false };
+  }
+
   /**
-   * The recorded state of a workspace, read-only. Remembers the lineage the first time one is seen, and forgets it
-   * when the state is gone (a cleaned federation, a destroyed cluster whose history was removed): the next deployment
-   * in that folder is a new lineage, not a foreign one.
+   * The one door for every mutation (and every read that must not overlap one, such as refresh and probe): runs `fn`
+   * as the workspace's operation — busy when another runs, an op id, progress events, cancellation (the domain
+   * functions wait for the state lock on `ctx.signal`, so the wait is cancellable) — then publishes the workspace's
+   * snapshot exactly once, then announces `operation:finished` with the outcomes. A failure publishes too: a failed
+   * start still recorded what it created. After a success the snapshot follows the lineage the operation wrote
+   * (start after clean, restore with adoption); after a failure it does not, so a foreign file is never adopted
+   * silently.
    */
-  async snapshot(id: string): Promise<WorkspaceSnapshot> {
+  async operate<T>(workspaceId: string, operation: string, fn: (ctx: OpContext, entry: WorkspaceEntry) => Promise<T>): Promise<{ opId: string; value: T }> {
+    const entry = this.registry.get(workspaceId);
+    return this.runner.run(workspaceId, operation, (ctx) => fn(ctx, entry), {
+      settle: (ok) => this.publish(workspaceId, { followLineage: ok }),
+    });
+  }
+
+  /**
+   * The recorded state of a workspace, read-only. Remembers the lineage the first time one is seen (or, with
+   * `followLineage`, whenever it changed), and forgets it when the state is gone (a cleaned federation, a destroyed
+   * cluster whose history was removed): the next deployment in that folder is a new lineage, not a foreign one.
+   */
+  async snapshot(id: string, opts: { readonly followLineage?: boolean } = {}): Promise<WorkspaceSnapshot> {
     const entry = this.registry.get(id);
-    const snap = await buildSnapshot(entry, this.store, this.runner.current(id), this.clusters?.vmDrift?.(id));
-    if (!snap.error && snap.lineage && !entry.lineage) this.registry.patch(id, { lineage: snap.lineage });
+    const snap = await buildSnapshot(entry, this.store, this.runner.current(id), this.vmDrift.get(id), opts);
+    if (!snap.error && snap.lineage && snap.lineage !== entry.lineage && (!entry.lineage || opts.followLineage)) {
+      this.registry.patch(id, { lineage: snap.lineage });
+    }
     if (!snap.error && snap.serial === null && entry.lineage) this.registry.patch(id, { lineage: undefined });
     return snap;
   }
 
-  /** After `state-foreign`: the user confirms the state file now in place belongs to this workspace. */
-  async adoptLineage(id: string): Promise<WorkspaceSnapshot> {
+  /** Builds the workspace's snapshot once and sends it to every window as `workspace:changed`. */
+  async publish(id: string, opts: { readonly followLineage?: boolean } = {}): Promise<void> {
+    if (this.disposed || !this.registry.list().some((w) => w.id === id)) return;
+    const pending = this.pending.get(id);
+    if (pending) clearTimeout(pending);
+    this.pending.delete(id);
     const entry = this.registry.get(id);
-    const current = await this.store.load({ ...targetOf(entry), lineage: undefined });
-    this.registry.patch(id, { lineage: current?.lineage ?? undefined });
-    const snap = await this.snapshot(id);
+    const before = await fileSignature(entry.statePath);
+    const snap = await this.snapshot(id, opts);
+    this.published.set(id, before);
     this.events.emit('workspace:changed', snap);
-    return snap;
-  }
-
-  /** Re-reads the state after an operation of ours, following a lineage it created (start after clean). */
-  async afterOwnWrite(id: string): Promise<WorkspaceSnapshot> {
-    const entry = this.registry.get(id);
-    const loaded = await this.store.load({ ...targetOf(entry), lineage: undefined }).catch(() => null);
-    if (loaded?.lineage && loaded.lineage !== entry.lineage) this.registry.patch(id, { lineage: loaded.lineage });
-    const snap = await this.snapshot(id);
-    this.events.emit('workspace:changed', snap);
-    return snap;
   }
 
   async backups(id: string): Promise<readonly BackupEntry[]> {
     return this.store.backups(targetOf(this.registry.get(id)));
   }
 
-  async restore(id: string, backupId: string, adopt: boolean): Promise<WorkspaceSnapshot> {
-    const entry = this.registry.get(id);
-    await this.runner.run(id, 'state:restore', async () => {
-      const restored = await this.store.restore(targetOf(entry), backupId, { adopt });
-      if (adopt && restored.lineage) this.registry.patch(id, { lineage: restored.lineage });
-    });
-    return this.afterOwnWrite(id);
-  }
-
-  async unlock(id: string, lockId: string): Promise<WorkspaceSnapshot> {
-    await this.store.forceUnlock(targetOf(this.registry.get(id)), lockId);
-    const snap = await this.snapshot(id);
-    this.events.emit('workspace:changed', snap);
-    return snap;
-  }
-
   /** Stops watchers and cancels running operations. */
   dispose(): void {
     this.disposed = true;
     this.runner.cancelAll();
-    this.clusters?.dispose?.().catch((err: unknown) => this.warn(`closing libvirt connections: ${String(err)}`));
+    this.baseClusterEnv.dispose().catch((err: unknown) => this.warn(`closing libvirt connections: ${String(err)}`));
     for (const id of [...this.watchers.keys()]) this.unwatch(id);
     for (const t of this.pending.values()) clearTimeout(t);
     this.pending.clear();
@@ -255,18 +219,37 @@ export class AppServices {
     this.watchers.delete(id);
   }
 
+  /**
+   * A change seen by the file watcher. The running operation publishes when it ends, so nothing is sent meanwhile;
+   * afterwards only a state file or lock that differs from the last publish is worth a snapshot (the watcher also
+   * reports our own writes, history and temp files, and it reports them late).
+   */
   private scheduleChanged(id: string, delayMs: number): void {
     const prev = this.pending.get(id);
     if (prev) clearTimeout(prev);
     const t = setTimeout(() => {
       this.pending.delete(id);
-      if (!this.registry.list().some((w) => w.id === id)) return;
-      this.snapshot(id).then(
-        (snap) => this.events.emit('workspace:changed', snap),
-        () => undefined,
-      );
+      void this.publishIfChanged(id).catch(() => undefined);
     }, delayMs);
     t.unref?.();
     this.pending.set(id, t);
   }
+
+  private async publishIfChanged(id: string): Promise<void> {
+    const entry = this.registry.list().find((w) => w.id === id);
+    if (!entry || this.runner.current(id)) return;
+    if ((await fileSignature(entry.statePath)) === this.published.get(id)) return;
+    await this.publish(id);
+  }
+}
+
+/** Identity of a state file and its lock as stat sees them (no read): changes when either is written or replaced. */
+async function fileSignature(statePath: string): Promise<string> {
+  const id = async (path: string) => {
+    const st = await stat(path).catch(() => null);
+    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-';
+  };
+  const lock = await stat(siblingPaths(statePath).lock).catch(() => null);
+  // The lock's mtime moves with its heartbeat; only its presence and identity matter to the snapshot.
+  return `${await id(statePath)}|${lock ? lock.ino : '-'}`;
 }

@@ -1,9 +1,9 @@
 /**
  * The typed IPC contract shared by main, preload and renderer.
  *
- * Written once: main registers one handler per `InvokeMap` channel, the renderer calls them through a bridge (Electron
- * IPC or WebSocket) and listens to `EventMap` events. Every module imports this file for types only, except for the
- * channel list and error-code list, which are plain data so the transports can validate names at run time.
+ * Written once: main registers one handler per `CHANNEL_MAP` channel, the renderer calls them through a bridge
+ * (Electron IPC or WebSocket) and listens to `EVENT_MAP` events. The two maps and the error-code list are plain data so
+ * the transports can validate names at run time; everything else here is types.
  */
 
 /** The closed set of error codes that cross the IPC boundary. */
@@ -206,12 +206,17 @@ export interface ProgressEvent {
   readonly level: 'info' | 'warn' | 'error';
 }
 
+/**
+ * An operation ended (sent after the workspace's one `workspace:changed` of this operation). It carries the
+ * per-target outcomes, so every window — not only the one that asked — can say what happened.
+ */
 export interface OperationFinished {
   readonly opId: string;
   readonly workspaceId: string;
   readonly operation: string;
   readonly ok: boolean;
   readonly error?: ErrorData;
+  readonly outcomes: readonly TargetOutcome[];
 }
 
 /** Per-target outcome of an operation (a VM stop, a machine signal). */
@@ -222,10 +227,13 @@ export interface TargetOutcome {
   readonly error?: ErrorData;
 }
 
+/**
+ * What a mutation answers: its id and per-target outcomes. Never the state: the new snapshot reaches every window
+ * once, as the `workspace:changed` event published when the operation ends.
+ */
 export interface OperationReport {
   readonly opId: string;
   readonly outcomes: readonly TargetOutcome[];
-  readonly snapshot: WorkspaceSnapshot;
 }
 
 export type VmAction = 'start' | 'shutdown' | 'force-off' | 'pause' | 'resume' | 'reboot';
@@ -240,9 +248,9 @@ export interface DriftItem {
 }
 
 export interface RefreshReport {
+  readonly opId: string;
   readonly drift: readonly DriftItem[];
   readonly applied: boolean;
-  readonly snapshot: WorkspaceSnapshot;
 }
 
 export interface ValidationReport {
@@ -321,91 +329,78 @@ export interface WorkspaceRef {
   readonly workspaceId: string;
 }
 
-/** Channel → (argument) => result. The result is wrapped in `Result<>` on the wire. */
-export interface InvokeMap {
-  'app:info': (arg: Record<string, never>) => AppInfo;
-  'settings:get': (arg: Record<string, never>) => AppSettings;
-  /** Changes some settings; they apply to the next operation. Answers all of them. */
-  'settings:set': (arg: Partial<AppSettings>) => AppSettings;
-  'workspaces:list': (arg: Record<string, never>) => readonly WorkspaceEntry[];
-  'workspaces:add': (arg: { path: string; statePath?: string }) => WorkspaceEntry;
-  'workspaces:remove': (arg: WorkspaceRef) => { removed: boolean };
-  'workspace:snapshot': (arg: WorkspaceRef) => WorkspaceSnapshot;
-  'state:backups': (arg: WorkspaceRef) => readonly BackupEntry[];
-  'state:restore': (arg: WorkspaceRef & { backupId: string; adopt?: boolean }) => WorkspaceSnapshot;
-  'state:unlock': (arg: WorkspaceRef & { lockId: string }) => WorkspaceSnapshot;
-  'operation:cancel': (arg: { opId: string }) => { cancelled: boolean };
-  /** Accept the lineage now in the state file as this workspace's (after `state-foreign`: the file was replaced knowingly). */
-  'workspace:adopt-lineage': (arg: WorkspaceRef) => WorkspaceSnapshot;
-
-  'cluster:validate': (arg: WorkspaceRef) => ValidationReport;
-  'cluster:start': (arg: WorkspaceRef) => OperationReport;
-  'cluster:stop': (arg: WorkspaceRef & { timeoutSec?: number }) => OperationReport;
-  /** `confirm` must equal the cluster name. */
-  'cluster:destroy': (arg: WorkspaceRef & { confirm: string }) => OperationReport;
-  'cluster:refresh': (arg: WorkspaceRef & { apply?: boolean }) => RefreshReport;
-  'cluster:vm-action': (arg: WorkspaceRef & { vm: string; action: VmAction }) => OperationReport;
-  /** Creates a demo cluster workspace on libvirt's test driver under the data dir (or `folder`). */
-  'cluster:create-demo': (arg: { folder?: string }) => WorkspaceEntry;
-
-  'federation:start': (arg: WorkspaceRef) => OperationReport;
-  'federation:status': (arg: WorkspaceRef) => WorkspaceSnapshot;
-  'federation:probe': (arg: WorkspaceRef) => readonly MachineProbe[];
-  'federation:stop': (arg: WorkspaceRef) => OperationReport;
-  'federation:clean': (arg: WorkspaceRef & { force?: boolean }) => OperationReport;
-  'federation:logs': (arg: WorkspaceRef & { lines?: number }) => readonly MachineLog[];
-  /** Trust a host key reported by `ssh-hostkey-unknown` (fingerprint must match what the host presents). */
-  'federation:trust-host': (arg: WorkspaceRef & { host: string; port: number; fingerprint: string }) => { trusted: boolean };
-  /** Creates a demo federation workspace (local machines, the example kits) under the data dir (or `folder`). */
-  'federation:create-demo': (arg: { folder?: string }) => WorkspaceEntry;
-
-  'state:export': (arg: WorkspaceRef & { file?: string; redactHome?: boolean }) => ExportedBundle;
-  'state:import-preview': (arg: WorkspaceRef & { content: string }) => ImportPreview;
-  'state:import': (arg: WorkspaceRef & { content: string; force?: boolean; adopt?: boolean }) => WorkspaceSnapshot;
-  /** What adopting the workspace's ReFedEz / AI-HOW state file would take over (read-only). */
-  'state:adopt-preview': (arg: WorkspaceRef) => AdoptionPreview;
-  /** Adopts it: lineage and serial assigned, evidence recorded, the original kept in history redacted. */
-  'state:adopt': (arg: WorkspaceRef) => WorkspaceSnapshot;
+/** One channel's argument and result types (type-only: the value is an empty marker). */
+export interface ChannelSpec<A, R> {
+  /** Phantom fields: never read at run time. */
+  readonly _arg?: A;
+  readonly _result?: R;
 }
+
+function ch<A, R>(): ChannelSpec<A, R> {
+  return {};
+}
+
+/**
+ * The one map of invoke channels: channel → its argument and its result (wrapped in `Result<>` on the wire). The
+ * types (`InvokeMap`, `Channel`) and the run-time list (`CHANNELS`) are both derived from it, so a channel is written
+ * once; main's handler table must then cover it exactly (see main/ipc/table.ts).
+ */
+export const CHANNEL_MAP = {
+  'app:info': ch<Record<string, never>, AppInfo>(),
+  'settings:get': ch<Record<string, never>, AppSettings>(),
+  /** Changes some settings; they apply to the next operation. Answers all of them. */
+  'settings:set': ch<Partial<AppSettings>, AppSettings>(),
+  'workspaces:list': ch<Record<string, never>, readonly WorkspaceEntry[]>(),
+  'workspaces:add': ch<{ path: string; statePath?: string }, WorkspaceEntry>(),
+  'workspaces:remove': ch<WorkspaceRef, { removed: boolean }>(),
+  'workspace:snapshot': ch<WorkspaceRef, WorkspaceSnapshot>(),
+  'state:backups': ch<WorkspaceRef, readonly BackupEntry[]>(),
+  'state:restore': ch<WorkspaceRef & { backupId: string; adopt?: boolean }, OperationReport>(),
+  'state:unlock': ch<WorkspaceRef & { lockId: string }, OperationReport>(),
+  'operation:cancel': ch<{ opId: string }, { cancelled: boolean }>(),
+  /** Accept the lineage now in the state file as this workspace's (after `state-foreign`: the file was replaced knowingly). */
+  'workspace:adopt-lineage': ch<WorkspaceRef, OperationReport>(),
+
+  'cluster:validate': ch<WorkspaceRef, ValidationReport>(),
+  'cluster:start': ch<WorkspaceRef, OperationReport>(),
+  'cluster:stop': ch<WorkspaceRef & { timeoutSec?: number }, OperationReport>(),
+  /** `confirm` must equal the cluster name. */
+  'cluster:destroy': ch<WorkspaceRef & { confirm: string }, OperationReport>(),
+  'cluster:refresh': ch<WorkspaceRef & { apply?: boolean }, RefreshReport>(),
+  'cluster:vm-action': ch<WorkspaceRef & { vm: string; action: VmAction }, OperationReport>(),
+  /** Creates a demo cluster workspace on libvirt's test driver under the data dir (or `folder`). */
+  'cluster:create-demo': ch<{ folder?: string }, WorkspaceEntry>(),
+
+  'federation:start': ch<WorkspaceRef, OperationReport>(),
+  'federation:status': ch<WorkspaceRef, WorkspaceSnapshot>(),
+  'federation:probe': ch<WorkspaceRef, readonly MachineProbe[]>(),
+  'federation:stop': ch<WorkspaceRef, OperationReport>(),
+  'federation:clean': ch<WorkspaceRef & { force?: boolean }, OperationReport>(),
+  'federation:logs': ch<WorkspaceRef & { lines?: number }, readonly MachineLog[]>(),
+  /** Trust a host key reported by `ssh-hostkey-unknown` (fingerprint must match what the host presents). */
+  'federation:trust-host': ch<WorkspaceRef & { host: string; port: number; fingerprint: string }, { trusted: boolean }>(),
+  /** Creates a demo federation workspace (local machines, the example kits) under the data dir (or `folder`). */
+  'federation:create-demo': ch<{ folder?: string }, WorkspaceEntry>(),
+
+  'state:export': ch<WorkspaceRef & { file?: string; redactHome?: boolean }, ExportedBundle>(),
+  'state:import-preview': ch<WorkspaceRef & { content: string }, ImportPreview>(),
+  'state:import': ch<WorkspaceRef & { content: string; force?: boolean; adopt?: boolean }, OperationReport>(),
+  /** What adopting the workspace's ReFedEz / AI-HOW state file would take over (read-only). */
+  'state:adopt-preview': ch<WorkspaceRef, AdoptionPreview>(),
+  /** Adopts it: lineage and serial assigned, evidence recorded, the original kept in history redacted. */
+  'state:adopt': ch<WorkspaceRef, OperationReport>(),
+} as const;
+
+/** Channel → (argument) => result, derived from `CHANNEL_MAP`. */
+export type InvokeMap = {
+  readonly [C in keyof typeof CHANNEL_MAP]: (typeof CHANNEL_MAP)[C] extends ChannelSpec<infer A, infer R> ? (arg: A) => R : never;
+};
 
 export type Channel = keyof InvokeMap;
 export type InvokeArg<C extends Channel> = Parameters<InvokeMap[C]>[0];
 export type InvokeResult<C extends Channel> = ReturnType<InvokeMap[C]>;
 
-export const CHANNELS = [
-  'app:info',
-  'settings:get',
-  'settings:set',
-  'workspaces:list',
-  'workspaces:add',
-  'workspaces:remove',
-  'workspace:snapshot',
-  'state:backups',
-  'state:restore',
-  'state:unlock',
-  'operation:cancel',
-  'workspace:adopt-lineage',
-  'cluster:validate',
-  'cluster:start',
-  'cluster:stop',
-  'cluster:destroy',
-  'cluster:refresh',
-  'cluster:vm-action',
-  'cluster:create-demo',
-  'federation:start',
-  'federation:status',
-  'federation:probe',
-  'federation:stop',
-  'federation:clean',
-  'federation:logs',
-  'federation:trust-host',
-  'federation:create-demo',
-  'state:export',
-  'state:import-preview',
-  'state:import',
-  'state:adopt-preview',
-  'state:adopt',
-] as const satisfies readonly Channel[];
+export const CHANNELS: readonly Channel[] = Object.keys(CHANNEL_MAP) as Channel[];
 
 /** A `.cdstate` file opened from the OS (file association, second instance): the renderer starts its import. */
 export interface BundleOpened {
@@ -416,24 +411,27 @@ export interface BundleOpened {
   readonly message: string;
 }
 
-/** Event → payload, pushed from main to every window. */
-export interface EventMap {
-  'bundle:opened': BundleOpened;
-  'workspace:changed': WorkspaceSnapshot;
-  'workspaces:changed': readonly WorkspaceEntry[];
-  'operation:progress': ProgressEvent;
-  'operation:finished': OperationFinished;
+function ev<P>(): ChannelSpec<never, P> {
+  return {};
 }
+
+/** The one map of events pushed from main to every window: event → payload (`EventMap`, `EVENTS` derive from it). */
+export const EVENT_MAP = {
+  'bundle:opened': ev<BundleOpened>(),
+  'workspace:changed': ev<WorkspaceSnapshot>(),
+  'workspaces:changed': ev<readonly WorkspaceEntry[]>(),
+  'operation:progress': ev<ProgressEvent>(),
+  'operation:finished': ev<OperationFinished>(),
+} as const;
+
+/** Event → payload, derived from `EVENT_MAP`. */
+export type EventMap = {
+  readonly [E in keyof typeof EVENT_MAP]: (typeof EVENT_MAP)[E] extends ChannelSpec<never, infer P> ? P : never;
+};
 
 export type EventName = keyof EventMap;
 
-export const EVENTS = [
-  'bundle:opened',
-  'workspace:changed',
-  'workspaces:changed',
-  'operation:progress',
-  'operation:finished',
-] as const satisfies readonly EventName[];
+export const EVENTS: readonly EventName[] = Object.keys(EVENT_MAP) as EventName[];
 
 /** The API the renderer sees (on `window.clusterdesk` in Electron, a WebSocket client in a browser). */
 export interface ClusterdeskApi {

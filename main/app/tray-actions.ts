@@ -1,39 +1,34 @@
 import { assertNever } from '../../preload/contract';
-import type { AppServices } from '../services';
+import { dispatch, type HandlerTable } from '../ipc/dispatch';
 import type { TrayAction } from './tray-menu';
 
 /**
- * Runs a tray quick action through the same service functions the window's buttons call. Failures are reported
- * through the usual `operation:finished` event (and so as a notification), so nothing is thrown here.
+ * Runs a tray quick action through the handler table — the same door, validation and operation as the window's
+ * button. Failures are reported through the usual `operation:finished` event (and so as a notification), so nothing
+ * is thrown here.
  */
-export async function runTrayAction(services: AppServices, action: TrayAction, ui: { show(): void; quit(): void }): Promise<void> {
-  try {
-    switch (action.kind) {
-      case 'show-window':
-        return ui.show();
-      case 'quit':
-        return ui.quit();
-      case 'cluster': {
-        const clusters = services.clusters;
-        if (!clusters) return;
-        if (action.op === 'start') await clusters.start(action.workspaceId);
-        else if (action.op === 'stop') await clusters.stop(action.workspaceId);
-        else await clusters.refresh(action.workspaceId, false);
-        return;
-      }
-      case 'federation': {
-        const feds = services.federations;
-        if (!feds) return;
-        if (action.op === 'start') await feds.start(action.workspaceId);
-        else if (action.op === 'stop') await feds.stop(action.workspaceId);
-        else if (action.op === 'clean') await feds.clean(action.workspaceId, false);
-        else await feds.probe(action.workspaceId);
-        return;
-      }
-      default:
-        return assertNever(action);
+export async function runTrayAction(table: HandlerTable, action: TrayAction, ui: { show(): void; quit(): void }): Promise<void> {
+  switch (action.kind) {
+    case 'show-window':
+      return ui.show();
+    case 'quit':
+      return ui.quit();
+    case 'cluster': {
+      const { workspaceId } = action;
+      if (action.op === 'start') await dispatch(table, 'cluster:start', { workspaceId });
+      else if (action.op === 'stop') await dispatch(table, 'cluster:stop', { workspaceId });
+      else await dispatch(table, 'cluster:refresh', { workspaceId });
+      return;
     }
-  } catch {
-    // Already reported as an operation:finished event with the error.
+    case 'federation': {
+      const { workspaceId } = action;
+      if (action.op === 'start') await dispatch(table, 'federation:start', { workspaceId });
+      else if (action.op === 'stop') await dispatch(table, 'federation:stop', { workspaceId });
+      else if (action.op === 'clean') await dispatch(table, 'federation:clean', { workspaceId });
+      else await dispatch(table, 'federation:probe', { workspaceId });
+      return;
+    }
+    default:
+      return assertNever(action);
   }
 }

@@ -41,6 +41,8 @@ describe('trayModel', () => {
     expect(enabled(trayModel([snap({ kind: 'cluster', status: 'none' })]).items[2]?.submenu)).toEqual(['Start']);
     expect(enabled(trayModel([snap({ kind: 'cluster', status: 'running' })]).items[2]?.submenu)).toEqual(['Stop', 'Refresh']);
     expect(enabled(trayModel([snap({ kind: 'cluster', status: 'stopped' })]).items[2]?.submenu)).toEqual(['Start', 'Refresh']);
+    // A recorded error is readable: the same actions as the window (preload/workspace-actions.ts).
+    expect(enabled(trayModel([snap({ kind: 'cluster', status: 'error' })]).items[2]?.submenu)).toEqual(['Start', 'Stop', 'Refresh']);
   });
 
   it('shows busy over error over idle, and disables actions while busy or broken', () => {
@@ -70,7 +72,7 @@ describe('trayModel', () => {
 });
 
 describe('notificationFor', () => {
-  const fin = { opId: 'o', workspaceId: 'w', operation: 'federation:start' };
+  const fin = { opId: 'o', workspaceId: 'w', operation: 'federation:start', outcomes: [] };
   it('always reports failures except cancellation', () => {
     expect(notificationFor({ ...fin, ok: false, error: { code: 'ssh-auth', message: 'denied' } }, 'fed', true)).toEqual({
       title: 'fed: Start federation failed',

@@ -1,5 +1,6 @@
 import type { WorkspaceSnapshot } from '../../preload/contract';
 import { operationLabel } from '../../preload/operation-labels';
+import { actionsFor, workspaceStatus } from '../../preload/workspace-actions';
 
 /** The tray icon variants (assets/tray-<name>.png). */
 export type TrayIcon = 'idle' | 'busy' | 'error' | 'drift';
@@ -50,25 +51,24 @@ export function trayModel(snapshots: readonly WorkspaceSnapshot[]): TrayModel {
 function statusLabel(s: WorkspaceSnapshot): string {
   if (s.operation) return `${operationLabel(s.operation.name)}…`;
   if (s.error) return s.error.code;
-  return s.status ?? 'unknown';
+  return workspaceStatus(s);
 }
 
+/** The quick actions, enabled by the same rule as the window's buttons (preload/workspace-actions.ts). */
 function workspaceItems(s: WorkspaceSnapshot): TrayItem[] {
-  const idle = s.operation === null && s.error === null;
   const id = s.id;
+  const can = actionsFor(s, false);
   if (s.kind === 'cluster') {
-    const canStart = idle && (s.status === 'none' || s.status === 'stopped' || s.status === 'partial' || s.status === 'error');
-    const canStop = idle && (s.status === 'running' || s.status === 'partial');
     return [
-      { label: 'Start', enabled: canStart, action: { kind: 'cluster', op: 'start', workspaceId: id } },
-      { label: 'Stop', enabled: canStop, action: { kind: 'cluster', op: 'stop', workspaceId: id } },
-      { label: 'Refresh', enabled: idle && s.status !== 'none', action: { kind: 'cluster', op: 'refresh', workspaceId: id } },
+      { label: 'Start', enabled: can.cluster.start.allowed, action: { kind: 'cluster', op: 'start', workspaceId: id } },
+      { label: 'Stop', enabled: can.cluster.stop.allowed, action: { kind: 'cluster', op: 'stop', workspaceId: id } },
+      { label: 'Refresh', enabled: can.cluster.refresh.allowed, action: { kind: 'cluster', op: 'refresh', workspaceId: id } },
     ];
   }
   return [
-    { label: 'Start', enabled: idle && s.status === 'clean', action: { kind: 'federation', op: 'start', workspaceId: id } },
-    { label: 'Probe', enabled: idle && (s.status === 'running' || s.status === 'dirty'), action: { kind: 'federation', op: 'probe', workspaceId: id } },
-    { label: 'Stop', enabled: idle && s.status === 'running', action: { kind: 'federation', op: 'stop', workspaceId: id } },
-    { label: 'Clean', enabled: idle && s.status === 'dirty', action: { kind: 'federation', op: 'clean', workspaceId: id } },
+    { label: 'Start', enabled: can.federation.start.allowed, action: { kind: 'federation', op: 'start', workspaceId: id } },
+    { label: 'Probe', enabled: can.federation.probe.allowed, action: { kind: 'federation', op: 'probe', workspaceId: id } },
+    { label: 'Stop', enabled: can.federation.stop.allowed, action: { kind: 'federation', op: 'stop', workspaceId: id } },
+    { label: 'Clean', enabled: can.federation.clean.allowed, action: { kind: 'federation', op: 'clean', workspaceId: id } },
   ];
 }

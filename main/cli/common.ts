@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { ErrorData, WorkspaceKind } from '../../preload/contract';
+import type { ClusterStatus, ErrorData, FederationStatus, WorkspaceKind } from '../../preload/contract';
+import { clusterActions, federationActions, type ClusterAction, type FederationAction } from '../../preload/workspace-actions';
 import { AppError, setHintHost, toErrorData } from '../errors';
 import type { Settings } from '../settings/settings';
 import type { StateStore, StateTarget } from '../state';
@@ -96,4 +97,32 @@ export async function resolveWorkspace(path: string, opts: { state?: string; exp
     ...found,
     target: { kind: found.kind, file: found.statePath, ...(found.kind === 'cluster' ? { clusterName: found.name } : {}) },
   };
+}
+
+/**
+ * Refuses a command the shared action rule (preload/workspace-actions.ts — the window's buttons and the tray use it
+ * too) does not allow for the recorded status, with the rule's sentence. No-ops (stop a stopped cluster, clean a clean
+ * federation) still run: scripts may repeat a command safely. An unreadable state is left to the command, whose own
+ * error names the file and the line.
+ */
+export async function refuseByRule(
+  store: StateStore,
+  ws: CliWorkspace,
+  action: ClusterAction | FederationAction,
+  opts: { readonly force?: boolean } = {},
+): Promise<void> {
+  const state = await store.load(ws.target).catch(() => undefined);
+  if (state === undefined) return;
+  const verdict =
+    ws.kind === 'cluster'
+      ? clusterActions({ status: (state as { status?: ClusterStatus } | null)?.status ?? 'none', busy: false })[action as ClusterAction]
+      : federationActions({
+          status: (state as { type?: FederationStatus } | null)?.type ?? 'clean',
+          busy: false,
+          machines: ((state?.data as { machines?: unknown[] } | undefined)?.machines ?? []).length,
+          ...(opts.force ? { force: true } : {}),
+        })[action as FederationAction];
+  if (verdict && !verdict.allowed && !verdict.noop) {
+    throw new AppError('state-wrong-status', verdict.reason, { path: ws.statePath, hint: `Run \`clusterdesk ${ws.kind === 'cluster' ? 'hpc' : 'fed'} status\` to see the recorded state.` });
+  }
 }

@@ -17,7 +17,7 @@ import { liveDomains } from './stop';
 import { isActive } from './vm-state';
 import { loadConfig, type ClusterWorkspace } from './workspace';
 
-/** Is `text` the confirmation destroy needs (the cluster name, typed)? Shared by the facade and the CLI. */
+/** Is `text` the confirmation destroy needs (the cluster name, typed)? Shared by the handler table and the CLI. */
 export function requireConfirmation(clusterName: string, confirm: string | undefined): void {
   if (confirm === clusterName) return;
   throw new AppError('confirmation-required', `Destroying ${clusterName} deletes its VMs, volumes, pool and network; confirm by typing the cluster name.`, {

@@ -1,6 +1,6 @@
 /**
  * The environment cluster operations run in: the state store, libvirt connections, timeouts and fan-out width.
- * The app builds one (`ClusterFacade`), the CLI builds one per command; both dispose it at the end.
+ * The app builds one (`AppServices.clusterEnv`), the CLI builds one per command; both dispose it at the end.
  */
 import type { StateStore } from '../state';
 import { openLibvirtHost } from './libvirt/host';

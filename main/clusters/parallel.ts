@@ -1,5 +1,4 @@
-/** Small concurrency helpers for cluster operations: bounded fan-out and an abortable sleep. */
-import { setTimeout as delay } from 'node:timers/promises';
+/** Bounded fan-out for cluster operations (and, re-exported, the abortable sleep of main/util.ts). */
 
 /** How one item of a bounded fan-out ended. */
 export type Settled<R> =
@@ -40,13 +39,5 @@ export async function mapBounded<T, R>(
   return out;
 }
 
-/** Waits `ms` without blocking the event loop; resolves false (instead of throwing) when `signal` aborts first. */
-export async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false;
-  try {
-    await delay(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The abortable sleep lives in main/util.ts (one home); re-exported for the cluster operations that import it here. */
+export { sleep } from '../util';

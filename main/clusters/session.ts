@@ -3,7 +3,7 @@
  * under it, and checkpoints that persist progress — the demo host file first, then the state file.
  */
 import type { OpContext } from '../operations/types';
-import { AppError } from '../errors';
+import { AppError, cancelledError } from '../errors';
 import type { ClusterState, StateTx } from '../state';
 import { saveTestHost, testHostFile } from './libvirt/test-host';
 import type { LibvirtHost } from './libvirt/types';
@@ -103,7 +103,8 @@ function gated(host: LibvirtHost, gate: SaveGate): LibvirtHost {
   });
 }
 
-export const cancelledError = (): AppError => new AppError('cancelled', 'The operation was cancelled.');
+/** The one `cancelled` error (main/errors.ts), re-exported for the cluster operations that import it from here. */
+export { cancelledError };
 
 /**
  * Runs `fn` holding the workspace's state lock, with a libvirt connection opened after the lock was taken (so a
@@ -117,16 +118,12 @@ export async function withSession<T>(
   ctx: OpContext,
   fn: (s: ClusterSession) => Promise<T>,
 ): Promise<T> {
-  const waiting = new AbortController();
-  const onAbort = () => waiting.abort(ctx.signal.reason);
   if (ctx.signal.aborted) throw cancelledError();
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
     return await env.store.transaction(
       clusterTarget(ws, opts.clusterName),
       opts.operation,
       async (tx) => {
-        ctx.signal.removeEventListener('abort', onAbort);
         const raw = await env.connect(opts.uri);
         const hostFile = testHostFile(raw.uri);
         const gate = new SaveGate();
@@ -177,12 +174,10 @@ export async function withSession<T>(
           await raw.close();
         }
       },
-      { signal: waiting.signal },
+      { waitSignal: ctx.signal },
     );
   } catch (err) {
     if (ctx.signal.aborted && !(err instanceof AppError)) throw cancelledError();
     throw err;
-  } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
   }
 }

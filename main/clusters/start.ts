@@ -20,7 +20,7 @@ import { withSession, type ClusterSession } from './session';
 import { deriveStatus, vmStateOf } from './vm-state';
 import { loadConfig, planOf, type ClusterWorkspace } from './workspace';
 
-/** What an operation returns to its caller (the facade adds the op id and the snapshot). */
+/** What an operation returns to its caller (`operate` adds the op id; the snapshot is published separately). */
 export interface ClusterOpResult {
   readonly outcomes: readonly TargetOutcome[];
 }

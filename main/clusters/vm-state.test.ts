@@ -5,7 +5,7 @@ import { mapBounded } from './parallel';
 import { allowedActions, checkAction, deriveStatus, vmStateOf } from './vm-state';
 
 describe('vmStateOf', () => {
-  it('maps every libvirt state as DESIGN.md §3 says', () => {
+  it('maps every libvirt state as docs/architecture.md (Clusters and libvirt) says', () => {
     expect(DOMAIN_STATES.map((s) => [s, vmStateOf(s)])).toEqual([
       ['NOSTATE', 'UNDEFINED'],
       ['RUNNING', 'RUNNING'],

@@ -5,7 +5,7 @@ import { AppError } from '../errors';
 import type { ClusterStateStatus, VmRecord, VmState } from '../state';
 import type { DomainState } from './libvirt/types';
 
-/** DESIGN.md §3: RUNNING and BLOCKED → RUNNING, SHUTDOWN → DYING, NOSTATE → UNDEFINED, the rest by name. */
+/** docs/architecture.md (Clusters and libvirt): RUNNING and BLOCKED → RUNNING, SHUTDOWN → DYING, NOSTATE → UNDEFINED, the rest by name. */
 export function vmStateOf(state: DomainState): VmState {
   switch (state) {
     case 'RUNNING':

@@ -51,9 +51,10 @@ async function main(): Promise<void> {
     main.window.show();
     main.window.focus();
   };
+  const table = createHandlerTable(services);
   bindElectronTransport({
     ipcMain,
-    table: createHandlerTable(services),
+    table,
     events: services.events,
     isTrusted: (e) => main?.isTrusted(e) ?? false,
     target: () => (main && !main.window.isDestroyed() ? main.window.webContents : null),
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     for (const path of paths) services.events.emit('bundle:opened', await openedBundle(path, services.registry.list()));
     if (paths.length) show();
   };
-  const onTray = (a: TrayAction) => void runTrayAction(services, a, { show, quit: () => app.quit() });
+  const onTray = (a: TrayAction) => void runTrayAction(table, a, { show, quit: () => app.quit() });
   const disposeTray = createTray(services, assetsDir, onTray);
   installAppMenu(() => main?.window ?? null, { importBundle: (path) => void openBundles([path]), quit: () => app.quit() });
   app.removeAllListeners('open-file');

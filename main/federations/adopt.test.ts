@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMachines, type MachinesFixture } from '../../e2e/fixtures/sshd';
-import type { MachineProbe } from '../../preload/contract';
+import type { Channel, ErrorData, InvokeArg, InvokeResult, MachineProbe } from '../../preload/contract';
 import { composeServices } from '../compose';
-import { isAppError } from '../errors';
 import type { AppServices } from '../services';
 import { confBackend } from '../settings/conf-backend';
-import { FederationFacade } from './api';
+import { dispatch, type HandlerTable } from '../ipc/dispatch';
+import { createHandlerTable } from '../ipc/table';
 import { generateKits } from './kits/example-kits';
 import { createMachine, resolveSsh, type Machine } from './machines/index';
 
@@ -29,6 +29,7 @@ const SECRET = `refedez-pw-${randomBytes(6).toString('hex')}`;
 let fx: MachinesFixture;
 let work: string;
 let services: AppServices;
+let table: HandlerTable;
 const folders: { dir: string; machine: () => Machine }[] = [];
 
 beforeAll(async () => {
@@ -40,7 +41,10 @@ beforeAll(async () => {
   await copyFile(fx.clientKeyPath, join(home, '.ssh', 'id_ed25519'));
   const dataDir = join(work, 'data');
   services = await composeServices({ dataDir, settingsBackend: confBackend(dataDir), host: 'serve', warn: () => undefined });
-  services.federations = new FederationFacade(services, {
+  // The app's federation environment, pointed at this test's machines (known hosts, the throwaway home's key).
+  const base = services.federationEnv.bind(services);
+  services.federationEnv = () => ({
+    ...base(),
     knownHostsFiles: [fx.knownHostsPath],
     homeDir: home,
     sshConfigPath: null,
@@ -48,7 +52,21 @@ beforeAll(async () => {
     nvflare: null,
     stopGraceMs: 10_000,
   });
+  table = createHandlerTable(services);
 });
+
+/** A channel through the real handler table, as the window calls it. */
+async function call<C extends Channel>(channel: C, arg: InvokeArg<C>): Promise<InvokeResult<C>> {
+  const r = await dispatch(table, channel, arg);
+  if (!r.ok) throw Object.assign(new Error(r.error.message), r.error);
+  return r.value as InvokeResult<C>;
+}
+
+async function refusal<C extends Channel>(channel: C, arg: InvokeArg<C>): Promise<ErrorData> {
+  const r = await dispatch(table, channel, arg);
+  if (r.ok) throw new Error(`${channel} succeeded`);
+  return r.error;
+}
 
 afterAll(async () => {
   // Kits still running (a failed assertion) are asked to stop before their folders go.
@@ -163,26 +181,26 @@ describe('adopting a deployment ReFedEz made', () => {
 
     const entry = await services.addWorkspace(project);
     const id = entry.id;
-    const fed = services.federations!;
-    const sharing = services.sharing!;
+    const ref = { workspaceId: id };
 
     // Status works before adoption; stop is refused with a pointer to adoption, and nothing is signalled.
     const snap0 = await services.snapshot(id);
     expect(snap0.status).toBe('running');
     expect(snap0.federation?.machines.map((m) => m.name)).toEqual(names);
-    const refused = await fed.stop(id).catch((e: unknown) => e);
-    expect(isAppError(refused, 'state-foreign')).toBe(true);
+    const refused = await refusal('federation:stop', ref);
+    expect(refused.code).toBe('state-foreign');
     for (const d of [dirs[0]!]) expect(existsSync(join(d, 'shutdown.fl'))).toBe(false);
 
     // The preview names every machine and folder, and the password it will not keep.
-    const preview = await sharing.adoptPreview(id);
+    const preview = await call('state:adopt-preview', ref);
     expect(preview).toMatchObject({ needed: true, format: 'refedez', status: 'running' });
     expect(preview.items.map((i) => [i.kind, i.name, i.matched])).toEqual(names.map((n) => ['machine', n, true]));
     expect(preview.items[1]!.detail).toContain(dirs[1]!);
     expect(preview.secretsDropped).toEqual(['data.machines[1].closure.machine.connection.remote_credentials.password', 'data.machines[2].closure.machine.connection.remote_credentials.password']);
     expect(preview.keptFields).toEqual(expect.arrayContaining(['data.deployed_files_path', 'data.machines[].refedez_closure']));
 
-    const adopted = await sharing.adopt(id);
+    await call('state:adopt', ref);
+    const adopted = await services.snapshot(id);
     expect(adopted.status).toBe('running');
     expect(adopted.serial).toBeGreaterThanOrEqual(1);
     expect(adopted.lineage).toMatch(/^[0-9a-f-]{36}$/);
@@ -195,21 +213,21 @@ describe('adopting a deployment ReFedEz made', () => {
     const history = join(project, '.refedez', 'state.json.history');
     for (const h of await readdir(history)) expect((await stat(join(history, h))).mode & 0o777).toBe(0o600);
     await expectNoPasswordAnywhere('after adopt');
-    expect((await sharing.adoptPreview(id)).needed).toBe(false);
+    expect((await call('state:adopt-preview', ref)).needed).toBe(false);
 
     const alive = await waitFor('kits alive', async () => {
-      const probes = await fed.probe(id);
+      const probes = await call('federation:probe', ref);
       return probes.every((p: MachineProbe) => p.reachable && p.processAlive === true) ? probes : null;
     });
     expect(alive.map((p) => p.machine)).toEqual(names);
 
-    const stopped = await fed.stop(id);
+    const stopped = await call('federation:stop', ref);
     expect(stopped.outcomes.map((o) => o.target)).toEqual(names);
     // 'signalled' (seen once as 'already stopped' for the local kit on a loaded machine: its process was between
     // heartbeats when checked); what matters is below — each kit saw shutdown.fl in its folder and exited.
     for (const o of stopped.outcomes) expect(['signalled', 'already stopped'], o.target).toContain(o.result);
     expect(stopped.outcomes.filter((o) => o.result === 'signalled').length).toBeGreaterThanOrEqual(2);
-    await waitFor('kits exited', async () => (await fed.probe(id)).every((p) => p.processAlive === false));
+    await waitFor('kits exited', async () => (await call('federation:probe', ref)).every((p) => p.processAlive === false));
     // Each participant saw the shutdown.fl stop created in its folder (the kit's supervisor removes it on exit).
     expect(await readFile(join(dirs[0]!, 'log.txt'), 'utf8')).toContain('shutdown.fl seen, exiting');
     for (const [i, ssh] of remotes.entries()) {
@@ -221,7 +239,7 @@ describe('adopting a deployment ReFedEz made', () => {
     await expectNoPasswordAnywhere('after stop');
 
     // Export / import round trip of the adopted federation (dirty, machines recorded) into an empty workspace.
-    const exported = await sharing.exportBundle(id, { file: join(work, 'fed.cdstate'), redactHome: false });
+    const exported = await call('state:export', { ...ref, file: join(work, 'fed.cdstate'), redactHome: false });
     const bundle = JSON.parse(exported.content) as { lineage: string; serial: number };
     const snapDirty = await services.snapshot(id);
     expect(bundle.lineage).toBe(adopted.lineage);
@@ -230,14 +248,15 @@ describe('adopting a deployment ReFedEz made', () => {
     await mkdir(copy, { recursive: true });
     await copyFile(join(project, 'refedez.yaml'), join(copy, 'refedez.yaml'));
     const other = await services.addWorkspace(copy);
-    const preview2 = await sharing.preview(other.id, exported.content);
+    const preview2 = await call('state:import-preview', { workspaceId: other.id, content: exported.content });
     expect(preview2.verdict).toBe('accept');
-    const imported = await sharing.importBundle(other.id, exported.content, { force: false, adopt: false });
+    await call('state:import', { workspaceId: other.id, content: exported.content, force: false, adopt: false });
+    const imported = await services.snapshot(other.id);
     expect(imported).toMatchObject({ status: 'dirty', lineage: adopted.lineage, serial: snapDirty.serial });
     expect(imported.federation?.machines.map((m) => m.name)).toEqual(names);
     await expectNoPasswordAnywhere('after export/import');
 
-    const cleaned = await fed.clean(id, false);
+    const cleaned = await call('federation:clean', { ...ref, force: false });
     expect(cleaned.outcomes.map((o) => [o.target, o.result])).toEqual(names.map((n) => [n, 'removed']));
     expect(existsSync(dirs[0]!)).toBe(false);
     for (const [i, ssh] of remotes.entries()) {
@@ -247,7 +266,7 @@ describe('adopting a deployment ReFedEz made', () => {
     }
     expect((await services.snapshot(id)).status).toBe('clean');
     // The colleague's copy of the record now points at folders that are gone: its clean has nothing left to remove.
-    const again = await fed.clean(other.id, false);
+    const again = await call('federation:clean', { workspaceId: other.id, force: false });
     expect(again.outcomes.map((o) => o.result)).toEqual(names.map(() => 'already gone'));
     await expectNoPasswordAnywhere('after clean');
   });

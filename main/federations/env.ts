@@ -3,7 +3,7 @@
  * the workspace (`FederationWorkspace`: folder, config, state file) — and the helpers they share: building a Machine
  * for a participant or a recorded machine, reading the config leniently, taking the state lock cancellably.
  *
- * Plain data in, no registry, no runner: the desktop facade (`api.ts`), the CLI and the tests all call the domain
+ * Plain data in, no registry, no runner: the handler table (main/ipc/table.ts), the CLI and the tests all call the domain
  * functions with these two objects and an `OpContext`.
  */
 import { resolve } from 'node:path';
@@ -180,23 +180,7 @@ export async function withStateLock<T>(
   ctx: OpContext,
   fn: (tx: StateTx<'federation'>) => Promise<T>,
 ): Promise<T> {
-  const waiting = new AbortController();
-  const forward = () => waiting.abort(ctx.signal.reason);
-  if (ctx.signal.aborted) forward();
-  else ctx.signal.addEventListener('abort', forward, { once: true });
-  try {
-    return await env.store.transaction(
-      stateTargetOf(ws),
-      operation,
-      (tx) => {
-        ctx.signal.removeEventListener('abort', forward);
-        return fn(tx);
-      },
-      { signal: waiting.signal },
-    );
-  } finally {
-    ctx.signal.removeEventListener('abort', forward);
-  }
+  return env.store.transaction(stateTargetOf(ws), operation, fn, { waitSignal: ctx.signal });
 }
 
 export function wrongStatus(path: string, message: string, hint: string): AppError {

@@ -1,5 +1,5 @@
 /**
- * The federation lifecycle over SSH (DESIGN.md §4): start, stop, clean — clean → running → dirty → clean.
+ * The federation lifecycle over SSH (docs/architecture.md, Federations): start, stop, clean — clean → running → dirty → clean.
  *
  * Each function takes the environment, an explicit workspace and an `OpContext`, holds the state lock for its whole
  * run, and records every change as it happens (a machine right after it launched, the dirty state after stop, each
@@ -11,6 +11,7 @@ import { posix } from 'node:path';
 import type { ErrorData, FederationStatus, TargetOutcome } from '../../preload/contract';
 import { AppError, isAppError, throwIfCancelled, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
+import { sleepOrCancel } from '../util';
 import { isoNow, type FederationState, type MachineRecord, type StateTx } from '../state';
 import type { FederationMachine } from './config/federation-config';
 import {
@@ -24,7 +25,6 @@ import {
   markOrigin,
   originOf,
   settingsOf,
-  stateTargetOf,
   targetOfRecord,
   withStateLock,
   wrongStatus,
@@ -302,7 +302,7 @@ async function stopInTx(
   current: FederationState,
 ): Promise<{ outcomes: TargetOutcome[]; state: FederationState }> {
   const s = settingsOf(env);
-  const format = await fileFormat(env, ws);
+  const format = await tx.format();
   const records = machinesOf(current);
   const config = records.some((r) => r.kind === 'remote') ? await loadConfigLenient(env, ws, ctx) : null;
   const results = await mapSettled(
@@ -397,7 +397,7 @@ export async function cleanFederation(
       outcomes.push(...stopped.outcomes);
       current = stopped.state;
     }
-    const format = await fileFormat(env, ws);
+    const format = await tx.format();
     const records = machinesOf(current);
 
     const lineage = typeof current.lineage === 'string' ? current.lineage : undefined;
@@ -466,7 +466,7 @@ export async function cleanFederation(
               break;
             } catch (err) {
               if (!isAppError(err, 'ssh-command') || attempt >= 3) throw err;
-              await sleep(300 * 2 ** attempt, signal);
+              await sleepOrCancel(300 * 2 ** attempt, signal);
             }
           }
           return { target: rec.name, result: 'removed', message: `${rec.tmp_dir} removed.` };
@@ -532,29 +532,11 @@ async function settle(machine: Machine, rec: MachineRecord, graceMs: number, sig
     const res = await machine.exec(scriptArgv(SETTLE_SCRIPT, rec.tmp_dir), { signal, timeoutMs: 10_000 });
     if (res.code === 0 && res.stdout.trim() === 'stopped') return true;
     if (Date.now() >= deadline) return false;
-    await sleep(250, signal);
+    await sleepOrCancel(250, signal);
   }
 }
 
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new AppError('cancelled', 'The operation was cancelled.'));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AppError('cancelled', 'The operation was cancelled.'));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-async function fileFormat(env: FederationEnv, ws: FederationWorkspace): Promise<string | null> {
-  return (await env.store.loadWithFormat(stateTargetOf(ws)))?.format ?? null;
-}
 
 function hostOf(rec: MachineRecord): string {
   return rec.kind === 'local' ? 'localhost' : rec.host;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { OperationFinished, ProgressEvent } from '../../preload/contract';
+import type { OperationFinished, ProgressEvent, TargetOutcome } from '../../preload/contract';
 import { AppError, toErrorData } from '../errors';
 import { redactText } from '../secrets/redact';
 import type { OpContext, ProgressUpdate } from './types';
@@ -8,8 +8,6 @@ import type { OpContext, ProgressUpdate } from './types';
 export interface RunnerListener {
   progress(event: ProgressEvent): void;
   finished(event: OperationFinished): void;
-  /** An operation started or ended on a workspace: its snapshot's `operation` field changed. */
-  changed(workspaceId: string): void;
 }
 
 export interface RunningOperation {
@@ -23,16 +21,34 @@ interface Entry extends RunningOperation {
   readonly controller: AbortController;
 }
 
+export interface RunOptions {
+  /** Cancels the operation from outside (besides `cancel(opId)`). */
+  readonly signal?: AbortSignal;
+  /**
+   * Runs after the operation has ended and left the running set, before `finished` is announced — `operate` publishes
+   * the workspace's one snapshot here, so a window sees the new state before the operation's end. Never throws.
+   */
+  readonly settle?: (ok: boolean) => Promise<void>;
+}
+
+/** The per-target outcomes an operation's value or error carries (`{outcomes: [...]}`, or an error's `details.outcomes`). */
+export function outcomesOf(value: unknown): readonly TargetOutcome[] {
+  const list = typeof value === 'object' && value !== null ? (value as { outcomes?: unknown }).outcomes : undefined;
+  if (!Array.isArray(list)) return [];
+  return list.filter((o): o is TargetOutcome => typeof o === 'object' && o !== null && typeof (o as TargetOutcome).target === 'string');
+}
+
 /**
- * Runs long operations: at most one mutation per workspace at a time (a clash answers `busy`), each with an id,
- * progress events and cancellation through an AbortSignal. The on-disk state lock is taken by the services
- * themselves (through the state engine), so the CLI and a second app instance are excluded too.
+ * Runs long operations: at most one per workspace at a time (a clash answers `busy`), each with an id, progress
+ * events and cancellation through an AbortSignal. The on-disk state lock is taken by the domain functions themselves
+ * (through the state engine), so the CLI and a second app instance are excluded too. `AppServices.operate` is the one
+ * caller in the app: it adds the single snapshot publish.
  */
 export class OperationRunner {
   private readonly running = new Map<string, Entry>();
   private readonly listeners = new Set<RunnerListener>();
 
-  /** Subscribes to progress / finished / changed notifications; returns the unsubscribe function. */
+  /** Subscribes to progress / finished notifications; returns the unsubscribe function. */
   subscribe(listener: RunnerListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -61,20 +77,16 @@ export class OperationRunner {
   }
 
   /**
-   * Runs `fn` as the workspace's one mutation. Resolves with fn's value (and the op id) when it ends; progress
-   * events flow meanwhile.
+   * Runs `fn` as the workspace's one operation. Resolves with fn's value (and the op id) when it ends; progress
+   * events flow meanwhile. A failure rejects with an AppError whose `details.opId` names the operation (a refusal
+   * before it started, such as `busy`, has none).
    */
-  async run<T>(
-    workspaceId: string,
-    name: string,
-    fn: (ctx: OpContext, opId: string) => Promise<T>,
-    options: { signal?: AbortSignal } = {},
-  ): Promise<{ opId: string; value: T }> {
+  async run<T>(workspaceId: string, name: string, fn: (ctx: OpContext, opId: string) => Promise<T>, options: RunOptions = {}): Promise<{ opId: string; value: T }> {
     const existing = this.running.get(workspaceId);
     if (existing) {
       throw new AppError('busy', `Another operation (${existing.name}) is running on this workspace.`, {
         hint: 'Wait for it to finish or cancel it.',
-        details: { opId: existing.opId, operation: existing.name, since: existing.since },
+        details: { runningOpId: existing.opId, operation: existing.name, since: existing.since },
       });
     }
     const controller = new AbortController();
@@ -82,24 +94,30 @@ export class OperationRunner {
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const entry: Entry = { opId: randomUUID(), workspaceId, name, since: new Date().toISOString(), controller };
     this.running.set(workspaceId, entry);
-    this.emitChanged(workspaceId);
     const ctx: OpContext = {
       signal: controller.signal,
       progress: (update: ProgressUpdate) => this.emitProgress(entry, update),
     };
+    let outcome: { ok: true; value: T } | { ok: false; error: AppError };
     try {
-      const value = await fn(ctx, entry.opId);
-      this.emitFinished({ opId: entry.opId, workspaceId, operation: name, ok: true });
-      return { opId: entry.opId, value };
+      outcome = { ok: true, value: await fn(ctx, entry.opId) };
     } catch (err) {
-      const error = controller.signal.aborted && !(err instanceof AppError) ? toErrorData(controller.signal.reason) : toErrorData(err);
-      this.emitFinished({ opId: entry.opId, workspaceId, operation: name, ok: false, error });
-      throw err instanceof AppError ? err : new AppError(error.code, error.message, { hint: error.hint }, { cause: err });
+      const data = controller.signal.aborted && !(err instanceof AppError) ? toErrorData(controller.signal.reason) : toErrorData(err);
+      const { code, message, ...fields } = data;
+      outcome = { ok: false, error: new AppError(code, message, { ...fields, details: { ...(fields.details ?? {}), opId: entry.opId } }, { cause: err }) };
     } finally {
       options.signal?.removeEventListener('abort', onOuterAbort);
       this.running.delete(workspaceId);
-      this.emitChanged(workspaceId);
     }
+    await options.settle?.(outcome.ok).catch(() => undefined);
+    const base = { opId: entry.opId, workspaceId, operation: name };
+    if (outcome.ok) {
+      this.emitFinished({ ...base, ok: true, outcomes: outcomesOf(outcome.value) });
+      return { opId: entry.opId, value: outcome.value };
+    }
+    const error = toErrorData(outcome.error);
+    this.emitFinished({ ...base, ok: false, error, outcomes: outcomesOf(error.details) });
+    throw outcome.error;
   }
 
   private emitProgress(entry: Entry, update: ProgressUpdate): void {
@@ -118,9 +136,5 @@ export class OperationRunner {
 
   private emitFinished(event: OperationFinished): void {
     for (const l of this.listeners) l.finished(event);
-  }
-
-  private emitChanged(workspaceId: string): void {
-    for (const l of this.listeners) l.changed(workspaceId);
   }
 }

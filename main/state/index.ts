@@ -1,6 +1,6 @@
 /**
  * The state engine: crash-safe, locked, versioned state files for clusters (AI-HOW format) and federations
- * (ReFedEz format). See DESIGN.md §3.
+ * (ReFedEz format). See docs/architecture.md (State engine).
  */
 export {
   FOREIGN_FORMATS,

@@ -16,8 +16,9 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LockHolder } from '../../preload/contract';
-import { AppError } from '../errors';
+import { AppError, cancelledError } from '../errors';
 import { FileTooLargeError, NotRegularFileError, openRegularFile, readHandleBounded } from '../files/regular-file';
+import { pidAlive } from '../util';
 import { ensureDir } from './atomic-write';
 import { errnoCode, fsError, isNotFound, lockedError } from './errors';
 import { siblingPaths } from './locations';
@@ -88,15 +89,6 @@ const HOST = hostname();
 /** Locks held by this process, by state file: used for same-pid staleness and the in-process queue's message. */
 const held = new Map<string, LockRecord>();
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return errnoCode(err) !== 'ESRCH';
-  }
-}
 
 function parseRecord(text: string): LockRecord | null {
   try {
@@ -151,7 +143,7 @@ export async function readLock(file: string, staleAfterMs: number): Promise<Lock
   let staleReason: string | undefined;
   if (record.host === HOST && record.pid === process.pid) {
     if (held.get(file)?.id !== record.id) staleReason = 'it was left by an earlier process with this pid';
-  } else if (record.host === HOST && !isAlive(record.pid)) {
+  } else if (record.host === HOST && !pidAlive(record.pid)) {
     staleReason = `process ${record.pid} is gone`;
   } else if (age > staleAfterMs) {
     staleReason = future
@@ -264,7 +256,7 @@ async function sweepLeftovers(lock: string): Promise<void> {
     const rest = name.slice(prefix.length);
     const pid = /^pid-(\d+)$/.exec(rest);
     const path = join(dir, name);
-    if (pid && !isAlive(Number(pid[1]))) await unlink(path).catch(() => undefined);
+    if (pid && !pidAlive(Number(pid[1]))) await unlink(path).catch(() => undefined);
     if (rest.endsWith('.broken')) {
       const st = await stat(path).catch(() => null);
       if (st && Date.now() - st.mtimeMs > 10_000) await unlink(path).catch(() => undefined);
@@ -336,9 +328,6 @@ export class HeldLock {
   }
 }
 
-function cancelled(): AppError {
-  return new AppError('cancelled', 'The operation was cancelled while waiting for the state lock.');
-}
 
 /**
  * Takes the on-disk lock of `file`, polling with a small backoff while another holder has it, breaking stale locks
@@ -352,7 +341,7 @@ export async function acquireDiskLock(file: string, operation: string, opts: Loc
   let last: LockInfo | null = null;
   let futureBroken = false;
   for (;;) {
-    if (opts.signal?.aborted) throw cancelled();
+    if (opts.signal?.aborted) throw cancelledError('waiting for the state lock');
     const now = new Date().toISOString();
     const record: LockRecord = { id: randomUUID(), pid: process.pid, host: HOST, operation, since: now, heartbeat: now };
     // Registered before the file exists so a concurrent lockInfo() in this process never calls our own lock stale.
@@ -398,7 +387,7 @@ export async function acquireDiskLock(file: string, operation: string, opts: Loc
     try {
       await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : undefined);
     } catch {
-      throw cancelled();
+      throw cancelledError('waiting for the state lock');
     }
     delay = Math.min(delay * 1.5, 50);
   }
@@ -459,7 +448,7 @@ export async function withFileQueue<T>(
       }, opts.timeoutMs);
       timer.unref();
       if (opts.signal) {
-        onAbort = () => reject(cancelled());
+        onAbort = () => reject(cancelledError('waiting for the state lock'));
         if (opts.signal.aborted) onAbort();
         else opts.signal.addEventListener('abort', onAbort, { once: true });
       }

@@ -1,5 +1,5 @@
 /**
- * StateStore: crash-safe, locked, versioned state files with history, backups and restore (DESIGN.md §3).
+ * StateStore: crash-safe, locked, versioned state files with history, backups and restore (docs/architecture.md, State engine).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
@@ -72,6 +72,11 @@ export interface WriteOptions {
 export interface TransactionOptions {
   /** Abort while waiting for the lock (and before each write). */
   readonly signal?: AbortSignal;
+  /**
+   * Abort only the wait for the lock (an operation's cancel): once the lock is held the callback runs to its end, so
+   * a cancelled operation can still record what it did. The one cancellable lock wait every domain uses.
+   */
+  readonly waitSignal?: AbortSignal;
   /** Overrides the store's lock timeout for this call. */
   readonly timeoutMs?: number;
 }
@@ -90,6 +95,8 @@ export interface StateTx<K extends StateKind = StateKind> {
   readonly lockId: string;
   /** The current state, or null when the file does not exist. Typed errors (corrupt, foreign, mismatch). */
   read(): Promise<StateOf<K> | null>;
+  /** The format the file was in when this transaction last read it (reads it if not yet), or null when absent. */
+  format(): Promise<SourceFormat | null>;
   /**
    * Fills `serial` (+1), `lineage` (kept; a new UUID if none), `version`, `last_modified`; drops secrets; validates;
    * writes atomically with backup and history. Returns what was written.
@@ -123,14 +130,13 @@ interface CurrentFile {
   readonly header: FileHeader | null;
   /** Only for full reads of a valid file. */
   readonly state: AnyState | null;
+  readonly format?: SourceFormat;
   readonly error: AppError | null;
   /**
    * How `.backup` must keep this file when it is replaced: `'link'` for a file we wrote (no secret, our format),
    * else its redacted text (a foreign file, one holding a secret, a corrupt one). Null when the file does not exist.
    */
   readonly keep: 'link' | { readonly text: string } | null;
-  /** The format of a fully read valid file. */
-  readonly format?: SourceFormat;
 }
 
 interface CacheEntry {
@@ -284,14 +290,15 @@ export class StateStore {
         hint: 'This is a bug in Clusterdesk: use the transaction handle you already hold.',
       });
     }
-    throwIfCancelled(opts.signal);
+    const waitSignal = opts.signal ?? opts.waitSignal;
+    throwIfCancelled(waitSignal);
     const timeoutMs = opts.timeoutMs ?? this.lockTimeoutMs;
-    return withFileQueue(file, { timeoutMs, operation, ...(opts.signal ? { signal: opts.signal } : {}) }, async (waitedMs) => {
+    return withFileQueue(file, { timeoutMs, operation, ...(waitSignal ? { signal: waitSignal } : {}) }, async (waitedMs) => {
       const lock = await acquireDiskLock(file, operation, {
         timeoutMs: Math.max(0, timeoutMs - waitedMs),
         staleAfterMs: this.staleAfterMs,
         onWarning: this.onWarning,
-        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(waitSignal ? { signal: waitSignal } : {}),
       });
       const tx = new Transaction<K>(this, target, file, lock, opts.signal, operation);
       try {
@@ -495,6 +502,8 @@ class Transaction<K extends StateKind> implements StateTx<K> {
   readonly target: StateTarget<K>;
   readonly lockId: string;
   private closed = false;
+  /** The source format seen by the last `read` (undefined: not read yet). */
+  private lastFormat: SourceFormat | null | undefined;
 
   constructor(
     private readonly store: StateStore,
@@ -525,6 +534,7 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     this.assertOpen();
     const cur = await this.current('full');
     if (cur.error) throw cur.error;
+    this.lastFormat = cur.format ?? null;
     if (!cur.exists || !cur.state) return null;
     checkIdentity(this.target, headerOf(cur.state), this.file);
     if (cur.format && FOREIGN_FORMATS.has(cur.format) && OPERATIONS_NEEDING_ADOPTION.has(this.operation)) {
@@ -574,6 +584,12 @@ class Transaction<K extends StateKind> implements StateTx<K> {
     void _l;
     void _s;
     return this.writeInternal(body as StateOf<K>, { restoreLineage: lineage, minSerial: slot + 1 });
+  }
+
+  /** The format the file was in when this transaction last read it (reads it if not yet), or null when absent. */
+  async format(): Promise<SourceFormat | null> {
+    if (this.lastFormat === undefined) await this.read();
+    return this.lastFormat ?? null;
   }
 
   async write(next: StateOf<K>, opts: WriteOptions = {}): Promise<Written<StateOf<K>>> {

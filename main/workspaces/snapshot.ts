@@ -1,5 +1,6 @@
 import type {
   ClusterDetail,
+  DriftItem,
   ErrorData,
   FederationDetail,
   LockHolder,
@@ -22,17 +23,49 @@ export function targetOf(entry: WorkspaceEntry): StateTarget {
   };
 }
 
+/** A short per-VM drift note for the VM table (`VmView.drift`), from a refresh's drift items. */
+export function vmDriftNotes(drift: readonly DriftItem[]): ReadonlyMap<string, string> {
+  const notes = new Map<string, string[]>();
+  for (const d of drift) {
+    if (d.resource !== 'vm') continue;
+    let note: string;
+    switch (d.kind) {
+      case 'missing':
+        note = 'missing from libvirt';
+        break;
+      case 'unrecorded':
+        note = 'not recorded';
+        break;
+      case 'state-differs':
+        note = `libvirt says ${d.actual ?? '—'}`;
+        break;
+      case 'ip-differs':
+        note = `IP is ${d.actual ?? '—'}`;
+        break;
+      default: {
+        const never: never = d.kind;
+        note = String(never);
+      }
+    }
+    notes.set(d.name, [...(notes.get(d.name) ?? []), note]);
+  }
+  return new Map([...notes].map(([k, v]) => [k, v.join('; ')]));
+}
+
 /**
- * Reads a workspace's recorded state into a snapshot, read-only. A state that cannot be read (corrupt, foreign,
- * mismatched) does not fail the call: the snapshot carries the error so the UI can offer restore.
+ * Reads a workspace's recorded state into a snapshot, read-only (one read of the state file, one of its lock). A
+ * state that cannot be read (corrupt, foreign, mismatched) does not fail the call: the snapshot carries the error so
+ * the UI can offer restore. `followLineage` reads whatever lineage the file has (after an operation of ours, which may
+ * have started a new one); the caller records it.
  */
 export async function buildSnapshot(
   entry: WorkspaceEntry,
   store: StateStore,
   operation: RunningOperation | null,
   vmDrift?: ReadonlyMap<string, string>,
+  opts: { readonly followLineage?: boolean } = {},
 ): Promise<WorkspaceSnapshot> {
-  const target = targetOf(entry);
+  const target = opts.followLineage ? { ...targetOf(entry), lineage: undefined } : targetOf(entry);
   let state: AnyState | null = null;
   let error: ErrorData | null = null;
   try {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { MachineLog, MachineProbe, TargetOutcome } from '../../../preload/contract';
 import type { FederationEnv, FederationResult, FederationWorkspace } from '../../federations/env';
 import type { OpContext } from '../../operations/types';
-import { cliRuntime, execute, globals, resolveWorkspace, type CommandResult, type GlobalOptions } from '../common';
+import { cliRuntime, execute, globals, refuseByRule, resolveWorkspace, type CommandResult, type GlobalOptions } from '../common';
 import { EXIT, exitCodeForOutcomes, renderTable } from '../format';
 
 /** The federation domain (and through it ssh2), loaded only by the commands that reach machines. */
@@ -19,9 +19,11 @@ async function withFederation(
   config: string,
   o: FedOptions,
   fn: (env: FederationEnv, ws: FederationWorkspace, ctx: OpContext) => Promise<CommandResult>,
+  rule?: { readonly action: 'start' | 'probe' | 'stop' | 'clean'; readonly force?: boolean },
 ): Promise<CommandResult> {
   const [{ store, settings }, { cliContext, progressMode }] = await Promise.all([cliRuntime(g), import('../progress')]);
   const found = await resolveWorkspace(config, { expect: 'federation' });
+  if (rule) await refuseByRule(store, found, rule.action, rule.force ? { force: true } : {});
   const ws: FederationWorkspace = { folder: found.path, configFile: found.configFile, statePath: found.statePath };
   const env: FederationEnv = {
     store,
@@ -53,7 +55,7 @@ export function fedCommands(program: Command): void {
 
   common(fed.command('start').description('provision, upload each kit to a fresh temp dir on its machine and launch it')).action(
     (config: string, o: FedOptions, cmd: Command) =>
-      execute(globals(cmd), () => withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).startFederation(env, ws, ctx)))),
+      execute(globals(cmd), () => withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).startFederation(env, ws, ctx)), { action: 'start' })),
   );
 
   common(fed.command('status').description('the recorded state (clean / running / dirty) and its machines')).action(
@@ -97,7 +99,10 @@ export function fedCommands(program: Command): void {
     .option('--force', 'clean a running federation: stop it first')
     .action((config: string, o: FedOptions & { force?: boolean }, cmd: Command) =>
       execute(globals(cmd), () =>
-        withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).cleanFederation(env, ws, ctx, { force: o.force ?? false }))),
+        withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).cleanFederation(env, ws, ctx, { force: o.force ?? false })), {
+          action: 'clean',
+          force: o.force ?? false,
+        }),
       ),
     );
 

@@ -4,7 +4,7 @@ import type { ClusterEnv, ClusterWorkspace } from '../../clusters/service';
 import { AppError, isAppError, toErrorData } from '../../errors';
 import type { OpContext } from '../../operations/types';
 import type { ClusterState } from '../../state';
-import { cliRuntime, execute, globals, resolveWorkspace, type CommandResult, type GlobalOptions } from '../common';
+import { cliRuntime, execute, globals, refuseByRule, resolveWorkspace, type CommandResult, type GlobalOptions } from '../common';
 import { EXIT, exitCodeForOutcomes, renderTable, worseExit } from '../format';
 
 /** The cluster domain (and through it libvirt's FFI), loaded only by the commands that use it. */
@@ -21,9 +21,11 @@ async function withCluster(
   config: string,
   o: HpcOptions,
   fn: (env: ClusterEnv, ws: ClusterWorkspace, ctx: OpContext) => Promise<CommandResult>,
+  action?: 'start' | 'stop' | 'destroy' | 'refresh',
 ): Promise<CommandResult> {
   const [{ store, settings }, { createClusterEnv }, { cliContext, progressMode }] = await Promise.all([cliRuntime(g), service(), import('../progress')]);
   const found = await resolveWorkspace(config, { ...(o.state ? { state: o.state } : {}), expect: 'cluster' });
+  if (action) await refuseByRule(store, found, action);
   const ws: ClusterWorkspace = { configFile: found.configFile, statePath: found.statePath, ...(o.connect ? { libvirtUri: o.connect } : {}) };
   const env = createClusterEnv({ store, stopTimeoutSec: settings.get('stopTimeoutSec'), parallelism: settings.get('parallelism') });
   const ctx = cliContext(progressMode(g.json ?? false));
@@ -101,7 +103,7 @@ export function hpcCommands(program: Command): void {
 
   common(hpc.command('start').description('create the network, pool, volumes and VMs, and start them (resumable)')).action(
     (config: string, o: HpcOptions, cmd: Command) =>
-      execute(globals(cmd), () => withCluster(globals(cmd), config, o, async (env, ws, ctx) => operationResult(env, ws, (await (await service()).startCluster(env, ws, ctx)).outcomes))),
+      execute(globals(cmd), () => withCluster(globals(cmd), config, o, async (env, ws, ctx) => operationResult(env, ws, (await (await service()).startCluster(env, ws, ctx)).outcomes), 'start')),
   );
 
   common(hpc.command('stop').description('shut every VM down, forcing off after the timeout'))
@@ -114,7 +116,7 @@ export function hpcCommands(program: Command): void {
             throw new AppError('invalid-argument', `--timeout must be a number of seconds, got ${o.timeout}.`);
           }
           return operationResult(env, ws, (await (await service()).stopCluster(env, ws, ctx, timeoutSec === undefined ? {} : { timeoutSec })).outcomes);
-        }),
+        }, 'stop'),
       ),
     );
 
@@ -125,7 +127,7 @@ export function hpcCommands(program: Command): void {
         if (!o.force) {
           throw new AppError('confirmation-required', 'destroy deletes the cluster’s VMs and disks.', { hint: 'Run `clusterdesk hpc status` to see what would go, then add --force.' });
         }
-        return withCluster(globals(cmd), config, o, async (env, ws, ctx) => operationResult(env, ws, (await (await service()).destroyCluster(env, ws, ctx)).outcomes));
+        return withCluster(globals(cmd), config, o, async (env, ws, ctx) => operationResult(env, ws, (await (await service()).destroyCluster(env, ws, ctx)).outcomes), 'destroy');
       }),
     );
 
@@ -146,7 +148,7 @@ export function hpcCommands(program: Command): void {
           const r = await (await service()).refreshCluster(env, ws, ctx, { apply: o.apply ?? false });
           const tail = r.applied ? 'Applied: the state now records what libvirt reports.' : r.drift.length ? 'Not written; re-run with --apply to record it.' : '';
           return { human: [driftLines(r.drift), tail, '', vmTable(r.state)].filter((l, i) => l || i > 1).join('\n'), json: { drift: r.drift, applied: r.applied, state: r.state } };
-        }),
+        }, 'refresh'),
       ),
     );
 }

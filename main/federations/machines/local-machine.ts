@@ -7,6 +7,7 @@ import { access, chmod, copyFile, lstat, mkdir, mkdtemp, open, readFile, readlin
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../../errors';
+import { pidAlive } from '../../util';
 import { assertAbsolute, assertPrefix, assertRemovable, bounded } from './guards';
 import { listTree } from './tar-writer';
 import type { CallOptions, ExecResult, LaunchOptions, Machine, UploadOptions, UploadStats } from './types';
@@ -117,15 +118,7 @@ export class LocalMachine implements Machine {
 
   async isAlive(pid: number, opts: CallOptions = {}): Promise<boolean> {
     assertPid(pid);
-    return bounded(HOST, 'isAlive', opts, async () => {
-      try {
-        process.kill(pid, 0);
-      } catch (err) {
-        // EPERM: the process exists but belongs to someone else.
-        if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-      }
-      return !(await isZombie(pid));
-    });
+    return bounded(HOST, 'isAlive', opts, async () => pidAlive(pid) && !(await isZombie(pid)));
   }
 
   async readTail(path: string, lines: number, opts: CallOptions = {}): Promise<readonly string[]> {

@@ -1,8 +1,7 @@
 import { useState } from 'react';
 import type { ClusterDetail, RefreshReport, ValidationReport, WorkspaceEntry, WorkspaceSnapshot } from '../../../preload/contract';
 import { describeDrift, errorLocation } from '../lib/format';
-import { displayStatus } from '../lib/status';
-import { clusterActionsFor } from '../lib/workspace-actions';
+import { actionsFor, reasonOf } from '../lib/workspace-actions';
 import { query, runOperation } from '../stores/actions';
 import { DestroyDialog } from './DestroyDialog';
 import { OperationPanel } from './OperationPanel';
@@ -21,7 +20,7 @@ const EMPTY_CLUSTER: ClusterDetail = { clusterName: '', vms: [], networks: [], v
 
 /** A libvirt cluster: lifecycle buttons, drift and validation reports, VMs, networks and volumes. */
 export function ClusterView({ snapshot, entry, busy }: Props) {
-  const can = clusterActionsFor(displayStatus(snapshot), busy);
+  const can = actionsFor(snapshot, busy).cluster;
   const cluster = snapshot.cluster ?? EMPTY_CLUSTER;
   const ws = snapshot.id;
   const [tab, setTab] = useState('vms');
@@ -37,22 +36,22 @@ export function ClusterView({ snapshot, entry, busy }: Props) {
   return (
     <>
       <div role="toolbar" aria-label="Cluster actions" className="toolbar">
-        <button type="button" className="primary" disabled={!can.start} onClick={() => void runOperation('cluster:start', { workspaceId: ws })}>
+        <button type="button" className="primary" disabled={!can.start.allowed} title={reasonOf(can.start)} onClick={() => void runOperation('cluster:start', { workspaceId: ws })}>
           Start
         </button>
-        <button type="button" disabled={!can.stop} onClick={() => void runOperation('cluster:stop', { workspaceId: ws })}>
+        <button type="button" disabled={!can.stop.allowed} title={reasonOf(can.stop)} onClick={() => void runOperation('cluster:stop', { workspaceId: ws })}>
           Stop
         </button>
-        <button type="button" className="danger" disabled={!can.destroy} onClick={() => setDestroying(true)}>
+        <button type="button" className="danger" disabled={!can.destroy.allowed} title={reasonOf(can.destroy)} onClick={() => setDestroying(true)}>
           Destroy
         </button>
         <span className="toolbar-sep" aria-hidden="true" />
-        <button type="button" disabled={!can.refresh} onClick={() => void doRefresh(false)}>
+        <button type="button" disabled={!can.refresh.allowed} title={reasonOf(can.refresh)} onClick={() => void doRefresh(false)}>
           Refresh
         </button>
         <button
           type="button"
-          disabled={!can.validate}
+          disabled={!can.validate.allowed} title={reasonOf(can.validate)}
           onClick={async () => {
             const v = await query('Could not validate the configuration', 'cluster:validate', { workspaceId: ws });
             if (v) setValidation(v);

@@ -1,8 +1,7 @@
 import { useState } from 'react';
 import type { MachineLog, MachineProbe, MachineView, WorkspaceEntry, WorkspaceSnapshot } from '../../../preload/contract';
 import { formatTimestamp } from '../lib/format';
-import { displayStatus } from '../lib/status';
-import { federationActionsFor } from '../lib/workspace-actions';
+import { actionsFor, reasonOf } from '../lib/workspace-actions';
 import { query, runOperation } from '../stores/actions';
 import { OperationPanel } from './OperationPanel';
 import { OverviewPanel } from './OverviewPanel';
@@ -17,12 +16,12 @@ interface Props {
 
 /** A federated-learning deployment: lifecycle buttons, machines with probe results, per-machine logs. */
 export function FederationView({ snapshot, entry, busy }: Props) {
-  const status = displayStatus(snapshot);
-  const can = federationActionsFor(status, busy);
+  const [force, setForce] = useState(false);
+  const can = actionsFor(snapshot, busy, { force }).federation;
+  const cleanNeedsForce = snapshot.status === 'running' && !snapshot.error;
   const ws = snapshot.id;
   const machines = snapshot.federation?.machines ?? [];
   const [tab, setTab] = useState('machines');
-  const [force, setForce] = useState(false);
   const [probes, setProbes] = useState<Readonly<Record<string, MachineProbe>>>({});
   const [logs, setLogs] = useState<Readonly<Record<string, MachineLog>> | null>(null);
   const [logMachine, setLogMachine] = useState<string | null>(null);
@@ -37,30 +36,29 @@ export function FederationView({ snapshot, entry, busy }: Props) {
     if (r) setLogs(Object.fromEntries(r.map((l) => [l.machine, l])));
   };
 
-  const cleanEnabled = can.clean && (!can.cleanNeedsForce || force);
-
   return (
     <>
       <div role="toolbar" aria-label="Federation actions" className="toolbar">
-        <button type="button" className="primary" disabled={!can.start} onClick={() => void runOperation('federation:start', { workspaceId: ws })}>
+        <button type="button" className="primary" disabled={!can.start.allowed} title={reasonOf(can.start)} onClick={() => void runOperation('federation:start', { workspaceId: ws })}>
           Start
         </button>
-        <button type="button" disabled={!can.probe} onClick={() => void probe()}>
+        <button type="button" disabled={!can.probe.allowed} title={reasonOf(can.probe)} onClick={() => void probe()}>
           Probe
         </button>
-        <button type="button" disabled={!can.stop} onClick={() => void runOperation('federation:stop', { workspaceId: ws })}>
+        <button type="button" disabled={!can.stop.allowed} title={reasonOf(can.stop)} onClick={() => void runOperation('federation:stop', { workspaceId: ws })}>
           Stop
         </button>
         <span className="toolbar-sep" aria-hidden="true" />
         <button
           type="button"
-          className={can.cleanNeedsForce ? 'danger' : undefined}
-          disabled={!cleanEnabled}
-          onClick={() => void runOperation('federation:clean', { workspaceId: ws, ...(can.cleanNeedsForce ? { force: true } : {}) })}
+          className={cleanNeedsForce ? 'danger' : undefined}
+          disabled={!can.clean.allowed}
+          title={reasonOf(can.clean)}
+          onClick={() => void runOperation('federation:clean', { workspaceId: ws, ...(cleanNeedsForce ? { force: true } : {}) })}
         >
           Clean
         </button>
-        {can.cleanNeedsForce ? (
+        {cleanNeedsForce ? (
           <label className="check inline">
             <input type="checkbox" checked={force} disabled={busy} onChange={(e) => setForce(e.target.checked)} />
             Force (clean while running)

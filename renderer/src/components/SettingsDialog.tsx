@@ -1,16 +1,11 @@
 import { useEffect, useState } from 'react';
 import type { AppSettings } from '../../../preload/contract';
+import { SETTING_KEYS, SETTINGS_LIMITS } from '../../../preload/settings-limits';
 import { loadSettings, saveSettings } from '../stores/actions';
 import { Dialog } from './Dialog';
 
-/** The settings a user can change, each with its unit and range (the same ranges main validates). */
-const FIELDS: readonly { readonly key: keyof AppSettings; readonly label: string; readonly min: number; readonly max: number; readonly hint: string }[] = [
-  { key: 'stopTimeoutSec', label: 'Cluster stop timeout (seconds)', min: 0, max: 3600, hint: 'Graceful shutdown time before VMs are forced off.' },
-  { key: 'parallelism', label: 'Parallel operations', min: 1, max: 256, hint: 'VMs or machines handled at once.' },
-  { key: 'sshConnectTimeoutMs', label: 'SSH connect timeout (ms)', min: 500, max: 600_000, hint: 'Also bounds each machine’s stop.' },
-  { key: 'historyLimit', label: 'State history length', min: 1, max: 1000, hint: 'Generations kept beside each state file.' },
-  { key: 'lockTimeoutMs', label: 'State lock wait (ms)', min: 0, max: 600_000, hint: 'How long to wait for another writer.' },
-];
+/** The settings a user can change, each with its unit and range (the one table main validates against). */
+const FIELDS = SETTING_KEYS.map((key) => ({ key, ...SETTINGS_LIMITS[key] }));
 
 /** Edits the app's settings; they apply to the next operation and are shared with the CLI (same data dir). */
 export function SettingsDialog({ onClose }: { readonly onClose: () => void }) {

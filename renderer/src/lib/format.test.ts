@@ -3,7 +3,7 @@ import type { BackupEntry, ImportPreview, WorkspaceSnapshot } from '../../../pre
 import { newestValidBackup, sortBackups } from './backups';
 import { describeDrift, errorLocation, formatMemory, formatTimestamp, importChanges, importNeeds, restoreChanges, shortLineage } from './format';
 import { hostKeyInfo } from './host-key';
-import { errorSnapshot, operationLabel, snapshotIn } from './snapshot';
+import { errorSnapshot, operationLabel } from './snapshot';
 
 const snap: WorkspaceSnapshot = {
   id: 'w',
@@ -152,12 +152,6 @@ describe('hostKeyInfo', () => {
 });
 
 describe('snapshot helpers', () => {
-  it('finds the snapshot in reports and in bare snapshots', () => {
-    expect(snapshotIn(snap)).toBe(snap);
-    expect(snapshotIn({ opId: 'o', outcomes: [], snapshot: snap })).toBe(snap);
-    expect(snapshotIn([{ machine: 'm' }])).toBeNull();
-    expect(snapshotIn({ removed: true })).toBeNull();
-  });
   it('builds an error snapshot from an entry', () => {
     const e = errorSnapshot(
       { id: 'w', kind: 'federation', name: 'f', path: '/f', statePath: '/f/.refedez/state.json', addedAt: '' },

@@ -1,17 +1,17 @@
 /** How recorded statuses look: the word shown on a badge and its colour variant. */
-import { assertNever, type RecordedStatus, type WorkspaceSnapshot } from '../../../preload/contract';
+import { assertNever } from '../../../preload/contract';
+import { workspaceStatus, type WorkspaceStatus } from '../../../preload/workspace-actions';
 
 export type BadgeVariant = 'ok' | 'warn' | 'danger' | 'neutral' | 'muted';
 
-/** What a workspace's badge says: its recorded status, `error` when the state is unreadable, `loading` before the first snapshot. */
-export type DisplayStatus = RecordedStatus | 'error' | 'loading';
+/**
+ * What a workspace's badge says: its recorded status, `unreadable` when the state file cannot be read (distinct from
+ * a cluster whose recorded status is `error`), `loading` before the first snapshot. The rule lives in preload/.
+ */
+export type DisplayStatus = WorkspaceStatus;
 
 /** The badge word for a snapshot (or its absence while the first fetch runs). */
-export function displayStatus(snapshot: WorkspaceSnapshot | undefined): DisplayStatus {
-  if (!snapshot) return 'loading';
-  if (snapshot.error || snapshot.status === null) return 'error';
-  return snapshot.status;
-}
+export const displayStatus = workspaceStatus;
 
 /** Colour of a status badge: green while something runs, amber for leftovers that need attention, red for errors. */
 export function statusVariant(status: DisplayStatus): BadgeVariant {
@@ -22,6 +22,7 @@ export function statusVariant(status: DisplayStatus): BadgeVariant {
     case 'partial':
       return 'warn';
     case 'error':
+    case 'unreadable':
       return 'danger';
     case 'clean':
     case 'stopped':

@@ -19,7 +19,7 @@ import type {
 import { getApi } from '../bridge';
 import { newestValidBackup } from '../lib/backups';
 import { hostKeyInfo } from '../lib/host-key';
-import { errorSnapshot, snapshotIn } from '../lib/snapshot';
+import { errorSnapshot } from '../lib/snapshot';
 import { useErrors } from './errors-store';
 import { useImport } from './import-store';
 import { useOperations } from './operations-store';
@@ -97,15 +97,8 @@ export type OperationChannel =
   | 'state:restore'
   | 'state:import'
   | 'state:adopt'
-  | 'state:unlock';
-
-function outcomesIn(value: unknown): { opId?: string; outcomes: NonNullable<InvokeResult<'cluster:start'>>['outcomes'] } {
-  if (typeof value === 'object' && value !== null && 'outcomes' in value && 'opId' in value) {
-    const v = value as InvokeResult<'cluster:start'>;
-    return { opId: v.opId, outcomes: v.outcomes };
-  }
-  return { outcomes: [] };
-}
+  | 'state:unlock'
+  | 'workspace:adopt-lineage';
 
 /** Per-target results a failed operation carries (a partial start lists what worked and what did not). */
 export function outcomesOfError(error: ErrorData): TargetOutcome[] {
@@ -117,24 +110,24 @@ export function outcomesOfError(error: ErrorData): TargetOutcome[] {
 }
 
 /**
- * Run a mutation on a workspace: marks it busy, applies the snapshot the result carries, records the outcome (shown
- * by the operation panel) and, when an SSH host key is unknown, asks the user to trust it and retries.
+ * Run a mutation on a workspace: marks it busy until main answers and, when an SSH host key is unknown, asks the user
+ * to trust it and retries. The new state arrives once, as `workspace:changed`, and the outcome as
+ * `operation:finished` (to every window alike); only a refusal before the operation began (busy, a bad argument, a
+ * missing confirmation) is recorded from the answer, since no operation ended.
  */
 export async function runOperation<C extends OperationChannel>(
   channel: C,
   arg: InvokeArg<C> & WorkspaceRef,
 ): Promise<Result<InvokeResult<C>>> {
-  const ops = useOperations.getState();
   const { workspaceId } = arg;
-  ops.begin(workspaceId, channel);
+  useOperations.getState().begin(workspaceId, channel);
   const r = await getApi().invoke(channel, arg);
   if (r.ok) {
-    const snap = snapshotIn(r.value);
-    if (snap) useSnapshots.getState().upsert(snap);
-    useOperations.getState().end(workspaceId, { operation: channel, ok: true, ...outcomesIn(r.value) });
+    useOperations.getState().end(workspaceId, null);
     return r;
   }
-  useOperations.getState().end(workspaceId, { operation: channel, ok: false, error: r.error, outcomes: outcomesOfError(r.error) });
+  const began = typeof r.error.details?.opId === 'string';
+  useOperations.getState().end(workspaceId, began ? null : { operation: channel, ok: false, error: r.error, outcomes: outcomesOfError(r.error) });
   maybeAskHostKey(workspaceId, r.error, () => void runOperation(channel, arg));
   return r;
 }
@@ -271,8 +264,7 @@ export async function openBundle(ev: BundleOpened): Promise<void> {
 /** After `state-foreign`: accept the state file now in place as this workspace's deployment. */
 export async function adoptLineage(workspaceId: string): Promise<void> {
   const r = await getApi().invoke('workspace:adopt-lineage', { workspaceId });
-  if (r.ok) useSnapshots.getState().upsert(r.value);
-  else useErrors.getState().push('Could not adopt the state', r.error, workspaceId);
+  if (!r.ok) useErrors.getState().push('Could not adopt the state', r.error, workspaceId);
 }
 
 /** The app's settings, or null (with a banner) when they cannot be read. */

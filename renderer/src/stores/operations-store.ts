@@ -24,7 +24,8 @@ interface OperationsState {
   readonly byWorkspace: OpsMap;
   readonly hostKeyPrompt: HostKeyPrompt | null;
   begin(workspaceId: string, label: string): void;
-  end(workspaceId: string, outcome: OperationOutcome): void;
+  /** Our invoke answered; `refusal` when it was refused before any operation began. */
+  end(workspaceId: string, refusal: OperationOutcome | null): void;
   progress(ev: ProgressEvent): void;
   finished(ev: OperationFinished): void;
   askHostKey(prompt: HostKeyPrompt | null): void;
@@ -36,7 +37,7 @@ export const useOperations = create<OperationsState>()((set) => ({
   byWorkspace: {},
   hostKeyPrompt: null,
   begin: (workspaceId, label) => set((s) => ({ byWorkspace: beginInvoke(s.byWorkspace, workspaceId, label) })),
-  end: (workspaceId, outcome) => set((s) => ({ byWorkspace: endInvoke(s.byWorkspace, workspaceId, outcome) })),
+  end: (workspaceId, refusal) => set((s) => ({ byWorkspace: endInvoke(s.byWorkspace, workspaceId, refusal) })),
   progress: (ev) => set((s) => ({ byWorkspace: applyProgress(s.byWorkspace, ev) })),
   finished: (ev) => set((s) => ({ byWorkspace: applyFinished(s.byWorkspace, ev) })),
   askHostKey: (prompt) => set({ hostKeyPrompt: prompt }),

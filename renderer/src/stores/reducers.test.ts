@@ -69,12 +69,24 @@ describe('snapshot reducers', () => {
 });
 
 describe('operation reducers', () => {
-  it('our own invoke marks busy until it ends, and records outcomes', () => {
+  it('our own invoke marks busy until it ends; the outcome comes from the finished event, in either order', () => {
+    const fin = { opId: 'op1', workspaceId: 'w', operation: 'cluster:start', ok: true, outcomes: [{ target: 'vm1', result: 'started' }] };
     let m = beginInvoke({}, 'w', 'cluster:start');
     expect(isBusy(m['w'], undefined)).toBe(true);
-    m = endInvoke(m, 'w', { opId: 'op1', operation: 'cluster:start', ok: true, outcomes: [{ target: 'vm1', result: 'started' }] });
+    m = applyFinished(m, fin);
+    m = endInvoke(m, 'w', null);
     expect(isBusy(m['w'], undefined)).toBe(false);
-    expect(m['w']?.last?.outcomes).toHaveLength(1);
+    expect(m['w']?.last?.outcomes).toEqual(fin.outcomes);
+
+    let late = beginInvoke({}, 'w', 'cluster:start');
+    late = applyFinished(endInvoke(late, 'w', null), fin);
+    expect(late['w']?.last).toEqual(m['w']?.last);
+  });
+
+  it('records a refusal before any operation began (no finished event comes)', () => {
+    let m = beginInvoke({}, 'w', 'cluster:stop');
+    m = endInvoke(m, 'w', { operation: 'cluster:stop', ok: false, error: { code: 'busy', message: 'b' }, outcomes: [] });
+    expect(m['w']).toMatchObject({ pending: null, last: { ok: false, error: { code: 'busy' } } });
   });
 
   it('is busy while main reports an operation, even without events', () => {
@@ -110,22 +122,14 @@ describe('operation reducers', () => {
 
   it('finished clears busy and records the outcome of an operation started elsewhere', () => {
     let m = applyProgress({}, ev({}));
-    m = applyFinished(m, { opId: 'op1', workspaceId: 'w', operation: 'federation:stop', ok: false, error: { code: 'ssh-timeout', message: 't' } });
+    m = applyFinished(m, { opId: 'op1', workspaceId: 'w', operation: 'federation:stop', ok: false, error: { code: 'ssh-timeout', message: 't' }, outcomes: [{ target: 'site-1', result: 'unreachable' }] });
     expect(isBusy(m['w'], undefined)).toBe(false);
-    expect(m['w']?.last).toMatchObject({ operation: 'federation:stop', ok: false, error: { code: 'ssh-timeout' } });
-  });
-
-  it('finished does not overwrite the richer report of our own invoke', () => {
-    let m = beginInvoke({}, 'w', 'cluster:stop');
-    m = applyProgress(m, ev({ opId: 'op7' }));
-    m = endInvoke(m, 'w', { opId: 'op7', operation: 'cluster:stop', ok: true, outcomes: [{ target: 'a', result: 'stopped' }] });
-    const after = applyFinished(m, { opId: 'op7', workspaceId: 'w', operation: 'stop', ok: true });
-    expect(after['w']?.last?.outcomes).toHaveLength(1);
+    expect(m['w']?.last).toMatchObject({ operation: 'federation:stop', ok: false, error: { code: 'ssh-timeout' }, outcomes: [{ target: 'site-1' }] });
   });
 
   it('ignores a finished event for an older operation while a newer one runs', () => {
     const m = applyProgress({}, ev({ opId: 'new' }));
-    expect(applyFinished(m, { opId: 'old', workspaceId: 'w', operation: 'x', ok: true })).toBe(m);
+    expect(applyFinished(m, { opId: 'old', workspaceId: 'w', operation: 'x', ok: true, outcomes: [] })).toBe(m);
   });
 
   it('beginning a new invoke clears the previous outcome; clearLast hides it', () => {

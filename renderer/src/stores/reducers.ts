@@ -45,7 +45,7 @@ export function pruneSnapshots(map: SnapshotMap, ids: readonly string[]): Snapsh
 
 /** How the last operation on a workspace ended, shown until the next one starts. */
 export interface OperationOutcome {
-  /** Known when the outcome came from an `OperationReport` or a finished event. */
+  /** Known when the outcome came from a finished event (a refusal before the start has none). */
   readonly opId?: string;
   readonly operation: string;
   readonly ok: boolean;
@@ -83,9 +83,13 @@ export function beginInvoke(map: OpsMap, workspaceId: string, label: string): Op
   return { ...map, [workspaceId]: { ...get(map, workspaceId), pending: label, last: null } };
 }
 
-/** Our own invoke settled: record its outcome (the finished event may have recorded it first — same content). */
-export function endInvoke(map: OpsMap, workspaceId: string, outcome: OperationOutcome): OpsMap {
-  return { ...map, [workspaceId]: { ...get(map, workspaceId), pending: null, opId: null, last: outcome } };
+/**
+ * Our own invoke settled. The operation's outcome comes with its finished event (for every window alike); `refusal`
+ * is only for an invoke refused before any operation began (busy, a bad argument), which no event reports.
+ */
+export function endInvoke(map: OpsMap, workspaceId: string, refusal: OperationOutcome | null): OpsMap {
+  const cur = get(map, workspaceId);
+  return { ...map, [workspaceId]: { ...cur, pending: null, ...(refusal ? { last: refusal } : {}) } };
 }
 
 /** A progress event: a new opId starts a fresh progress view; the same opId updates its target and appends to the log. */
@@ -109,20 +113,19 @@ export function applyProgress(map: OpsMap, ev: ProgressEvent): OpsMap {
 }
 
 /**
- * An operation finished. Progress is kept visible (it is the story of what happened) but the workspace stops being
- * busy. Operations started elsewhere (tray, CLI, another window) get their outcome from here alone.
+ * An operation finished: its outcome (with the per-target results) is recorded, whoever started it — this window,
+ * the tray or another window. Progress is kept visible (it is the story of what happened) but the workspace stops
+ * being busy.
  */
 export function applyFinished(map: OpsMap, ev: OperationFinished): OpsMap {
   const cur = get(map, ev.workspaceId);
   if (cur.opId !== null && cur.opId !== ev.opId) return map; // a stale event for an older operation
-  // Our own invoke's report already recorded this operation, with its per-target outcomes: keep that.
-  if (cur.last?.opId === ev.opId) return map;
   const last: OperationOutcome = {
     opId: ev.opId,
     operation: ev.operation,
     ok: ev.ok,
     ...(ev.error ? { error: ev.error } : {}),
-    outcomes: [],
+    outcomes: ev.outcomes,
   };
   return { ...map, [ev.workspaceId]: { ...cur, opId: null, last } };
 }

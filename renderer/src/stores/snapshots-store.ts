@@ -1,4 +1,4 @@
-/** Per-workspace snapshots (fed by `workspace:snapshot` + `workspace:changed` + snapshots inside reports). */
+/** Per-workspace snapshots (fed by the initial `workspace:snapshot` fetch, then by `workspace:changed` alone). */
 import { create } from 'zustand';
 import type { WorkspaceSnapshot } from '../../../preload/contract';
 import { pruneSnapshots, upsertSnapshot, type SnapshotMap } from './reducers';
