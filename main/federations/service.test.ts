@@ -452,8 +452,12 @@ describe('paths: tampered states, injection', () => {
     expect(logs.map((l) => l.error?.code)).toEqual(['not-found', 'not-found', 'ssh-auth']);
     const stopped = await stopFederation(e, ws, ctx());
     // Stop removes nothing, so clean's name rules do not apply: the folders are simply not there (data reaches the
-    // machine only as arguments), and the user with shell syntax cannot log in.
-    expect(stopped.outcomes.map((o) => o.result)).toEqual(['already stopped', 'already stopped', 'unreachable']);
+    // machine only as arguments), and the user with shell syntax cannot log in (an authentication failure: `failed`).
+    expect(stopped.outcomes.map((o) => [o.result, o.error?.code])).toEqual([
+      ['already stopped', undefined],
+      ['already stopped', undefined],
+      ['failed', 'ssh-auth'],
+    ]);
     expect((await rejection(cleanFederation(e, ws, ctx()))).code).toBe('path-refused');
     expect(existsSync(canary)).toBe(false);
   });

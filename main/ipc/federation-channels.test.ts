@@ -76,7 +76,12 @@ describe('federation channels', () => {
     expect(lastOf(entry.id)!.status).toBe('dirty');
     expect(stopped.outcomes.map((o) => o.target)).toEqual(['server1', 'site-1', 'site-2']);
     const again = await call('federation:stop', { workspaceId: entry.id });
-    expect(again.outcomes.map((o) => o.result)).toEqual(['already stopped']);
+    // Stop again is safe and lists every recorded machine.
+    expect(again.outcomes.map((o) => [o.target, o.result])).toEqual([
+      ['server1', 'already stopped'],
+      ['site-1', 'already stopped'],
+      ['site-2', 'already stopped'],
+    ]);
     // Dirty with folders to clean: start is refused (they would be forgotten).
     expect(await refusal('federation:start', { workspaceId: entry.id })).toMatchObject({ code: 'state-wrong-status', details: { opId: expect.any(String) } });
     await call('federation:clean', { workspaceId: entry.id });
