@@ -55,12 +55,18 @@ export default tseslint.config(
   {
     files: ['main/clusters/**/*.ts'],
     ignores: ['main/clusters/**/*.test.ts'],
-    rules: restrict(noAppGlue, noAppLayer, { group: ['**/federations/*', '**/federations/**'], message: 'Domains do not import each other: share through main/state or preload/.' }),
+    rules: restrict(noAppGlue, noAppLayer, {
+      group: ['**/federations/*', '**/federations/**'],
+      message: 'Domains do not import each other: share through main/state or preload/.',
+    }),
   },
   {
     files: ['main/federations/**/*.ts'],
     ignores: ['main/federations/**/*.test.ts'],
-    rules: restrict(noAppGlue, noAppLayer, { group: ['**/clusters/*', '**/clusters/**'], message: 'Domains do not import each other: share through main/state or preload/.' }),
+    rules: restrict(noAppGlue, noAppLayer, {
+      group: ['**/clusters/*', '**/clusters/**'],
+      message: 'Domains do not import each other: share through main/state or preload/.',
+    }),
   },
   { files: ['main/sharing/**/*.ts'], ignores: ['main/sharing/**/*.test.ts'], rules: restrict(noAppGlue, noAppLayer) },
   {

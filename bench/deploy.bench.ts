@@ -45,10 +45,18 @@ export async function main(args: string[]): Promise<void> {
     const kits = await generateKits(participants, join(work, 'kits'), { extraFiles: FILES - 5, bytes: BYTES });
     await writeFile(join(work, 'project.yml'), stringify({ api_version: 3, name: 'bench', participants }));
     const machines = Object.fromEntries(
-      names.map((name, i) => [name, { type: 'remote', ip: fx!.machines[i]!.host, port: fx!.machines[i]!.port, user: fx!.machines[i]!.user, identity: fx!.clientKeyPath }]),
+      names.map((name, i) => [
+        name,
+        { type: 'remote', ip: fx!.machines[i]!.host, port: fx!.machines[i]!.port, user: fx!.machines[i]!.user, identity: fx!.clientKeyPath },
+      ]),
     );
     await writeFile(join(work, 'refedez.yaml'), stringify({ refedez: { folder: './.refedez', capabilities: './project.yml', kits: './kits' }, machines }));
-    const ws: FederationWorkspace = { folder: work, configFile: join(work, 'refedez.yaml'), statePath: join(work, '.refedez', 'state.json'), lineage: randomUUID() };
+    const ws: FederationWorkspace = {
+      folder: work,
+      configFile: join(work, 'refedez.yaml'),
+      statePath: join(work, '.refedez', 'state.json'),
+      lineage: randomUUID(),
+    };
     const env: FederationEnv = {
       store,
       parallelism: 8,
@@ -81,7 +89,9 @@ export async function main(args: string[]): Promise<void> {
       if (started.outcomes.some((o) => o.result !== 'started')) {
         // A slow run (a loaded machine: connect timeouts) is reported, never thrown: the line still prints.
         const bad = started.outcomes.filter((o) => o.result !== 'started');
-        deployNotes.add(`round ${r}: ${bad.length} of ${started.outcomes.length} machines not started (${bad.map((o) => `${o.target}: ${o.error?.code ?? o.result}`).join(', ')})`);
+        deployNotes.add(
+          `round ${r}: ${bad.length} of ${started.outcomes.length} machines not started (${bad.map((o) => `${o.target}: ${o.error?.code ?? o.result}`).join(', ')})`,
+        );
       }
       await cleanUp();
 
@@ -94,12 +104,18 @@ export async function main(args: string[]): Promise<void> {
         await run('scp', [
           '-r',
           '-q',
-          '-o', 'BatchMode=yes',
-          '-o', 'StrictHostKeyChecking=yes',
-          '-o', `UserKnownHostsFile=${fx.knownHostsPath}`,
-          '-o', 'GlobalKnownHostsFile=/dev/null',
-          '-i', fx.clientKeyPath,
-          '-P', String(m.port),
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'StrictHostKeyChecking=yes',
+          '-o',
+          `UserKnownHostsFile=${fx.knownHostsPath}`,
+          '-o',
+          'GlobalKnownHostsFile=/dev/null',
+          '-i',
+          fx.clientKeyPath,
+          '-P',
+          String(m.port),
           kits[i]!.path,
           `${m.user}@${m.host}:${dest}`,
         ]);
@@ -164,7 +180,9 @@ export async function main(args: string[]): Promise<void> {
         type: 'running',
         data: {
           deployed_files_path: work,
-          machines: original.map((m, i) => (i >= MACHINES - 2 ? { ...m, host: silents[i - (MACHINES - 2)]!.host, port: silents[i - (MACHINES - 2)]!.port } : m)),
+          machines: original.map((m, i) =>
+            i >= MACHINES - 2 ? { ...m, host: silents[i - (MACHINES - 2)]!.host, port: silents[i - (MACHINES - 2)]!.port } : m,
+          ),
         },
       }));
       const t0 = performance.now();
@@ -174,21 +192,28 @@ export async function main(args: string[]): Promise<void> {
       if (results.filter((x) => x === 'signalled').length !== MACHINES - 2 || results.filter((x) => x === 'unreachable').length !== 2) {
         // On a loaded machine a real machine can miss the connect timeout too: report it with the figure, don't throw.
         const slow = stopped.outcomes.filter((o, i) => i < MACHINES - 2 && o.result !== 'signalled');
-        stopNotes.add(`round ${r}: ${slow.length} reachable machine(s) did not answer within ${connectTimeoutMs} ms (${slow.map((o) => `${o.target}: ${o.error?.code ?? o.result}`).join(', ')})`);
+        stopNotes.add(
+          `round ${r}: ${slow.length} reachable machine(s) did not answer within ${connectTimeoutMs} ms (${slow.map((o) => `${o.target}: ${o.error?.code ?? o.result}`).join(', ')})`,
+        );
       }
       // Point the records back at the real machines, then stop and clean everything (not timed).
       await store.update(target, 'bench', () => ({ type: 'running', data: { deployed_files_path: work, machines: original } }));
       await cleanUp();
     }
     const single = createMachine(
-      { kind: 'remote', ssh: await resolveSsh({ host: silents[0]!.host, port: silents[0]!.port, user: 'nobody', identity: fx.clientKeyPath }, { sshConfigPath: null }) },
+      {
+        kind: 'remote',
+        ssh: await resolveSsh({ host: silents[0]!.host, port: silents[0]!.port, user: 'nobody', identity: fx.clientKeyPath }, { sshConfigPath: null }),
+      },
       { knownHostsFiles: [fx.knownHostsPath], agentSocket: null, connectTimeoutMs },
     );
     const c0 = performance.now();
     await single.connect().catch(() => undefined);
     const oneConnect = performance.now() - c0;
     if (!stops.length) {
-      process.stdout.write(`${JSON.stringify({ bench: 'deploy', case: `stop ${MACHINES} machines, 2 silent`, skipped: 'no round could start all machines', note: [...stopNotes].join('; ') })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ bench: 'deploy', case: `stop ${MACHINES} machines, 2 silent`, skipped: 'no round could start all machines', note: [...stopNotes].join('; ') })}\n`,
+      );
       return;
     }
     report({

@@ -19,7 +19,12 @@ import { report, timeMedian } from './lib';
 function parseSizes(args: readonly string[]): number[] {
   const i = args.indexOf('--sizes');
   const raw = i >= 0 ? args[i + 1] : undefined;
-  return raw ? raw.split(',').map(Number).filter((n) => n > 0) : [100, 1000, 10_000];
+  return raw
+    ? raw
+        .split(',')
+        .map(Number)
+        .filter((n) => n > 0)
+    : [100, 1000, 10_000];
 }
 
 /** Entry point called by bench/run.ts. */
@@ -47,10 +52,14 @@ export async function main(args: string[]): Promise<void> {
         includes: 'lock, validation, tmp write, fsync, .backup link, rename, dir fsync, history copy, trim',
       });
 
-      const naiveUpdate = await timeMedian(async () => {
-        const cur = JSON.parse(await readFile(naiveFile, 'utf8')) as typeof state;
-        await writeFile(naiveFile, serializeState({ ...cur, status: 'running' }));
-      }, reps, 2);
+      const naiveUpdate = await timeMedian(
+        async () => {
+          const cur = JSON.parse(await readFile(naiveFile, 'utf8')) as typeof state;
+          await writeFile(naiveFile, serializeState({ ...cur, status: 'running' }));
+        },
+        reps,
+        2,
+      );
       const safeUpdate = await timeMedian(() => store.update(target, 'bench-update', (cur) => ({ ...cur!, status: 'running' })), reps, 2);
       report({
         bench: 'state',

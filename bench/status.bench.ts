@@ -31,7 +31,8 @@ function arg(args: readonly string[], name: string): string | undefined {
 }
 
 const vmName = (i: number) => `${CLUSTER}-compute-${String(i + 1).padStart(5, '0')}`;
-const mac = (i: number) => `52:54:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+const mac = (i: number) =>
+  `52:54:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 
 /** A node file with `n` domains, written as text (building 40k elements with an XML builder dominates the run). */
 function hostXml(n: number): string {
@@ -94,30 +95,45 @@ export async function main(args: string[]): Promise<void> {
       });
       const env = createClusterEnv({ store, processEnv: {}, open: async () => shared });
       try {
+        const check = await clusterStatus(env, ws);
+        if (check.recorded?.vms.length !== n || check.state?.vms.length !== n) throw new Error(`status saw ${check.state?.vms.length} VMs, expected ${n}`);
+        const shutoff = check.drift.filter((d) => d.kind === 'state-differs').length;
+        if (shutoff !== Math.ceil(n / 3)) throw new Error(`expected ${Math.ceil(n / 3)} drifted VMs, saw ${shutoff}`);
 
-      const check = await clusterStatus(env, ws);
-      if (check.recorded?.vms.length !== n || check.state?.vms.length !== n) throw new Error(`status saw ${check.state?.vms.length} VMs, expected ${n}`);
-      const shutoff = check.drift.filter((d) => d.kind === 'state-differs').length;
-      if (shutoff !== Math.ceil(n / 3)) throw new Error(`expected ${Math.ceil(n / 3)} drifted VMs, saw ${shutoff}`);
+        const ms = await timeMedian(() => clusterStatus(env, ws), reps, 1);
+        const loadMs = await timeMedian(() => store.load({ kind: 'cluster', file: statePath }), reps, 1);
+        report({
+          bench: 'status',
+          case: `status n=${n}`,
+          ms,
+          baseline: 'store.load of the same state alone',
+          baseline_ms: loadMs,
+          reps,
+          drift: check.drift.length,
+        });
 
-      const ms = await timeMedian(() => clusterStatus(env, ws), reps, 1);
-      const loadMs = await timeMedian(() => store.load({ kind: 'cluster', file: statePath }), reps, 1);
-      report({ bench: 'status', case: `status n=${n}`, ms, baseline: 'store.load of the same state alone', baseline_ms: loadMs, reps, drift: check.drift.length });
-
-      const m = Math.min(n, 10_000);
-      const small: ClusterState = { ...state, vms: state.vms.slice(0, m) };
-      const patches = new Map(small.vms.map((v, i) => [v.name, { state: i % 3 === 0 ? ('SHUTOFF' as const) : ('RUNNING' as const), last_seen: 'now' }]));
-      const linear = await timeMedian(() => patchVms(small, patches), reps, 1);
-      const quadratic = await timeMedian(
-        () => {
-          let s = small;
-          for (const [name, p] of patches) s = patchVm(s, name, p);
-          return s;
-        },
-        1,
-        0,
-      );
-      report({ bench: 'status', case: `vm patches n=${m}`, ms: linear, baseline: 'patchVm per VM (the quadratic loop status used)', baseline_ms: quadratic, reps, speedup: Math.round(quadratic / linear) });
+        const m = Math.min(n, 10_000);
+        const small: ClusterState = { ...state, vms: state.vms.slice(0, m) };
+        const patches = new Map(small.vms.map((v, i) => [v.name, { state: i % 3 === 0 ? ('SHUTOFF' as const) : ('RUNNING' as const), last_seen: 'now' }]));
+        const linear = await timeMedian(() => patchVms(small, patches), reps, 1);
+        const quadratic = await timeMedian(
+          () => {
+            let s = small;
+            for (const [name, p] of patches) s = patchVm(s, name, p);
+            return s;
+          },
+          1,
+          0,
+        );
+        report({
+          bench: 'status',
+          case: `vm patches n=${m}`,
+          ms: linear,
+          baseline: 'patchVm per VM (the quadratic loop status used)',
+          baseline_ms: quadratic,
+          reps,
+          speedup: Math.round(quadratic / linear),
+        });
       } finally {
         await env.dispose();
         await host.close();

@@ -16,7 +16,14 @@ test('a state written by ReFedEz shows an Adopt… notice; its preview names wha
       data: {
         machines: [
           {
-            closure: { identifier: '/nix/store/x', machine: { name: 'site1', connection: { type: 'remote', remote_credentials: { user: 'fl', ip: '127.0.0.9', password: 'e2e-pw-Secret', port: 22 } } }, src_uv_project_path: null },
+            closure: {
+              identifier: '/nix/store/x',
+              machine: {
+                name: 'site1',
+                connection: { type: 'remote', remote_credentials: { user: 'fl', ip: '127.0.0.9', password: 'e2e-pw-Secret', port: 22 } },
+              },
+              src_uv_project_path: null,
+            },
             tmp_dir: tmp,
           },
         ],

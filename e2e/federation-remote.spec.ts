@@ -38,7 +38,10 @@ test('a remote machine: unknown host key → trust dialog → start; logs; a cha
     { name: 'server.localhost', type: 'server' as const },
     { name: 'site-1', type: 'client' as const },
   ];
-  await writeFile(join(folder, 'project.yml'), stringify({ api_version: 3, name: 'fl-remote', participants: [...participants, { name: 'admin@x.org', type: 'admin' }] }));
+  await writeFile(
+    join(folder, 'project.yml'),
+    stringify({ api_version: 3, name: 'fl-remote', participants: [...participants, { name: 'admin@x.org', type: 'admin' }] }),
+  );
   await writeFile(
     join(folder, 'refedez.yaml'),
     stringify({

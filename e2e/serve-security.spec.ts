@@ -115,7 +115,9 @@ test.describe('serve security in Chromium', () => {
   test('--host binds one address and the page works by that address; 0.0.0.0 is refused, saying why', async ({ app }) => {
     const dataDir = await mkdtemp(join(tmpdir(), 'cd-e2e-host-'));
     try {
-      await expect(startServe(dataDir, ['--host', '0.0.0.0'])).rejects.toThrow(/exited with 2[\s\S]*--host 0\.0\.0\.0 would listen on every interface[\s\S]*Pass the address to serve on/);
+      await expect(startServe(dataDir, ['--host', '0.0.0.0'])).rejects.toThrow(
+        /exited with 2[\s\S]*--host 0\.0\.0\.0 would listen on every interface[\s\S]*Pass the address to serve on/,
+      );
       const other = await startServe(dataDir, ['--host', '127.0.0.2']);
       try {
         expect(other.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+\/#token=/);

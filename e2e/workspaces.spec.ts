@@ -46,7 +46,15 @@ test.describe('workspaces', () => {
     // Two real generations through the state engine, so history holds valid backups.
     const store = new StateStore();
     const target = { kind: 'federation' as const, file };
-    const machine = { name: 'server.localhost', kind: 'local' as const, host: 'localhost', port: 22, user: 'root', tmp_dir: '/tmp/clusterdesk-e2e', started_at: new Date().toISOString() };
+    const machine = {
+      name: 'server.localhost',
+      kind: 'local' as const,
+      host: 'localhost',
+      port: 22,
+      user: 'root',
+      tmp_dir: '/tmp/clusterdesk-e2e',
+      started_at: new Date().toISOString(),
+    };
     await store.update(target, 'test', () => ({ type: 'running', data: { deployed_files_path: dir, machines: [machine] } }) as never);
     await store.update(target, 'test', () => ({ type: 'dirty', data: { deployed_files_path: dir, machines: [machine] } }) as never);
     await writeFile(file, '{"type": "dirty", "data": {"machines": [ GARBAGE');

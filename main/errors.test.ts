@@ -26,7 +26,10 @@ describe('error data is plain', () => {
         code: 'libvirt-error',
         message: 'outer',
         path: '/p',
-        details: { cause: { code: 'ssh-auth', message: 'refused', host: 'm1', hint: 'check the key' }, list: [{ code: 'ssh-auth', message: 'refused', host: 'm1', hint: 'check the key' }] },
+        details: {
+          cause: { code: 'ssh-auth', message: 'refused', host: 'm1', hint: 'check the key' },
+          list: [{ code: 'ssh-auth', message: 'refused', host: 'm1', hint: 'check the key' }],
+        },
       },
     });
     expect(JSON.stringify(json)).not.toContain('fields');

@@ -115,7 +115,13 @@ export function toErrorData(err: unknown): ErrorData {
 }
 
 function isErrorData(v: unknown): v is ErrorData {
-  return typeof v === 'object' && v !== null && !(v instanceof Error) && (ERROR_CODES as readonly string[]).includes((v as ErrorData).code) && typeof (v as ErrorData).message === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof Error) &&
+    (ERROR_CODES as readonly string[]).includes((v as ErrorData).code) &&
+    typeof (v as ErrorData).message === 'string'
+  );
 }
 
 /** The one `cancelled` error (`what` says what was being waited for, if anything). */

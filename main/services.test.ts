@@ -68,7 +68,11 @@ describe('AppServices follows a workspace changed from outside', () => {
     expect((await services.snapshot(entry.id)).status).toBe('dirty');
     // Someone copies another deployment's state file over it.
     const elsewhere = join(dir, 'elsewhere', 'state.json');
-    const foreign = await other.update({ kind: 'federation', file: elsewhere }, 'cli', () => ({ type: 'running', data: { deployed_files_path: fed, machines: [machine] } }) as never);
+    const foreign = await other.update(
+      { kind: 'federation', file: elsewhere },
+      'cli',
+      () => ({ type: 'running', data: { deployed_files_path: fed, machines: [machine] } }) as never,
+    );
     await writeFile(entry.statePath, JSON.stringify(foreign));
     const snap = await services.snapshot(entry.id);
     expect(snap.error?.code).toBe('state-foreign');

@@ -66,12 +66,7 @@ export function clusterActions(input: ActionInput): Readonly<Record<ClusterActio
   if (b) return { start: b, stop: b, destroy: b, refresh: b, validate };
   return {
     start: s === 'running' ? noop('The cluster is already running.') : OK,
-    stop:
-      s === 'none'
-        ? no('Nothing is recorded to stop: start the cluster first.')
-        : s === 'stopped'
-          ? noop('The cluster is already stopped.')
-          : OK,
+    stop: s === 'none' ? no('Nothing is recorded to stop: start the cluster first.') : s === 'stopped' ? noop('The cluster is already stopped.') : OK,
     destroy: s === 'none' ? noop('Nothing is recorded to destroy.') : OK,
     refresh: s === 'none' ? noop('Nothing is recorded yet to compare with libvirt: start the cluster first.') : OK,
     validate,

@@ -28,9 +28,7 @@ try {
     const svg = await readFile(join(assets, job.svg), 'utf8');
     await page.setViewportSize({ width: job.size, height: job.size });
     const dataUrl = `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
-    await page.setContent(
-      `<html><body style="margin:0;background:transparent"><img src="${dataUrl}" width="${job.size}" height="${job.size}"></body></html>`,
-    );
+    await page.setContent(`<html><body style="margin:0;background:transparent"><img src="${dataUrl}" width="${job.size}" height="${job.size}"></body></html>`);
     await page.locator('img').screenshot({ path: join(assets, job.out), omitBackground: true });
     process.stdout.write(`${job.out} (${job.size}px)\n`);
   }

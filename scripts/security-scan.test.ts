@@ -11,7 +11,15 @@ describe('security scan', () => {
       win.webContents.executeJavaScript(code);`;
     const ids = scanSource('/r/main/bad.ts', bad, '/r').map((f) => f.id);
     expect(ids).toEqual(
-      expect.arrayContaining(['WEBPREF_NODEINTEGRATION', 'WEBPREF_CONTEXTISOLATION', 'WEBPREF_NOT_LITERAL', 'FORBIDDEN_WEBPREF', 'RAW_IPC_EXPOSED', 'OPEN_EXTERNAL', 'CODE_INJECTION']),
+      expect.arrayContaining([
+        'WEBPREF_NODEINTEGRATION',
+        'WEBPREF_CONTEXTISOLATION',
+        'WEBPREF_NOT_LITERAL',
+        'FORBIDDEN_WEBPREF',
+        'RAW_IPC_EXPOSED',
+        'OPEN_EXTERNAL',
+        'CODE_INJECTION',
+      ]),
     );
   });
 

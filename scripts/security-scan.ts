@@ -57,18 +57,29 @@ export function scanSource(file: string, text: string, root: string): Finding[] 
         const want = REQUIRED[name];
         const init = node.initializer;
         const literal = init.kind === ts.SyntaxKind.TrueKeyword ? true : init.kind === ts.SyntaxKind.FalseKeyword ? false : null;
-        if (literal === null) findings.push({ id: 'WEBPREF_NOT_LITERAL', severity: 'high', file: rel, line: at(node), message: `${name} must be the literal ${want}` });
-        else if (literal !== want) findings.push({ id: `WEBPREF_${name.toUpperCase()}`, severity: 'high', file: rel, line: at(node), message: `${name}: ${literal} (must be ${want})` });
+        if (literal === null)
+          findings.push({ id: 'WEBPREF_NOT_LITERAL', severity: 'high', file: rel, line: at(node), message: `${name} must be the literal ${want}` });
+        else if (literal !== want)
+          findings.push({ id: `WEBPREF_${name.toUpperCase()}`, severity: 'high', file: rel, line: at(node), message: `${name}: ${literal} (must be ${want})` });
       }
-      if (FORBIDDEN_PROPS.includes(name)) findings.push({ id: 'FORBIDDEN_WEBPREF', severity: 'high', file: rel, line: at(node), message: `${name} must not be set` });
+      if (FORBIDDEN_PROPS.includes(name))
+        findings.push({ id: 'FORBIDDEN_WEBPREF', severity: 'high', file: rel, line: at(node), message: `${name} must not be set` });
     }
     if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
       const method = node.expression.name.text;
       if (method === 'setPermissionRequestHandler') seen.permissionHandler = true;
       if (method === 'setWindowOpenHandler') seen.windowOpenHandler = true;
       if (method === 'on' && node.arguments[0] && ts.isStringLiteral(node.arguments[0]) && node.arguments[0].text === 'will-navigate') seen.willNavigate = true;
-      if (method === 'openExternal') findings.push({ id: 'OPEN_EXTERNAL', severity: 'high', file: rel, line: at(node), message: 'shell.openExternal is not allowed (links to arbitrary URLs)' });
-      if (method === 'executeJavaScript' || method === 'insertCSS') findings.push({ id: 'CODE_INJECTION', severity: 'high', file: rel, line: at(node), message: `${method} is not allowed` });
+      if (method === 'openExternal')
+        findings.push({
+          id: 'OPEN_EXTERNAL',
+          severity: 'high',
+          file: rel,
+          line: at(node),
+          message: 'shell.openExternal is not allowed (links to arbitrary URLs)',
+        });
+      if (method === 'executeJavaScript' || method === 'insertCSS')
+        findings.push({ id: 'CODE_INJECTION', severity: 'high', file: rel, line: at(node), message: `${method} is not allowed` });
       if (method === 'exposeInMainWorld' && node.arguments[1] && ts.isIdentifier(node.arguments[1]) && node.arguments[1].text === 'ipcRenderer') {
         findings.push({ id: 'RAW_IPC_EXPOSED', severity: 'high', file: rel, line: at(node), message: 'raw ipcRenderer exposed to the page' });
       }
@@ -93,9 +104,12 @@ export function scanHtml(file: string, html: string, root: string): Finding[] {
   if (!m?.[2]) return [{ id: 'CSP_MISSING', severity: 'high', file: rel, line: 1, message: 'no Content-Security-Policy meta tag' }];
   const csp = m[2].trim();
   const out: Finding[] = [];
-  if (!csp.startsWith("default-src 'none'")) out.push({ id: 'CSP_DEFAULT', severity: 'high', file: rel, line: 1, message: `CSP must start with default-src 'none': ${csp}` });
-  if (/unsafe-inline|unsafe-eval|\*/.test(csp)) out.push({ id: 'CSP_UNSAFE', severity: 'high', file: rel, line: 1, message: `CSP allows unsafe sources: ${csp}` });
-  if (/<script(?![^>]*\bsrc=)[^>]*>/i.test(html)) out.push({ id: 'INLINE_SCRIPT', severity: 'high', file: rel, line: 1, message: 'inline <script> in index.html' });
+  if (!csp.startsWith("default-src 'none'"))
+    out.push({ id: 'CSP_DEFAULT', severity: 'high', file: rel, line: 1, message: `CSP must start with default-src 'none': ${csp}` });
+  if (/unsafe-inline|unsafe-eval|\*/.test(csp))
+    out.push({ id: 'CSP_UNSAFE', severity: 'high', file: rel, line: 1, message: `CSP allows unsafe sources: ${csp}` });
+  if (/<script(?![^>]*\bsrc=)[^>]*>/i.test(html))
+    out.push({ id: 'INLINE_SCRIPT', severity: 'high', file: rel, line: 1, message: 'inline <script> in index.html' });
   return out;
 }
 

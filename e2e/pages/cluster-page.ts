@@ -27,7 +27,9 @@ export class ClusterPage {
 
   /** The VM rows (the header row excluded: it has column headers, not cells). */
   vmRows(): Locator {
-    return this.vms().getByRole('row').filter({ has: this.page.getByRole('cell') });
+    return this.vms()
+      .getByRole('row')
+      .filter({ has: this.page.getByRole('cell') });
   }
 
   row(vm: string): Locator {

@@ -23,7 +23,10 @@ export class WorkspacesPage {
   }
 
   item(name: string): Locator {
-    return this.page.getByRole('list', { name: 'Workspace list' }).getByRole('listitem').filter({ has: this.page.getByRole('button', { name, exact: true }) });
+    return this.page
+      .getByRole('list', { name: 'Workspace list' })
+      .getByRole('listitem')
+      .filter({ has: this.page.getByRole('button', { name, exact: true }) });
   }
 
   select(name: string): Promise<void> {

@@ -64,7 +64,20 @@ describe('trayModel', () => {
         networks: [],
         pools: [],
         volumes: [],
-        vms: [{ name: 'c-controller', role: 'controller', state: 'RUNNING', ipAddress: null, ipVerified: true, cpuCores: 1, memoryGb: 1, gpuCount: 0, lastSeen: null, drift: 'missing' }],
+        vms: [
+          {
+            name: 'c-controller',
+            role: 'controller',
+            state: 'RUNNING',
+            ipAddress: null,
+            ipVerified: true,
+            cpuCores: 1,
+            memoryGb: 1,
+            gpuCount: 0,
+            lastSeen: null,
+            drift: 'missing',
+          },
+        ],
       },
     });
     expect(trayModel([drift]).icon).toBe('drift');

@@ -39,9 +39,15 @@ describe('CLI refusals follow the shared action rule', () => {
     await new StateStore().update(target, 'test', () => ({ type: 'running', data: { deployed_files_path: folder, machines: [machine] } }) as never);
 
     const start = await runCli(['--json', 'fed', 'start', folder], { dataDir });
-    expect(start.json()).toMatchObject({ ok: false, error: { code: 'state-wrong-status', message: reason(federationActions({ status: 'running', busy: false }).start) } });
+    expect(start.json()).toMatchObject({
+      ok: false,
+      error: { code: 'state-wrong-status', message: reason(federationActions({ status: 'running', busy: false }).start) },
+    });
     const clean = await runCli(['--json', 'fed', 'clean', folder], { dataDir });
-    expect(clean.json()).toMatchObject({ ok: false, error: { code: 'state-wrong-status', message: reason(federationActions({ status: 'running', busy: false }).clean) } });
+    expect(clean.json()).toMatchObject({
+      ok: false,
+      error: { code: 'state-wrong-status', message: reason(federationActions({ status: 'running', busy: false }).clean) },
+    });
 
     await new StateStore().update(target, 'test', () => ({ type: 'dirty', data: { deployed_files_path: folder, machines: [machine] } }) as never);
     const stop = await runCli(['--json', 'fed', 'stop', folder], { dataDir });

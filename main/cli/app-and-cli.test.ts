@@ -34,7 +34,15 @@ describe('the CLI and the app on one workspace', () => {
     await writeFile(join(fed, 'refedez.yaml'), 'refedez:\n  folder: .refedez\nmachines: {}\n');
     const entry = await services.addWorkspace(fed);
     const target = { kind: 'federation' as const, file: entry.statePath };
-    const machine = (n: number) => ({ name: `m${n}`, kind: 'local' as const, host: 'localhost', port: 22, user: 'root', tmp_dir: `/tmp/clusterdesk-00000000-${n}`, started_at: new Date().toISOString() });
+    const machine = (n: number) => ({
+      name: `m${n}`,
+      kind: 'local' as const,
+      host: 'localhost',
+      port: 22,
+      user: 'root',
+      tmp_dir: `/tmp/clusterdesk-00000000-${n}`,
+      started_at: new Date().toISOString(),
+    });
     await services.store.update(target, 'seed', () => ({ type: 'dirty', data: { deployed_files_path: fed, machines: [machine(0)] } }) as never);
     const backups = await services.store.backups(target);
     const seedId = backups.find((b) => b.valid && b.serial === 1)!.id;

@@ -123,6 +123,9 @@ export async function refuseByRule(
           ...(opts.force ? { force: true } : {}),
         })[action as FederationAction];
   if (verdict && !verdict.allowed && !verdict.noop) {
-    throw new AppError('state-wrong-status', verdict.reason, { path: ws.statePath, hint: `Run \`clusterdesk ${ws.kind === 'cluster' ? 'hpc' : 'fed'} status\` to see the recorded state.` });
+    throw new AppError('state-wrong-status', verdict.reason, {
+      path: ws.statePath,
+      hint: `Run \`clusterdesk ${ws.kind === 'cluster' ? 'hpc' : 'fed'} status\` to see the recorded state.`,
+    });
   }
 }

@@ -30,7 +30,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 describe('clusterdesk hpc: exit codes and result words', () => {
   let fx: ClusterFixture | null = null;
@@ -73,10 +77,18 @@ describe('clusterdesk hpc: exit codes and result words', () => {
     expect((await runCli(['hpc', 'start', fx.ws.configFile], { dataDir })).code).toBe(0);
     const first = await runCli(['--json', 'hpc', 'stop', '--timeout', '0', fx.ws.configFile], { dataDir });
     expect(first.code, first.stdout).toBe(0);
-    expect(first.json<{ outcomes: { result: string }[] }>().outcomes.map((o) => o.result).every((x) => x === 'stopped' || x === 'forced')).toBe(true);
+    expect(
+      first
+        .json<{ outcomes: { result: string }[] }>()
+        .outcomes.map((o) => o.result)
+        .every((x) => x === 'stopped' || x === 'forced'),
+    ).toBe(true);
     const again = await runCli(['--json', 'hpc', 'stop', fx.ws.configFile], { dataDir });
     expect(again.code).toBe(0);
-    expect(again.json<{ status: string; outcomes: { result: string }[] }>()).toMatchObject({ status: 'stopped', outcomes: [{ result: 'already-off' }, { result: 'already-off' }] });
+    expect(again.json<{ status: string; outcomes: { result: string }[] }>()).toMatchObject({
+      status: 'stopped',
+      outcomes: [{ result: 'already-off' }, { result: 'already-off' }],
+    });
 
     await writeFile(fx.ws.statePath, '{ not json');
     const corrupt = await runCli(['--json', 'hpc', 'stop', fx.ws.configFile], { dataDir });
@@ -100,7 +112,10 @@ describe('clusterdesk fed stop: exit codes and outcomes (real sshd machines)', (
       { name: 'server.localhost', type: 'server' as const },
       ...machines.machines.map((_, i) => ({ name: `site-${i + 1}`, type: 'client' as const })),
     ];
-    await writeFile(join(folder, 'project.yml'), stringify({ api_version: 3, name: 'exits', participants: [...participants, { name: 'admin@x.org', type: 'admin' }] }));
+    await writeFile(
+      join(folder, 'project.yml'),
+      stringify({ api_version: 3, name: 'exits', participants: [...participants, { name: 'admin@x.org', type: 'admin' }] }),
+    );
     const m: Record<string, unknown> = { 'server.localhost': { type: 'local' } };
     machines.machines.forEach((x, i) => (m[`site-${i + 1}`] = { type: 'remote', ip: x.host, port: x.port, user: x.user, identity: machines.clientKeyPath }));
     await writeFile(join(folder, 'refedez.yaml'), stringify({ refedez: { folder: './.refedez', capabilities: './project.yml', kits: './kits' }, machines: m }));
@@ -138,7 +153,12 @@ describe('clusterdesk fed stop: exit codes and outcomes (real sshd machines)', (
 
     const again = await runCli(['--json', 'fed', 'stop', folder], { dataDir, timeoutMs: 120_000 });
     expect(again.code).toBe(0);
-    expect(again.json<Out>().outcomes.map((o) => [o.target, o.result]).sort()).toEqual([
+    expect(
+      again
+        .json<Out>()
+        .outcomes.map((o) => [o.target, o.result])
+        .sort(),
+    ).toEqual([
       ['server.localhost', 'already stopped'],
       ['site-1', 'already stopped'],
       ['site-2', 'already stopped'],

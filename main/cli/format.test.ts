@@ -13,12 +13,27 @@ describe('CLI format', () => {
 
   it('exits 4 when some targets failed', () => {
     expect(exitCodeForOutcomes([{ target: 'a', result: 'signalled' }])).toBe(0);
-    expect(exitCodeForOutcomes([{ target: 'a', result: 'signalled' }, { target: 'b', result: 'unreachable' }])).toBe(4);
+    expect(
+      exitCodeForOutcomes([
+        { target: 'a', result: 'signalled' },
+        { target: 'b', result: 'unreachable' },
+      ]),
+    ).toBe(4);
     const err = (code: 'ssh-auth' | 'ssh-unreachable' | 'ssh-timeout') => ({ code, message: code });
     // One rule: a non-reachability failure (1) outranks an unreachable target (4), whatever the order.
-    expect(exitCodeForOutcomes([{ target: 'a', result: 'unreachable', error: err('ssh-timeout') }, { target: 'b', result: 'failed', error: err('ssh-auth') }])).toBe(1);
+    expect(
+      exitCodeForOutcomes([
+        { target: 'a', result: 'unreachable', error: err('ssh-timeout') },
+        { target: 'b', result: 'failed', error: err('ssh-auth') },
+      ]),
+    ).toBe(1);
     expect(exitCodeForOutcomes([{ target: 'a', result: 'unreachable', error: err('ssh-unreachable') }])).toBe(4);
-    expect(exitCodeForOutcomes([{ target: 'a', result: 'already-off' }, { target: 'b', result: 'already stopped' }])).toBe(0);
+    expect(
+      exitCodeForOutcomes([
+        { target: 'a', result: 'already-off' },
+        { target: 'b', result: 'already stopped' },
+      ]),
+    ).toBe(0);
   });
 
   it('renders errors with file, line, host and hint', () => {
@@ -27,6 +42,14 @@ describe('CLI format', () => {
   });
 
   it('pads table columns', () => {
-    expect(renderTable(['NAME', 'STATE'], [['controller', 'RUNNING'], ['c1', null]])).toBe('NAME        STATE\ncontroller  RUNNING\nc1          -');
+    expect(
+      renderTable(
+        ['NAME', 'STATE'],
+        [
+          ['controller', 'RUNNING'],
+          ['c1', null],
+        ],
+      ),
+    ).toBe('NAME        STATE\ncontroller  RUNNING\nc1          -');
   });
 });

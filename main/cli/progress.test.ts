@@ -25,7 +25,11 @@ describe('CLI progress', () => {
       ctx.progress({ target: 'vm1', step: 'define', value: 1, message: 'defined' });
       ctx.done();
       out.end();
-      expect(text).toBe(mode === 'lines' ? '[vm1] define: defined (100%)\n' : `${JSON.stringify({ progress: { target: 'vm1', step: 'define', value: 1, message: 'defined' } })}\n`);
+      expect(text).toBe(
+        mode === 'lines'
+          ? '[vm1] define: defined (100%)\n'
+          : `${JSON.stringify({ progress: { target: 'vm1', step: 'define', value: 1, message: 'defined' } })}\n`,
+      );
     }
   });
 });

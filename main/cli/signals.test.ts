@@ -96,7 +96,10 @@ describe('SIGTERM stops a busy CLI promptly and leaves the state consistent', { 
       { name: 'server.localhost', type: 'server' as const },
       ...fx.machines.map((_, i) => ({ name: `site-${i + 1}`, type: 'client' as const })),
     ];
-    await writeFile(join(folder, 'project.yml'), stringify({ api_version: 3, name: 'sig', participants: [...participants, { name: 'admin@x.org', type: 'admin' }] }));
+    await writeFile(
+      join(folder, 'project.yml'),
+      stringify({ api_version: 3, name: 'sig', participants: [...participants, { name: 'admin@x.org', type: 'admin' }] }),
+    );
     const machines: Record<string, unknown> = { 'server.localhost': { type: 'local' } };
     fx.machines.forEach((m, i) => (machines[`site-${i + 1}`] = { type: 'remote', ip: m.host, port: m.port, user: m.user, identity: fx.clientKeyPath }));
     await writeFile(join(folder, 'refedez.yaml'), stringify({ refedez: { folder: './.refedez', capabilities: './project.yml', kits: './kits' }, machines }));

@@ -27,10 +27,14 @@ afterAll(async () => {
 
 function loadedBy(args: readonly string[]): Promise<{ code: number | null; stdout: string; loaded: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, '--require', join(dir, 'recorder.cjs'), join(ROOT, 'main', 'entry', 'cli.ts'), '--data-dir', join(dir, 'data'), ...args], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', TSX, '--require', join(dir, 'recorder.cjs'), join(ROOT, 'main', 'entry', 'cli.ts'), '--data-dir', join(dir, 'data'), ...args],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -50,7 +54,10 @@ describe('CLI start-up loads only what a command needs', () => {
       const r = await loadedBy(args);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout.length).toBeGreaterThan(0);
-      expect(r.loaded.filter((p) => HEAVY.test(p)), args.join(' ')).toEqual([]);
+      expect(
+        r.loaded.filter((p) => HEAVY.test(p)),
+        args.join(' '),
+      ).toEqual([]);
     }
   }, 240_000); // several processes through tsx: slow on a loaded machine, and nothing here is timed
 
@@ -59,10 +66,17 @@ describe('CLI start-up loads only what a command needs', () => {
     await mkdir(fed, { recursive: true });
     await writeFile(join(fed, 'refedez.yaml'), 'refedez:\n  folder: ./.refedez\n  capabilities: ./project.yml\n  kits: ./kits\nmachines: {}\n');
     const demo = await createDemoCluster(join(dir, 'data'), join(dir, 'demo'));
-    for (const args of [['state', 'show', fed], ['fed', 'status', fed], ['state', 'show', demo.configFile]]) {
+    for (const args of [
+      ['state', 'show', fed],
+      ['fed', 'status', fed],
+      ['state', 'show', demo.configFile],
+    ]) {
       const r = await loadedBy(args);
       expect(r.code, args.join(' ')).toBe(0);
-      expect(r.loaded.filter((p) => HEAVY.test(p)), args.join(' ')).toEqual([]);
+      expect(
+        r.loaded.filter((p) => HEAVY.test(p)),
+        args.join(' '),
+      ).toEqual([]);
     }
     const status = await loadedBy(['hpc', 'status', demo.configFile]);
     expect(status.code).toBe(0);

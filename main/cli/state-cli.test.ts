@@ -18,7 +18,15 @@ beforeAll(async () => {
   await mkdir(fed);
   await writeFile(join(fed, 'refedez.yaml'), 'refedez:\n  folder: .refedez\nmachines: {}\n');
   const target = { kind: 'federation' as const, file: join(fed, '.refedez', 'state.json') };
-  const machine = { name: 'site-1', kind: 'local' as const, host: 'localhost', port: 22, user: 'root', tmp_dir: '/tmp/clusterdesk-00000000-x', started_at: new Date().toISOString() };
+  const machine = {
+    name: 'site-1',
+    kind: 'local' as const,
+    host: 'localhost',
+    port: 22,
+    user: 'root',
+    tmp_dir: '/tmp/clusterdesk-00000000-x',
+    started_at: new Date().toISOString(),
+  };
   await store.update(target, 'seed', () => ({ type: 'running', data: { deployed_files_path: fed, machines: [machine] } }) as never);
   await store.update(target, 'seed', () => ({ type: 'dirty', data: { deployed_files_path: fed, machines: [machine] } }) as never);
 });
@@ -39,7 +47,9 @@ describe('clusterdesk state', { timeout: 300_000 }, () => {
   });
 
   it('lists backups and restores one, exit 0', async () => {
-    const list = (await runCli(['--json', 'state', 'backups', fed], { dataDir })).json<{ backups: { id: string; serial: number; valid: boolean; status: string }[] }>();
+    const list = (await runCli(['--json', 'state', 'backups', fed], { dataDir })).json<{
+      backups: { id: string; serial: number; valid: boolean; status: string }[];
+    }>();
     const first = list.backups.find((b) => b.serial === 1 && b.valid);
     expect(first?.status).toBe('running');
     const r = await runCli(['state', 'restore', first!.id, fed], { dataDir });
@@ -59,7 +69,19 @@ describe('clusterdesk state', { timeout: 300_000 }, () => {
       JSON.stringify({
         type: 'running',
         data: {
-          machines: [{ closure: { identifier: '/nix/store/x', machine: { name: 'site1', connection: { type: 'remote', remote_credentials: { user: 'fl', ip: '127.0.0.9', password: 'cli-pw-Secret', port: 22 } } }, src_uv_project_path: null }, tmp_dir: tmp }],
+          machines: [
+            {
+              closure: {
+                identifier: '/nix/store/x',
+                machine: {
+                  name: 'site1',
+                  connection: { type: 'remote', remote_credentials: { user: 'fl', ip: '127.0.0.9', password: 'cli-pw-Secret', port: 22 } },
+                },
+                src_uv_project_path: null,
+              },
+              tmp_dir: tmp,
+            },
+          ],
           deployed_files_path: join(folder, '.refedez', 'workspace'),
         },
       }),
@@ -103,7 +125,9 @@ describe('clusterdesk state', { timeout: 300_000 }, () => {
   it('covers the other output form of each command', async () => {
     const backups = await runCli(['state', 'backups', fed], { dataDir });
     expect(backups.stdout).toMatch(/ID\s+SAVED\s+SERIAL\s+STATUS\s+COUNT\s+VALID/);
-    const id = (await runCli(['--json', 'state', 'backups', fed], { dataDir })).json<{ backups: { id: string; valid: boolean }[] }>().backups.find((b) => b.valid)!.id;
+    const id = (await runCli(['--json', 'state', 'backups', fed], { dataDir }))
+      .json<{ backups: { id: string; valid: boolean }[] }>()
+      .backups.find((b) => b.valid)!.id;
     expect((await runCli(['--json', 'state', 'restore', id, fed], { dataDir })).json()).toMatchObject({ ok: true, restored: id });
     const ex = await runCli(['state', 'export', join(dir, 'human.cdstate'), fed], { dataDir });
     expect(ex.stdout).toMatch(/^Exported fed \(serial \d+, lineage [0-9a-f]{8}\) to /);

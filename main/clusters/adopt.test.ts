@@ -102,7 +102,16 @@ async function aiHowDeployment(): Promise<{ f: ClusterFixture; uuids: Record<str
     ],
     worker_nodes: [],
     network_config: { subnet: '192.168.100.0/24', bridge: 'virbr100', dns_mode: 'isolated', dns_servers: ['8.8.8.8'], static_leases: {} },
-    storage_pool: { name: 'aihow-pool', path: '/var/lib/libvirt/images/hpc-demo', type: 'dir', capacity_gb: 100, allocation_gb: 2, available_gb: 98, volumes: [], uuid: null },
+    storage_pool: {
+      name: 'aihow-pool',
+      path: '/var/lib/libvirt/images/hpc-demo',
+      type: 'dir',
+      capacity_gb: 100,
+      allocation_gb: 2,
+      available_gb: 98,
+      volumes: [],
+      uuid: null,
+    },
     config_file_path: f.ws.configFile,
     state_file_version: '2.0',
     created_at: '2025-09-30T11:02:13.511204',
@@ -121,7 +130,7 @@ describe('adopting an AI-HOW implementation-format state', () => {
     expect(ownerOf(once)).toEqual({ lineage: 'l1', cluster: 'c', role: 'compute' });
     expect(once).toContain('urn:x');
     expect(ownerOf(withOwnerMark(once, { lineage: 'l2', cluster: 'c' }))).toEqual({ lineage: 'l2', cluster: 'c' });
-    expect(ownerOf(withOwnerMark("<domain><name>a</name></domain>", { lineage: 'l3', cluster: 'c' }))?.lineage).toBe('l3');
+    expect(ownerOf(withOwnerMark('<domain><name>a</name></domain>', { lineage: 'l3', cluster: 'c' }))?.lineage).toBe('l3');
   });
 
   it('preview → adopt → stop (graceful, then forced) → start → destroy removes exactly the adopted resources', async () => {
@@ -155,7 +164,9 @@ describe('adopting an AI-HOW implementation-format state', () => {
     ]);
     expect(preview.items.find((i) => i.name === 'hpc-demo-compute-02')?.reason).toContain('not the recorded');
     expect(preview.secretsDropped).toEqual(['registry_credentials.password']);
-    expect(preview.keptFields).toEqual(expect.arrayContaining(['storage_pool', 'state_file_version', 'vms[].domain_uuid', 'vms[].gpu_assigned', 'vms[].volume_path']));
+    expect(preview.keptFields).toEqual(
+      expect.arrayContaining(['storage_pool', 'state_file_version', 'vms[].domain_uuid', 'vms[].gpu_assigned', 'vms[].volume_path']),
+    );
 
     const { state } = await adoptCluster(f.env, f.ws, recordingContext());
     expect(state.serial).toBeGreaterThanOrEqual(1);
@@ -178,12 +189,19 @@ describe('adopting an AI-HOW implementation-format state', () => {
     const originals = (await readdir(history)).sort();
     const first = join(history, originals[0]!);
     expect((await stat(first)).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(first, 'utf8'))).toMatchObject({ controller: { domain_uuid: uuids['hpc-demo-controller'] }, registry_credentials: { user: 'ana' } });
+    expect(JSON.parse(await readFile(first, 'utf8'))).toMatchObject({
+      controller: { domain_uuid: uuids['hpc-demo-controller'] },
+      registry_credentials: { user: 'ana' },
+    });
     await expectNoSecretAnywhere(f.dir);
     // The matched domains carry our mark; the others do not.
     const h = await f.host.open();
     try {
-      expect(ownerOf(await h.domainXml('hpc-demo-controller', { inactive: true }))).toEqual({ lineage: state.lineage, cluster: 'hpc-demo', role: 'controller' });
+      expect(ownerOf(await h.domainXml('hpc-demo-controller', { inactive: true }))).toEqual({
+        lineage: state.lineage,
+        cluster: 'hpc-demo',
+        role: 'controller',
+      });
       expect(ownerOf(await h.domainXml('hpc-demo-compute-01', { inactive: true }))?.lineage).toBe(state.lineage);
       expect(ownerOf(await h.domainXml('hpc-demo-compute-02', { inactive: true }))).toBeNull();
     } finally {

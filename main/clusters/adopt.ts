@@ -107,7 +107,15 @@ export async function gatherEvidence(host: LibvirtHost, state: ClusterState): Pr
       const hit = byPath.get(path);
       volumes.push(
         hit
-          ? { path, vm: String(vm.name), matched: true, reason: `a volume at exactly this path exists (pool ${hit.pool})`, pool: hit.pool, volume: hit.name, capacityBytes: hit.capacityBytes }
+          ? {
+              path,
+              vm: String(vm.name),
+              matched: true,
+              reason: `a volume at exactly this path exists (pool ${hit.pool})`,
+              pool: hit.pool,
+              volume: hit.name,
+              capacityBytes: hit.capacityBytes,
+            }
           : { path, vm: String(vm.name), matched: false, reason: 'no volume at this path in any active storage pool' },
       );
     }
@@ -119,14 +127,32 @@ export async function gatherEvidence(host: LibvirtHost, state: ClusterState): Pr
 function itemsOf(state: ClusterState, evidence: ClusterEvidence): AdoptionItem[] {
   const items: AdoptionItem[] = [
     ...evidence.vms.map((v): AdoptionItem => ({ kind: 'vm', name: v.name, detail: v.uuid ?? '—', matched: v.matched, reason: v.reason })),
-    ...evidence.volumes.map((v): AdoptionItem => ({ kind: 'volume', name: v.volume ?? v.path.split('/').pop() ?? v.path, detail: v.path, matched: v.matched, reason: v.reason })),
+    ...evidence.volumes.map((v): AdoptionItem => ({
+      kind: 'volume',
+      name: v.volume ?? v.path.split('/').pop() ?? v.path,
+      detail: v.path,
+      matched: v.matched,
+      reason: v.reason,
+    })),
   ];
   for (const n of state.networks) {
-    items.push({ kind: 'network', name: n.name, detail: n.subnet, matched: false, reason: 'AI-HOW records no evidence for its network; left alone (never deleted)' });
+    items.push({
+      kind: 'network',
+      name: n.name,
+      detail: n.subnet,
+      matched: false,
+      reason: 'AI-HOW records no evidence for its network; left alone (never deleted)',
+    });
   }
   const pool = (state as Obj).storage_pool as Obj | null | undefined;
   if (pool && typeof pool.name === 'string') {
-    items.push({ kind: 'pool', name: pool.name, detail: String(pool.path ?? ''), matched: false, reason: 'the storage pool is not taken over; left alone (never deleted)' });
+    items.push({
+      kind: 'pool',
+      name: pool.name,
+      detail: String(pool.path ?? ''),
+      matched: false,
+      reason: 'the storage pool is not taken over; left alone (never deleted)',
+    });
   }
   return items;
 }
@@ -225,7 +251,12 @@ export async function previewClusterAdoption(env: ClusterEnv, ws: ClusterWorkspa
   const loaded = await env.store.loadWithFormat(target);
   if (!loaded) return notNeeded(ws.statePath, 'none', `There is no state file at ${ws.statePath}: nothing to adopt.`, null);
   if (loaded.format !== 'ai-how-implementation') {
-    return notNeeded(ws.statePath, loaded.format, `${ws.statePath} is already operated by Clusterdesk (serial ${String(loaded.state.serial ?? 'none')}): nothing to adopt.`, loaded.state.status);
+    return notNeeded(
+      ws.statePath,
+      loaded.format,
+      `${ws.statePath} is already operated by Clusterdesk (serial ${String(loaded.state.serial ?? 'none')}): nothing to adopt.`,
+      loaded.state.status,
+    );
   }
   const evidence = await withHost(env, config.uri, (host) => gatherEvidence(host, loaded.state));
   return previewOf(ws.statePath, loaded, evidence, await rawJson(ws.statePath));

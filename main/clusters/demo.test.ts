@@ -39,16 +39,24 @@ describe('createDemoCluster into a given folder', () => {
     ['/dev/null', async () => '/dev/null', /character device, not a folder/],
     ['/proc/self', async () => '/proc/self', /kernel file system/],
     ['a folder under /proc', async () => '/proc/self/fd', /kernel file system/],
-    ['a regular file', async () => {
-      const f = join(dir, 'plain-file');
-      await writeFile(f, 'x');
-      return f;
-    }, /file, not a folder/],
-    ['a FIFO', async () => {
-      const f = join(dir, 'a-fifo');
-      await promisify(execFile)('mkfifo', [f]);
-      return f;
-    }, /fifo, not a folder/],
+    [
+      'a regular file',
+      async () => {
+        const f = join(dir, 'plain-file');
+        await writeFile(f, 'x');
+        return f;
+      },
+      /file, not a folder/,
+    ],
+    [
+      'a FIFO',
+      async () => {
+        const f = join(dir, 'a-fifo');
+        await promisify(execFile)('mkfifo', [f]);
+        return f;
+      },
+      /fifo, not a folder/,
+    ],
   ];
   for (const [what, make, message] of special) {
     it(`refuses ${what} with path-refused`, async () => {

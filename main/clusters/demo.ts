@@ -24,8 +24,8 @@ export function demoConfigYaml(clusterName: string, uri: string, computeNodes = 
     (_, i) => `      - cpu_cores: 4\n        memory_gb: 8\n        disk_gb: 80\n        ip: "192.168.150.${11 + i}"\n`,
   ).join('');
   return [
-    '# A demo cluster on libvirt\'s test driver: nothing really boots, no base image is needed.',
-    '# `clusterdesk:` is Clusterdesk\'s own section (AI-HOW ignores it): the host file both the app and the CLI use.',
+    "# A demo cluster on libvirt's test driver: nothing really boots, no base image is needed.",
+    "# `clusterdesk:` is Clusterdesk's own section (AI-HOW ignores it): the host file both the app and the CLI use.",
     'version: "1.0"',
     'metadata:',
     `  name: ${JSON.stringify(clusterName)}`,

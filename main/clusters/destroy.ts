@@ -21,7 +21,10 @@ import { loadConfig, type ClusterWorkspace } from './workspace';
 export function requireConfirmation(clusterName: string, confirm: string | undefined): void {
   if (confirm === clusterName) return;
   throw new AppError('confirmation-required', `Destroying ${clusterName} deletes its VMs, volumes, pool and network; confirm by typing the cluster name.`, {
-    hint: actionHint({ cli: 'Add --force to confirm: `clusterdesk hpc destroy --force`.', ui: `Type "${clusterName}" in the Destroy dialog, then click Destroy.` }),
+    hint: actionHint({
+      cli: 'Add --force to confirm: `clusterdesk hpc destroy --force`.',
+      ui: `Type "${clusterName}" in the Destroy dialog, then click Destroy.`,
+    }),
     details: { expected: clusterName },
   });
 }
@@ -47,7 +50,8 @@ export async function destroyCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx:
     const settled = await mapBounded(names, env.parallelism, ctx.signal, async (name) => {
       const d = live.get(name);
       if (!d) return { target: name, result: 'absent', message: 'already gone' };
-      if ((await domainHolder(s.host, name, lineage, cluster)) !== 'ours') return { target: name, result: 'skipped', message: 'not created by Clusterdesk for this state; left alone' };
+      if ((await domainHolder(s.host, name, lineage, cluster)) !== 'ours')
+        return { target: name, result: 'skipped', message: 'not created by Clusterdesk for this state; left alone' };
       if (isActive(d.state)) {
         ctx.progress({ target: name, step: 'force-off', value: 0.3, message: `Forcing ${name} off` });
         await s.host.destroyDomain(name);

@@ -69,7 +69,14 @@ export function createClusterEnv(opts: ClusterEnvOptions): ClusterEnv {
       disposed = true;
       const all = [...kept.values()];
       kept.clear();
-      await Promise.all(all.map((p) => p.then((h) => h.close(), () => undefined)));
+      await Promise.all(
+        all.map((p) =>
+          p.then(
+            (h) => h.close(),
+            () => undefined,
+          ),
+        ),
+      );
     },
   };
 }

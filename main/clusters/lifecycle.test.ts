@@ -68,7 +68,12 @@ describe('cluster lifecycle', () => {
     expect(s3.lineage).toBe(s1.lineage);
 
     const destroyed = await destroyCluster(fx.env, fx.ws, recordingContext());
-    expect(destroyed.outcomes.filter((o) => o.result === 'deleted').map((o) => o.target).sort()).toEqual([
+    expect(
+      destroyed.outcomes
+        .filter((o) => o.result === 'deleted')
+        .map((o) => o.target)
+        .sort(),
+    ).toEqual([
       'hpc-compute-01',
       'hpc-compute-01.qcow2',
       'hpc-compute-02',
@@ -136,7 +141,10 @@ describe('cluster lifecycle', () => {
     }
     await fx.cleanup();
     fx = await clusterFixture({ computeNodes: 1, networkMode: 'bridged' });
-    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({ code: 'config-invalid', fields: { field: 'clusterdesk.network_mode' } });
+    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({
+      code: 'config-invalid',
+      fields: { field: 'clusterdesk.network_mode' },
+    });
     expect(await fx.state()).toBeNull();
   });
 

@@ -2,9 +2,7 @@
 
 /** How one item of a bounded fan-out ended. */
 export type Settled<R> =
-  | { readonly status: 'done'; readonly value: R }
-  | { readonly status: 'failed'; readonly error: unknown }
-  | { readonly status: 'skipped' };
+  { readonly status: 'done'; readonly value: R } | { readonly status: 'failed'; readonly error: unknown } | { readonly status: 'skipped' };
 
 /**
  * Runs `fn` over `items` with at most `limit` in flight. Never rejects: every item settles, so the caller can record

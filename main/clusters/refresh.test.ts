@@ -81,7 +81,12 @@ describe('refresh', () => {
       // The test driver invents its addresses, so they differ from the reservations: reported as IP drift.
       const recorded = new Map((await fx.state())!.vms.map((v) => [v.name, v.ip_address]));
       const differs = report.drift.filter((d) => d.kind === 'ip-differs');
-      expect(differs.map((d) => d.name).sort()).toEqual(vms.filter((v) => v.ip_address !== recorded.get(v.name)).map((v) => v.name).sort());
+      expect(differs.map((d) => d.name).sort()).toEqual(
+        vms
+          .filter((v) => v.ip_address !== recorded.get(v.name))
+          .map((v) => v.name)
+          .sort(),
+      );
     } finally {
       await env.dispose();
     }

@@ -255,4 +255,3 @@ export async function refreshCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx:
     return { drift: seen.drift, applied: true, state: s.state };
   });
 }
-

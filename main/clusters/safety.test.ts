@@ -178,7 +178,7 @@ describe('cancellation', () => {
 });
 
 describe('volumes, pools and networks are owned like domains', () => {
-  it('a volume with a node\'s name that start did not record is refused, never adopted, and destroy leaves it', async () => {
+  it("a volume with a node's name that start did not record is refused, never adopted, and destroy leaves it", async () => {
     fx = await clusterFixture({ computeNodes: 1 });
     await startCluster(fx.env, fx.ws, recordingContext());
     // Someone else puts a disk named like the next node's into our pool.
@@ -220,7 +220,10 @@ describe('volumes, pools and networks are owned like domains', () => {
 
   it('a foreign network recorded nowhere: destroy of another cluster state leaves it; start refuses it', async () => {
     fx = await clusterFixture({ computeNodes: 1, seed: { networks: [{ name: 'hpc-network', octet: 7 }] } });
-    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({ code: 'libvirt-conflict', fields: { details: { conflicts: ['hpc-network'] } } });
+    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({
+      code: 'libvirt-conflict',
+      fields: { details: { conflicts: ['hpc-network'] } },
+    });
     expect(await fx.state()).toBeNull();
     await onHost(fx, async (h) => expect((await h.listNetworks()).map((n) => n.name)).toEqual(['hpc-network']));
   });
@@ -242,7 +245,10 @@ describe('volumes, pools and networks are owned like domains', () => {
       const cur = (await tx.read())!;
       await tx.write({ ...cur, pools: [{ name: 'hpc-pool', path: '/somewhere', uuid: '00000000-0000-4000-8000-00000000dead' }] });
     });
-    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({ code: 'libvirt-conflict', fields: { details: { conflicts: ['hpc-pool'] } } });
+    await expect(startCluster(fx.env, fx.ws, recordingContext())).rejects.toMatchObject({
+      code: 'libvirt-conflict',
+      fields: { details: { conflicts: ['hpc-pool'] } },
+    });
   });
 
   it('a resumed start keeps what the state records (volume written ahead, no domain yet)', async () => {

@@ -87,9 +87,29 @@ class SaveGate {
 
 /** The adapter methods that change the host (everything else only reads). */
 const CHANGES: ReadonlySet<string> = new Set([
-  'defineDomain', 'startDomain', 'shutdownDomain', 'destroyDomain', 'suspendDomain', 'resumeDomain', 'rebootDomain', 'undefineDomain',
-  'setDomainAutostart', 'defineNetwork', 'addDhcpHost', 'startNetwork', 'destroyNetwork', 'undefineNetwork', 'definePool', 'buildPool', 'startPool',
-  'refreshPool', 'destroyPool', 'deletePool', 'undefinePool', 'createVolume', 'deleteVolume',
+  'defineDomain',
+  'startDomain',
+  'shutdownDomain',
+  'destroyDomain',
+  'suspendDomain',
+  'resumeDomain',
+  'rebootDomain',
+  'undefineDomain',
+  'setDomainAutostart',
+  'defineNetwork',
+  'addDhcpHost',
+  'startNetwork',
+  'destroyNetwork',
+  'undefineNetwork',
+  'definePool',
+  'buildPool',
+  'startPool',
+  'refreshPool',
+  'destroyPool',
+  'deletePool',
+  'undefinePool',
+  'createVolume',
+  'deleteVolume',
 ] satisfies (keyof LibvirtHost)[]);
 
 /** `host` with every change routed through the gate. */
@@ -138,7 +158,10 @@ export async function withSession<T>(
           if (!snap) return;
           const written = await tx.write(snap);
           // Updates made while the write was in flight stay; only the header the store filled in is taken over.
-          state = state === snap ? written : { ...state!, version: written.version, serial: written.serial, lineage: written.lineage, last_modified: written.last_modified };
+          state =
+            state === snap
+              ? written
+              : { ...state!, version: written.version, serial: written.serial, lineage: written.lineage, last_modified: written.last_modified };
         });
         const session: ClusterSession = {
           tx,

@@ -277,7 +277,19 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
     progress('adopt', 0.4, `Adopting ${vm.name} (${vmStateOf(info.state)})`);
   }
   const state0 = info.state;
-  s.update((st) => inPlanOrder(withVm(st, { ...vmRecordOf(vm, volumePath, st.vms.find((v) => v.name === vm.name)), state: vmStateOf(state0) }), plan));
+  s.update((st) =>
+    inPlanOrder(
+      withVm(st, {
+        ...vmRecordOf(
+          vm,
+          volumePath,
+          st.vms.find((v) => v.name === vm.name),
+        ),
+        state: vmStateOf(state0),
+      }),
+      plan,
+    ),
+  );
   await s.checkpoint();
   s.checkCancelled();
 

@@ -44,7 +44,11 @@ export async function stopCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: Op
   const timeoutSec = Math.max(0, opts.timeoutSec ?? env.stopTimeoutSec);
   return withSession(env, ws, { operation: 'cluster:stop', uri: config.uri, clusterName: config.clusterName }, ctx, async (s) => {
     const state = await s.tx.read();
-    if (!state) throw new AppError('state-wrong-status', 'Nothing to stop: no cluster state is recorded.', { path: ws.statePath, hint: actionHint({ cli: 'Start the cluster first: `clusterdesk hpc start`.', ui: 'Click Start first.' }) });
+    if (!state)
+      throw new AppError('state-wrong-status', 'Nothing to stop: no cluster state is recorded.', {
+        path: ws.statePath,
+        hint: actionHint({ cli: 'Start the cluster first: `clusterdesk hpc start`.', ui: 'Click Start first.' }),
+      });
     s.set(state);
     const lineage = state.lineage ?? '';
     const outcomes = new Map<string, TargetOutcome>();
@@ -91,7 +95,8 @@ export async function stopCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: Op
     const remaining = new Set(targets);
     const deadline = Date.now() + timeoutSec * 1000;
     let cancelled = false;
-    if (remaining.size > 0) ctx.progress({ target: '', step: 'wait', value: null, message: `Waiting up to ${timeoutSec} s for ${remaining.size} VM(s) to shut down` });
+    if (remaining.size > 0)
+      ctx.progress({ target: '', step: 'wait', value: null, message: `Waiting up to ${timeoutSec} s for ${remaining.size} VM(s) to shut down` });
     while (remaining.size > 0) {
       const now = await liveDomains(s.host);
       for (const name of [...remaining]) {
@@ -113,7 +118,13 @@ export async function stopCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: Op
     if (!cancelled) {
       await Promise.all(
         [...remaining].map(async (name) => {
-          ctx.progress({ target: name, step: 'force-off', value: 0.8, level: 'warn', message: `${name} did not shut down within ${timeoutSec} s; forcing it off` });
+          ctx.progress({
+            target: name,
+            step: 'force-off',
+            value: 0.8,
+            level: 'warn',
+            message: `${name} did not shut down within ${timeoutSec} s; forcing it off`,
+          });
           try {
             await s.host.destroyDomain(name);
             set(name, 'forced', `did not shut down within ${timeoutSec} s; forced off`);

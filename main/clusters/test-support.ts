@@ -38,7 +38,11 @@ export interface FixtureOptions {
 }
 
 /** cluster.yaml text for the fixture. */
-export function fixtureYaml(name: string, uri: string, opts: { form: 'list' | 'count'; computeNodes: number; baseImage: string; networkMode?: string }): string {
+export function fixtureYaml(
+  name: string,
+  uri: string,
+  opts: { form: 'list' | 'count'; computeNodes: number; baseImage: string; networkMode?: string },
+): string {
   const nodes =
     opts.form === 'list'
       ? Array.from({ length: opts.computeNodes }, (_, i) => `      - { cpu_cores: 2, memory_gb: 2, disk_gb: 20, ip: "10.88.0.${21 + i}" }`).join('\n')
@@ -67,7 +71,15 @@ export async function clusterFixture(opts: FixtureOptions = {}): Promise<Cluster
   if (opts.subdir) await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
   const configFile = join(dir, 'cluster.yaml');
   const name = opts.name ?? 'hpc';
-  await writeFile(configFile, fixtureYaml(name, host.uri, { form: opts.form ?? 'list', computeNodes: opts.computeNodes ?? 3, baseImage: opts.baseImage ?? 'images/base.qcow2', ...(opts.networkMode ? { networkMode: opts.networkMode } : {}) }));
+  await writeFile(
+    configFile,
+    fixtureYaml(name, host.uri, {
+      form: opts.form ?? 'list',
+      computeNodes: opts.computeNodes ?? 3,
+      baseImage: opts.baseImage ?? 'images/base.qcow2',
+      ...(opts.networkMode ? { networkMode: opts.networkMode } : {}),
+    }),
+  );
   const store = new StateStore({ lockTimeoutMs: 5_000 });
   const env = createClusterEnv({ store, stopTimeoutSec: opts.stopTimeoutSec ?? 5, parallelism: 4, pollIntervalMs: 20, processEnv: {} });
   const ws: ClusterWorkspace = { configFile, statePath: join(dir, 'output', 'state.json') };

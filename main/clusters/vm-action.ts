@@ -38,18 +38,29 @@ export async function vmAction(env: ClusterEnv, ws: ClusterWorkspace, ctx: OpCon
     const state = await s.tx.read();
     const record = state?.vms.find((v) => v.name === vm);
     if (!state || !record) {
-      throw new AppError('not-found', `${vm} is not a VM of this cluster's recorded state.`, { path: ws.statePath, hint: actionHint({ cli: 'Only recorded VMs can be acted on; see them with `clusterdesk hpc status`.', ui: 'Click Refresh; only recorded VMs can be acted on.' }) });
+      throw new AppError('not-found', `${vm} is not a VM of this cluster's recorded state.`, {
+        path: ws.statePath,
+        hint: actionHint({
+          cli: 'Only recorded VMs can be acted on; see them with `clusterdesk hpc status`.',
+          ui: 'Click Refresh; only recorded VMs can be acted on.',
+        }),
+      });
     }
     s.set(state);
     const info = await s.host.getDomain(vm);
     if (!info) {
-      throw new AppError('not-found', `${vm} is recorded but does not exist in libvirt.`, { host: s.host.uri, hint: actionHint({
-        cli: 'Record that it is gone with `clusterdesk hpc refresh --apply`, or re-create it with `clusterdesk hpc start`.',
-        ui: 'Click Refresh and apply it to record that it is gone, or click Start to re-create it.',
-      }) });
+      throw new AppError('not-found', `${vm} is recorded but does not exist in libvirt.`, {
+        host: s.host.uri,
+        hint: actionHint({
+          cli: 'Record that it is gone with `clusterdesk hpc refresh --apply`, or re-create it with `clusterdesk hpc start`.',
+          ui: 'Click Refresh and apply it to record that it is gone, or click Start to re-create it.',
+        }),
+      });
     }
     if ((await domainHolder(s.host, vm, state.lineage ?? '', state.cluster_name)) !== 'ours') {
-      throw new AppError('libvirt-conflict', `${vm} on ${s.host.uri} was not created by Clusterdesk for this state; refusing to ${action} it.`, { host: s.host.uri });
+      throw new AppError('libvirt-conflict', `${vm} on ${s.host.uri} was not created by Clusterdesk for this state; refusing to ${action} it.`, {
+        host: s.host.uri,
+      });
     }
     checkAction(vm, action, info.state);
     s.checkCancelled();

@@ -55,7 +55,8 @@ interface Extension {
 
 /** Reads our extension from the config's value (parsed once, within the limits, by `parseClusterConfig`). */
 function readExtension(value: unknown, file: string): Extension {
-  if (value === null || value === undefined || typeof value !== 'object') return { libvirtUri: null, poolPath: null, networkMode: 'nat', guest: DEFAULT_GUEST, errors: [], clusterName: null };
+  if (value === null || value === undefined || typeof value !== 'object')
+    return { libvirtUri: null, poolPath: null, networkMode: 'nat', guest: DEFAULT_GUEST, errors: [], clusterName: null };
   const data = value as { clusterdesk?: unknown; clusters?: { hpc?: { name?: unknown } } } | null;
   const name = data?.clusters?.hpc?.name;
   const ext = data?.clusterdesk;
@@ -72,7 +73,12 @@ function readExtension(value: unknown, file: string): Extension {
   };
   const mode = field('network_mode');
   if (mode !== null && mode !== 'nat' && mode !== 'isolated') {
-    errors.push(new AppError('config-invalid', `${file}: clusterdesk.network_mode: expected "nat" or "isolated", got ${JSON.stringify(mode)}`, { path: file, field: 'clusterdesk.network_mode' }));
+    errors.push(
+      new AppError('config-invalid', `${file}: clusterdesk.network_mode: expected "nat" or "isolated", got ${JSON.stringify(mode)}`, {
+        path: file,
+        field: 'clusterdesk.network_mode',
+      }),
+    );
   }
   const guest = readGuestOptions(ext, file, dirname(file));
   errors.push(...guest.errors);
@@ -129,7 +135,14 @@ export async function loadConfigInline(ws: ClusterWorkspace, processEnv: Readonl
   let text: string;
   const unreadable = (message: string, hint: string): LoadedConfig => {
     const error = new AppError('config-invalid', message, { path: file, line: 1, hint });
-    return { uri: resolveLibvirtUri(ws.libvirtUri, processEnv), result: { plan: null, errors: [error] }, clusterName: null, poolPath: null, networkMode: 'nat', guest: DEFAULT_GUEST };
+    return {
+      uri: resolveLibvirtUri(ws.libvirtUri, processEnv),
+      result: { plan: null, errors: [error] },
+      clusterName: null,
+      poolPath: null,
+      networkMode: 'nat',
+      guest: DEFAULT_GUEST,
+    };
   };
   try {
     const read = await readYamlFile(file, 'the cluster config');
@@ -175,9 +188,6 @@ export function clusterTarget(ws: ClusterWorkspace, clusterName: string | null):
 }
 
 /** Validates the config without touching libvirt: the errors (file, line, field) and what start would create. */
-export async function validateCluster(
-  ws: ClusterWorkspace,
-  processEnv: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<ValidationReport> {
+export async function validateCluster(ws: ClusterWorkspace, processEnv: Readonly<Record<string, string | undefined>> = process.env): Promise<ValidationReport> {
   return toValidationReport((await loadConfig(ws, processEnv)).result);
 }

@@ -45,9 +45,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
   const host = values.host ?? '127.0.0.1';
   if (!isLoopbackHost(host) && !isWildcardHost(host)) {
-    process.stderr.write(
-      `warning: binding ${host}, which is not a loopback address: anyone who can reach it and has the token can operate your clusters.\n`,
-    );
+    process.stderr.write(`warning: binding ${host}, which is not a loopback address: anyone who can reach it and has the token can operate your clusters.\n`);
   }
   if (values.token !== undefined && values.token.length < 16) throw new Error('--token must be at least 16 characters.');
   const dataDir = resolveDataDir(values['data-dir'], process.env);

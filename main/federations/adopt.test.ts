@@ -118,7 +118,11 @@ describe('adopting a deployment ReFedEz made', () => {
     const names = ['server.localhost', 'site1', 'site2'];
     await writeFile(
       join(project, 'project.yml'),
-      stringify({ api_version: 3, name: 'p', participants: [...names.map((n, i) => ({ name: n, type: i === 0 ? 'server' : 'client' })), { name: 'admin@x.org', type: 'admin' }] }),
+      stringify({
+        api_version: 3,
+        name: 'p',
+        participants: [...names.map((n, i) => ({ name: n, type: i === 0 ? 'server' : 'client' })), { name: 'admin@x.org', type: 'admin' }],
+      }),
     );
     await writeFile(
       join(project, 'refedez.yaml'),
@@ -163,7 +167,10 @@ describe('adopting a deployment ReFedEz made', () => {
 
     // ReFedEz's own state file, rewritten to these machines (its password kept: ReFedEz's API can set one).
     const original = JSON.parse(await readFile(join(import.meta.dirname, 'fixtures', 'state-written-by-refedez.json'), 'utf8')) as {
-      data: { machines: { closure: { machine: { connection: { remote_credentials: Record<string, unknown> | null } } }; tmp_dir: string }[]; deployed_files_path: string };
+      data: {
+        machines: { closure: { machine: { connection: { remote_credentials: Record<string, unknown> | null } } }; tmp_dir: string }[];
+        deployed_files_path: string;
+      };
     };
     original.data.deployed_files_path = join(project, '.refedez', 'workspace', 'example_project', 'prod_00');
     original.data.machines.forEach((m, i) => {
@@ -196,7 +203,10 @@ describe('adopting a deployment ReFedEz made', () => {
     expect(preview).toMatchObject({ needed: true, format: 'refedez', status: 'running' });
     expect(preview.items.map((i) => [i.kind, i.name, i.matched])).toEqual(names.map((n) => ['machine', n, true]));
     expect(preview.items[1]!.detail).toContain(dirs[1]!);
-    expect(preview.secretsDropped).toEqual(['data.machines[1].closure.machine.connection.remote_credentials.password', 'data.machines[2].closure.machine.connection.remote_credentials.password']);
+    expect(preview.secretsDropped).toEqual([
+      'data.machines[1].closure.machine.connection.remote_credentials.password',
+      'data.machines[2].closure.machine.connection.remote_credentials.password',
+    ]);
     expect(preview.keptFields).toEqual(expect.arrayContaining(['data.deployed_files_path', 'data.machines[].refedez_closure']));
 
     await call('state:adopt', ref);
@@ -207,8 +217,13 @@ describe('adopting a deployment ReFedEz made', () => {
     expect(services.registry.get(id).lineage).toBe(adopted.lineage);
     const file = JSON.parse(await readFile(statePath, 'utf8')) as { data: { deployed_files_path: string; machines: Record<string, unknown>[] } };
     expect(file.data.deployed_files_path).toBe(original.data.deployed_files_path);
-    expect(file.data.machines.map((m) => [m.name, m.kind, m.tmp_dir, m.origin])).toEqual(names.map((n, i) => [n, i === 0 ? 'local' : 'remote', dirs[i], 'refedez']));
-    expect(file.data.machines[1]!.refedez_closure).toEqual({ identifier: '/nix/store/00000000000000000000000000000000-refedez-env-site1', src_uv_project_path: null });
+    expect(file.data.machines.map((m) => [m.name, m.kind, m.tmp_dir, m.origin])).toEqual(
+      names.map((n, i) => [n, i === 0 ? 'local' : 'remote', dirs[i], 'refedez']),
+    );
+    expect(file.data.machines[1]!.refedez_closure).toEqual({
+      identifier: '/nix/store/00000000000000000000000000000000-refedez-env-site1',
+      src_uv_project_path: null,
+    });
     expect((await stat(statePath)).mode & 0o777).toBe(0o600);
     const history = join(project, '.refedez', 'state.json.history');
     for (const h of await readdir(history)) expect((await stat(join(history, h))).mode & 0o777).toBe(0o600);

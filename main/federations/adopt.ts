@@ -34,7 +34,8 @@ function keptFieldsOf(state: FederationState): string[] {
   const data = state.data as Record<string, unknown>;
   for (const key of Object.keys(data)) if (key !== 'machines') kept.add(`data.${key}`);
   for (const m of machinesOf(state) as unknown as Record<string, unknown>[]) {
-    for (const key of Object.keys(m)) if (!['name', 'kind', 'host', 'port', 'user', 'tmp_dir', 'started_at', 'pid'].includes(key)) kept.add(`data.machines[].${key}`);
+    for (const key of Object.keys(m))
+      if (!['name', 'kind', 'host', 'port', 'user', 'tmp_dir', 'started_at', 'pid'].includes(key)) kept.add(`data.machines[].${key}`);
   }
   return [...kept].sort();
 }
@@ -70,7 +71,16 @@ function foreignTarget(ws: FederationWorkspace) {
 export async function previewFederationAdoption(env: FederationEnv, ws: FederationWorkspace): Promise<AdoptionPreview> {
   const loaded = await env.store.loadWithFormat(foreignTarget(ws));
   if (!loaded) {
-    return { file: ws.statePath, format: 'none', needed: false, message: `There is no state file at ${ws.statePath}: nothing to adopt.`, status: null, items: [], secretsDropped: [], keptFields: [] };
+    return {
+      file: ws.statePath,
+      format: 'none',
+      needed: false,
+      message: `There is no state file at ${ws.statePath}: nothing to adopt.`,
+      status: null,
+      items: [],
+      secretsDropped: [],
+      keptFields: [],
+    };
   }
   if (loaded.format !== 'refedez') {
     return {
@@ -88,7 +98,11 @@ export async function previewFederationAdoption(env: FederationEnv, ws: Federati
 }
 
 /** Adopts the workspace's ReFedEz state (lock held; original kept in history, redacted). */
-export async function adoptFederation(env: FederationEnv, ws: FederationWorkspace, ctx: OpContext): Promise<{ preview: AdoptionPreview; state: FederationState }> {
+export async function adoptFederation(
+  env: FederationEnv,
+  ws: FederationWorkspace,
+  ctx: OpContext,
+): Promise<{ preview: AdoptionPreview; state: FederationState }> {
   const tempRoot = settingsOf(env).tempRoot;
   const secrets = await secretsIn(ws.statePath);
   let preview: AdoptionPreview | null = null;

@@ -74,7 +74,16 @@ export async function probeFederation(env: FederationEnv, ws: FederationWorkspac
   );
   if (ctx.signal.aborted) throw new AppError('cancelled', 'The probe was cancelled.');
   return results.map((r, i) =>
-    r.ok ? r.value : { machine: records[i]!.name, reachable: r.error.code !== 'ssh-command', processAlive: null, shutdownRequested: null, lastLogLine: null, error: r.error },
+    r.ok
+      ? r.value
+      : {
+          machine: records[i]!.name,
+          reachable: r.error.code !== 'ssh-command',
+          processAlive: null,
+          shutdownRequested: null,
+          lastLogLine: null,
+          error: r.error,
+        },
   );
 }
 
@@ -114,7 +123,9 @@ export async function federationLogs(
  */
 export async function trustHostKey(env: FederationEnv, ws: FederationWorkspace, host: string, port: number, fp: string): Promise<{ trusted: boolean }> {
   if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(fp)) {
-    throw new AppError('invalid-argument', `${JSON.stringify(fp)} is not an SSH SHA256 fingerprint.`, { hint: 'Pass the fingerprint exactly as reported (SHA256:…).' });
+    throw new AppError('invalid-argument', `${JSON.stringify(fp)} is not an SSH SHA256 fingerprint.`, {
+      hint: 'Pass the fingerprint exactly as reported (SHA256:…).',
+    });
   }
   const target = await findTarget(env, ws, host, port);
   const machine = machineFor(env, ws, target, { trustFingerprint: fp });
@@ -151,4 +162,3 @@ async function findTarget(env: FederationEnv, ws: FederationWorkspace, host: str
     hint: 'Trust host keys only for machines listed in refedez.yaml or in the recorded state.',
   });
 }
-

@@ -50,7 +50,9 @@ describe('temp folder names', () => {
     expect(tmpDirRefusal('/tmp/clusterdesk-0f3c9a1b-Ab3dE6gH', '/tmp', 'clusterdesk', lineage)).toBeNull();
     expect(tmpDirRefusal('/tmp/clusterdesk-deadbeef-Ab3dE6gH', '/tmp', 'clusterdesk', lineage)).toContain('another deployment');
     expect(tmpDirRefusal('/tmp/clusterdesk-deadbeef-Ab3dE6gH', '/tmp', 'refedez', lineage)).toContain('another deployment');
-    expect(realDirRefusal('/tmp/clusterdesk-deadbeef-Ab3dE6gH', '/tmp/clusterdesk-deadbeef-Ab3dE6gH', '/tmp', 'clusterdesk', lineage)).toContain('another deployment');
+    expect(realDirRefusal('/tmp/clusterdesk-deadbeef-Ab3dE6gH', '/tmp/clusterdesk-deadbeef-Ab3dE6gH', '/tmp', 'clusterdesk', lineage)).toContain(
+      'another deployment',
+    );
   });
 
   it('stop only needs a normalized folder other than / and the temp root', () => {

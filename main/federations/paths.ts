@@ -28,7 +28,11 @@ export type RecordOrigin = 'clusterdesk' | 'refedez';
 
 /** The mktemp prefix for a new temp folder of a state with this lineage. */
 export function tmpPrefixFor(lineage: string): string {
-  const hex = lineage.replace(/[^0-9a-f]/gi, '').toLowerCase().slice(0, 8).padEnd(8, '0');
+  const hex = lineage
+    .replace(/[^0-9a-f]/gi, '')
+    .toLowerCase()
+    .slice(0, 8)
+    .padEnd(8, '0');
   return `${OUR_TMP_PREFIX}${hex}-`;
 }
 
@@ -72,7 +76,8 @@ export function stopDirRefusal(path: string, tempRoot: string): string | null {
 function nameRefusal(name: string, origin: RecordOrigin, lineage?: string): string | null {
   if (OUR_TMP_NAME.test(name)) {
     const hex = name.slice(OUR_TMP_PREFIX.length, OUR_TMP_PREFIX.length + 8);
-    if (lineage && hex !== lineageHex(lineage)) return `the name "${name}" carries another deployment's lineage (${hex}, this state's is ${lineageHex(lineage)})`;
+    if (lineage && hex !== lineageHex(lineage))
+      return `the name "${name}" carries another deployment's lineage (${hex}, this state's is ${lineageHex(lineage)})`;
     return null;
   }
   if (origin === 'refedez' && REFEDEZ_TMP_NAME.test(name)) return null;

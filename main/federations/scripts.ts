@@ -59,8 +59,7 @@ export const CHECK_SCRIPT =
   'printf "dir\\n%s\\n%s\\n%s\\n" "$real" "$root" "$st"';
 
 /** In a verified kit folder "$1": touch shutdown.fl while the kit still runs; prints `running|stopped`. */
-export const SETTLE_SCRIPT =
-  RUNNING_FN + 'd=$1; if running "$d"; then touch -- "$d/shutdown.fl"; echo running; else echo stopped; fi';
+export const SETTLE_SCRIPT = RUNNING_FN + 'd=$1; if running "$d"; then touch -- "$d/shutdown.fl"; echo running; else echo stopped; fi';
 
 /**
  * After launching `startup/start.sh` in folder "$1": wait (up to ~3 s) until the kit's supervisor or participant wrote

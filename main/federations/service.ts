@@ -119,10 +119,12 @@ export async function startFederation(env: FederationEnv, ws: FederationWorkspac
       let writes: Promise<unknown> = Promise.resolve();
       // Writes are serialized under the held lock; each carries every machine recorded so far.
       const record = (index: number, rec: MachineRecord): Promise<void> => {
-        const next = writes.catch(() => undefined).then(async () => {
-          slots.set(index, rec);
-          await tx.write({ type: 'running', data: { deployed_files_path: kits.root, machines: recorded() } });
-        });
+        const next = writes
+          .catch(() => undefined)
+          .then(async () => {
+            slots.set(index, rec);
+            await tx.write({ type: 'running', data: { deployed_files_path: kits.root, machines: recorded() } });
+          });
         writes = next;
         return next;
       };
@@ -237,7 +239,11 @@ async function deployOne(
     } catch (err) {
       const error = toErrorData(err);
       step('failed', `Launched, but could not be recorded: ${error.message}`, null, 'error');
-      return { outcome: failed(m.name, 'failed', { ...error, message: `Launched in ${dir}, but the state could not be written: ${error.message}` }), record: null, launched: true };
+      return {
+        outcome: failed(m.name, 'failed', { ...error, message: `Launched in ${dir}, but the state could not be written: ${error.message}` }),
+        record: null,
+        launched: true,
+      };
     }
     step('started', `Running in ${dir} (${stats.files} files, ${formatBytes(stats.bytes)})`, 1);
     return { outcome: { target: m.name, result: 'started', message: `Running in ${dir}` }, record: rec, launched: true };
@@ -283,7 +289,11 @@ export async function stopFederation(env: FederationEnv, ws: FederationWorkspace
       // Stop again on a stopped federation: every recorded machine is listed, so the answer covers all of them.
       if (records.length > 0) {
         return {
-          outcomes: records.map((rec) => ({ target: rec.name, result: 'already stopped', message: `Stop was already requested (the federation is ${status}); nothing to do.` })),
+          outcomes: records.map((rec) => ({
+            target: rec.name,
+            result: 'already stopped',
+            message: `Stop was already requested (the federation is ${status}); nothing to do.`,
+          })),
           status,
         };
       }
@@ -390,7 +400,11 @@ export async function cleanFederation(
     }
     if (current.type === 'running') {
       if (!opts.force) {
-        throw wrongStatus(ws.statePath, 'The federation is running: clean would pull the kits from under running participants.', 'Stop it first, or clean with force (which stops first).');
+        throw wrongStatus(
+          ws.statePath,
+          'The federation is running: clean would pull the kits from under running participants.',
+          'Stop it first, or clean with force (which stops first).',
+        );
       }
       ctx.progress({ target: '', step: 'stop', message: 'Stopping first (force)' });
       const stopped = await stopInTx(env, ws, ctx, tx, current);
@@ -421,7 +435,8 @@ export async function cleanFederation(
           await machine.connect({ signal });
           const res = await machine.exec(scriptArgv(CHECK_SCRIPT, rec.tmp_dir, machine.tempRoot), { signal, timeoutMs: s.commandTimeoutMs });
           const [what, realDir, realRoot, running] = res.stdout.split('\n');
-          if (res.code !== 0) throw new AppError('ssh-command', `Could not inspect ${rec.tmp_dir} on ${hostOf(rec)} (exit ${res.code ?? 'by signal'}).`, { host: hostOf(rec) });
+          if (res.code !== 0)
+            throw new AppError('ssh-command', `Could not inspect ${rec.tmp_dir} on ${hostOf(rec)} (exit ${res.code ?? 'by signal'}).`, { host: hostOf(rec) });
           if (what === 'missing') return { kind: 'missing' };
           if (what === 'symlink') throw pathRefused(rec, 'it is a symbolic link');
           if (what !== 'dir') throw pathRefused(rec, 'it is not a folder');
@@ -535,8 +550,6 @@ async function settle(machine: Machine, rec: MachineRecord, graceMs: number, sig
     await sleepOrCancel(250, signal);
   }
 }
-
-
 
 function hostOf(rec: MachineRecord): string {
   return rec.kind === 'local' ? 'localhost' : rec.host;

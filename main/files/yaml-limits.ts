@@ -56,7 +56,11 @@ export async function readYamlFile(path: string, what: string): Promise<{ text: 
  */
 export function scanYaml(text: string): YamlProblem | null {
   if (text.length > YAML_LIMITS.maxBytes) {
-    return { message: `the text is ${formatBytes(text.length)}, more than the limit of ${formatBytes(YAML_LIMITS.maxBytes)}`, hint: 'A real config is a few kilobytes.', line: 1 };
+    return {
+      message: `the text is ${formatBytes(text.length)}, more than the limit of ${formatBytes(YAML_LIMITS.maxBytes)}`,
+      hint: 'A real config is a few kilobytes.',
+      line: 1,
+    };
   }
   const n = text.length;
   const indents: number[] = [];
@@ -67,7 +71,11 @@ export function scanYaml(text: string): YamlProblem | null {
   let blockParent = -1; // indentation of the line that opened a block scalar, -1 when not in one
   const tooDeep = (depth: number): YamlProblem | null =>
     depth > YAML_LIMITS.maxDepth
-      ? { message: `nesting deeper than ${YAML_LIMITS.maxDepth} levels at line ${line}`, hint: `No config nests more than a few levels; the limit is ${YAML_LIMITS.maxDepth}.`, line }
+      ? {
+          message: `nesting deeper than ${YAML_LIMITS.maxDepth} levels at line ${line}`,
+          hint: `No config nests more than a few levels; the limit is ${YAML_LIMITS.maxDepth}.`,
+          line,
+        }
       : null;
   while (i < n) {
     // Start of a line: indentation.

@@ -43,7 +43,10 @@ async function refusal<C extends Channel>(channel: C, arg: InvokeArg<C>): Promis
 
 /** The snapshots published for a workspace since `from` (an index into `events`). */
 const published = (id: string, from = 0) =>
-  events.slice(from).filter(([e, p]) => e === 'workspace:changed' && (p as WorkspaceSnapshot).id === id).map(([, p]) => p as WorkspaceSnapshot);
+  events
+    .slice(from)
+    .filter(([e, p]) => e === 'workspace:changed' && (p as WorkspaceSnapshot).id === id)
+    .map(([, p]) => p as WorkspaceSnapshot);
 
 describe('cluster channels', () => {
   it('demo → start → refresh with drift on VmView → stop → destroy with the typed confirmation', async () => {
@@ -75,7 +78,10 @@ describe('cluster channels', () => {
       new Set(['', 'demo-1-network', 'demo-1-pool', 'demo-1-controller', 'demo-1-compute-01', 'demo-1-compute-02', 'demo-1-compute-03']),
     );
     // The snapshot is published before the operation is announced finished, and the finished event carries the outcomes.
-    const names = events.slice(mark).map(([e]) => e).filter((e) => e !== 'operation:progress');
+    const names = events
+      .slice(mark)
+      .map(([e]) => e)
+      .filter((e) => e !== 'operation:progress');
     expect(names).toEqual(['workspace:changed', 'operation:finished']);
     expect(events.at(-1)![1]).toMatchObject({ opId: started.opId, ok: true, outcomes: started.outcomes });
     expect(services.registry.get(entry.id).lineage).toBe(afterStart!.lineage);
@@ -90,8 +96,14 @@ describe('cluster channels', () => {
     mark = events.length;
     const dry = await call('cluster:refresh', { workspaceId: entry.id });
     expect(dry.applied).toBe(false);
-    expect(published(entry.id, mark).at(-1)!.cluster!.vms.find((v) => v.name === 'demo-1-compute-02')).toMatchObject({ state: 'RUNNING', drift: 'libvirt says PAUSED' });
-    expect((await call('workspace:snapshot', { workspaceId: entry.id })).cluster!.vms.find((v) => v.name === 'demo-1-compute-02')?.drift).toBe('libvirt says PAUSED');
+    expect(
+      published(entry.id, mark)
+        .at(-1)!
+        .cluster!.vms.find((v) => v.name === 'demo-1-compute-02'),
+    ).toMatchObject({ state: 'RUNNING', drift: 'libvirt says PAUSED' });
+    expect((await call('workspace:snapshot', { workspaceId: entry.id })).cluster!.vms.find((v) => v.name === 'demo-1-compute-02')?.drift).toBe(
+      'libvirt says PAUSED',
+    );
     mark = events.length;
     await call('cluster:refresh', { workspaceId: entry.id, apply: true });
     const applied = published(entry.id, mark).at(-1)!;

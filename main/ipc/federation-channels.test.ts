@@ -101,7 +101,9 @@ describe('federation channels', () => {
 
   it('trust-host for a host the federation does not use is refused', async () => {
     const entry = await call('federation:create-demo', {});
-    expect(await refusal('federation:trust-host', { workspaceId: entry.id, host: '127.0.0.99', port: 22, fingerprint: `SHA256:${'A'.repeat(43)}` })).toMatchObject({
+    expect(
+      await refusal('federation:trust-host', { workspaceId: entry.id, host: '127.0.0.99', port: 22, fingerprint: `SHA256:${'A'.repeat(43)}` }),
+    ).toMatchObject({
       code: 'not-found',
     });
     expect(await refusal('federation:trust-host', { workspaceId: entry.id, host: '127.0.0.99', port: 22, fingerprint: 'md5:xx' })).toMatchObject({

@@ -26,7 +26,10 @@ import { absOrRelPath, bundleText, empty, workspaceRef } from './schemas';
  * A handler whose argument type is what its schema parses, and nothing else: the table's `HandlerTable` type then
  * checks that type against the contract in both directions (see `Handler`). No cast anywhere.
  */
-export function h<S extends z.ZodType, R>(schema: S, handle: (arg: z.output<S>) => Promise<R>): { readonly schema: S; readonly handle: (arg: z.output<S>) => Promise<R> } {
+export function h<S extends z.ZodType, R>(
+  schema: S,
+  handle: (arg: z.output<S>) => Promise<R>,
+): { readonly schema: S; readonly handle: (arg: z.output<S>) => Promise<R> } {
   return { schema, handle };
 }
 
@@ -182,9 +185,7 @@ export function createHandlerTable(s: AppServices): HandlerTable {
       });
       return { fileName, content, savedTo };
     }),
-    'state:import-preview': h(workspaceRef.extend({ content: bundleText }), (a) =>
-      previewStateImport(s.store, shareTargetOf(entry(a.workspaceId)), a.content),
-    ),
+    'state:import-preview': h(workspaceRef.extend({ content: bundleText }), (a) => previewStateImport(s.store, shareTargetOf(entry(a.workspaceId)), a.content)),
     'state:import': h(workspaceRef.extend({ content: bundleText, force: z.boolean().optional(), adopt: z.boolean().optional() }), (a) =>
       report(
         s.operate(a.workspaceId, 'state:import', async (ctx, e) => {

@@ -129,7 +129,10 @@ export class WebSocketTransport {
         text = JSON.stringify({
           type: 'result',
           id: msg.id,
-          result: { ok: false, error: { code: 'internal', message: 'The result could not be sent.', hint: 'This is a bug in Clusterdesk; please report it with the log.' } },
+          result: {
+            ok: false,
+            error: { code: 'internal', message: 'The result could not be sent.', hint: 'This is a bug in Clusterdesk; please report it with the log.' },
+          },
         } satisfies ServerMessage);
       }
       socket.send(text);

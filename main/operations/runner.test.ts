@@ -57,9 +57,7 @@ describe('OperationRunner', () => {
   it('cancels through the signal and reports cancelled', async () => {
     const runner = new OperationRunner();
     const rec = recorder(runner);
-    const p = runner.run('ws1', 'start', (ctx) =>
-      new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
-    );
+    const p = runner.run('ws1', 'start', (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))));
     const op = runner.current('ws1');
     expect(op).not.toBeNull();
     expect(runner.cancel(op!.opId)).toBe(true);

@@ -81,7 +81,12 @@ export class OperationRunner {
    * events flow meanwhile. A failure rejects with an AppError whose `details.opId` names the operation (a refusal
    * before it started, such as `busy`, has none).
    */
-  async run<T>(workspaceId: string, name: string, fn: (ctx: OpContext, opId: string) => Promise<T>, options: RunOptions = {}): Promise<{ opId: string; value: T }> {
+  async run<T>(
+    workspaceId: string,
+    name: string,
+    fn: (ctx: OpContext, opId: string) => Promise<T>,
+    options: RunOptions = {},
+  ): Promise<{ opId: string; value: T }> {
     const existing = this.running.get(workspaceId);
     if (existing) {
       throw new AppError('busy', `Another operation (${existing.name}) is running on this workspace.`, {

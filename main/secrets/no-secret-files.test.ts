@@ -83,7 +83,10 @@ describe('no secret in any file we write (CLI, real operations)', () => {
     expect(stop.code, stop.stderr).toBe(0);
     await expectNoSecretFiles([folder, dataDir]);
     const backup = await readFile(`${stateFile}.backup`, 'utf8');
-    expect(JSON.parse(backup)).toMatchObject({ cluster_name: demo.clusterName, vms: expect.arrayContaining([expect.objectContaining({ ssh_identity: '[redacted]' })]) });
+    expect(JSON.parse(backup)).toMatchObject({
+      cluster_name: demo.clusterName,
+      vms: expect.arrayContaining([expect.objectContaining({ ssh_identity: '[redacted]' })]),
+    });
 
     // History rotation (limit 2).
     for (const cmd of ['start', 'stop']) {
@@ -110,7 +113,9 @@ describe('no secret in any file we write (CLI, real operations)', () => {
     await mkdir(stateDir, { recursive: true });
     const [a, b] = await Promise.all([refusedAddress('127.0.9.61'), refusedAddress('127.0.9.62')]);
     const fixture = await readFixture();
-    const raw = JSON.parse(fixture) as { data: { machines: { closure: { machine: { name: string; connection: { remote_credentials: Record<string, unknown> | null } } }; tmp_dir: string }[] } };
+    const raw = JSON.parse(fixture) as {
+      data: { machines: { closure: { machine: { name: string; connection: { remote_credentials: Record<string, unknown> | null } } }; tmp_dir: string }[] };
+    };
     // Rewritten to machines of our own (they refuse connections), temp folders that do not exist; password kept.
     const addrs = [a, b];
     const machines: Record<string, unknown> = {};

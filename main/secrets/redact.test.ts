@@ -11,7 +11,17 @@ const alnum = (min: number, max: number) =>
 const upperDigits = (n: number) => fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.split('')), minLength: n, maxLength: n });
 
 /** A word of the secret vocabulary, in a random case style. */
-const WORDS: readonly (readonly string[])[] = [['password'], ['passwd'], ['pass', 'phrase'], ['secret'], ['token'], ['api', 'key'], ['private', 'key'], ['credential'], ['credentials']];
+const WORDS: readonly (readonly string[])[] = [
+  ['password'],
+  ['passwd'],
+  ['pass', 'phrase'],
+  ['secret'],
+  ['token'],
+  ['api', 'key'],
+  ['private', 'key'],
+  ['credential'],
+  ['credentials'],
+];
 const sep = fc.constantFrom('_', '-', '.', '');
 const caseStyle = fc.constantFrom('lower', 'upper', 'camel', 'title');
 const styled = (parts: readonly string[], style: string, s: string): string => {
@@ -36,7 +46,25 @@ const secretKey = fc
  * Ordinary keys: real field names, and random names from an alphabet without `s`, `k` and `d`, letters that every
  * secret word needs (so none can be formed by chance).
  */
-const REAL_KEYS = ['name', 'host', 'port', 'user', 'tmp_dir', 'lineage', 'serial', 'ssh_identity', 'identity', 'fingerprint', 'public_key', 'host_key', 'volume_path', 'domain_uuid', 'ip_address', 'deployed_files_path', 'keep'];
+const REAL_KEYS = [
+  'name',
+  'host',
+  'port',
+  'user',
+  'tmp_dir',
+  'lineage',
+  'serial',
+  'ssh_identity',
+  'identity',
+  'fingerprint',
+  'public_key',
+  'host_key',
+  'volume_path',
+  'domain_uuid',
+  'ip_address',
+  'deployed_files_path',
+  'keep',
+];
 const ordinaryKey = fc.oneof(
   fc.constantFrom(...REAL_KEYS),
   fc.string({ unit: fc.constantFrom(...'abcefghijlmnopqrtuvwxyzABCEFGHIJLMNOPQRTUVWXYZ0123456789_-.'.split('')), minLength: 1, maxLength: 14 }),
@@ -44,7 +72,9 @@ const ordinaryKey = fc.oneof(
 
 /** Values that are secrets whatever their key. */
 const secretValue = fc.oneof(
-  fc.tuple(fc.constantFrom('RSA ', 'EC ', 'DSA ', 'OPENSSH ', 'ENCRYPTED ', ''), b64, b64).map(([kind, a, b]) => `-----BEGIN ${kind}PRIVATE KEY-----\n${a}\n${b}\n-----END ${kind}PRIVATE KEY-----\n`),
+  fc
+    .tuple(fc.constantFrom('RSA ', 'EC ', 'DSA ', 'OPENSSH ', 'ENCRYPTED ', ''), b64, b64)
+    .map(([kind, a, b]) => `-----BEGIN ${kind}PRIVATE KEY-----\n${a}\n${b}\n-----END ${kind}PRIVATE KEY-----\n`),
   fc.tuple(b64, b64).map(([a, b]) => `-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n${a}\n${b}\n-----END PGP PRIVATE KEY BLOCK-----`),
   b64.map((a) => `-----BEGIN RSA PRIVATE KEY-----\n${a}`), // cut short
   b64.map((a) => `b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW${a}`),
@@ -210,14 +240,22 @@ describe('redactSecrets (fuzzed keys and values)', () => {
 });
 
 describe('redactSecrets (the cases from issue #9)', () => {
-  const PEM = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDq3zTcDH7nWq0RpeFkH3dUD4yUBh7fL0yVzGQnqOsz9QAAAJgAAAAAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
+  const PEM =
+    '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDq3zTcDH7nWq0RpeFkH3dUD4yUBh7fL0yVzGQnqOsz9QAAAJgAAAAAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
   const state = {
     cluster_name: 'hpc',
     admin_password: 'adm-1',
     vms: [{ name: 'c', root_password: 'root-1', ssh_password: 'ssh-1', api_token: 'tok-1', ssh_identity: PEM, ssh_key: '/home/a/.ssh/id_ed25519' }],
     data: {
       machines: [
-        { closure: { machine: { name: 'site1', connection: { type: 'remote', remote_credentials: { user: 'fl', ip: '127.0.0.5', password: 'DUMMY-pw', port: 22, api_key: 'k' } } } } },
+        {
+          closure: {
+            machine: {
+              name: 'site1',
+              connection: { type: 'remote', remote_credentials: { user: 'fl', ip: '127.0.0.5', password: 'DUMMY-pw', port: 22, api_key: 'k' } },
+            },
+          },
+        },
         { closure: { machine: { name: 'server', connection: { type: 'local', remote_credentials: null } } } },
       ],
     },
@@ -254,7 +292,9 @@ describe('redactSecrets (the cases from issue #9)', () => {
     expect(redactText('{"apiKey":"abc","user":"u"}')).toBe('{"apiKey":"[redacted]","user":"u"}');
     expect(redactText('connect postgres://bob:hunter2@db/x failed')).toBe('connect postgres://bob:[redacted]@db/x failed');
     expect(redactText('GET /?token=abcdef&x=1')).toBe('GET /?token=[redacted]&x=1');
-    expect(redactText('Not storing secrets in /x/state.json: dropped data.machines[1].password.')).toBe('Not storing secrets in /x/state.json: dropped data.machines[1].password.');
+    expect(redactText('Not storing secrets in /x/state.json: dropped data.machines[1].password.')).toBe(
+      'Not storing secrets in /x/state.json: dropped data.machines[1].password.',
+    );
   });
 
   it('keeps a file copy byte for byte when it holds no secret, else redacts it (JSON as a tree, other text as text)', () => {

@@ -295,7 +295,10 @@ export function redactSecrets<T>(value: T): Redacted<T> {
         next = walk(child, false);
         segs.pop();
       }
-      if (next !== child && pairs === null) pairs = Object.keys(obj).slice(0, i).map((k) => [k, obj[k]]);
+      if (next !== child && pairs === null)
+        pairs = Object.keys(obj)
+          .slice(0, i)
+          .map((k) => [k, obj[k]]);
       if (pairs !== null && next !== DROP) pairs.push([key, next]);
       i++;
     }

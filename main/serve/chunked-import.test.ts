@@ -148,7 +148,9 @@ describe('serve: a bundle larger than one frame', { timeout: 180_000 }, () => {
     expect(await badJson.closed).toBe(1007);
 
     const wrongId = await pageClient();
-    wrongId.ws.send(JSON.stringify({ type: 'chunk', id: 8, seq: 0, last: true, data: JSON.stringify({ type: 'invoke', id: 9, channel: 'app:info', arg: {} }) }));
+    wrongId.ws.send(
+      JSON.stringify({ type: 'chunk', id: 8, seq: 0, last: true, data: JSON.stringify({ type: 'invoke', id: 9, channel: 'app:info', arg: {} }) }),
+    );
     expect(await wrongId.closed).toBe(1008);
     await assertAlive(child, TOKEN);
   });

@@ -151,7 +151,8 @@ async function serveRequest(req: IncomingMessage, res: ServerResponse, opts: Htt
   };
   const path = requestPath(req.url);
   if (path === null) return text(400, 'Bad request\n', { Connection: 'close' });
-  if (!hostAllowed(req.headers.host, hosts)) return text(403, 'Clusterdesk: open the URL printed by `npm run serve`; this host does not answer to that name.\n');
+  if (!hostAllowed(req.headers.host, hosts))
+    return text(403, 'Clusterdesk: open the URL printed by `npm run serve`; this host does not answer to that name.\n');
   if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, '', { Allow: 'GET, HEAD' });
   const file = await openStatic(opts.staticDir, path);
   if (!file) return text(404, 'Not found\n');

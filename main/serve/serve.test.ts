@@ -32,7 +32,11 @@ const base = () => `http://127.0.0.1:${serve.port}`;
 async function connect(opts: { token?: string; origin?: string } = {}) {
   const token = opts.token ?? TOKEN;
   // What the page does: the token as a subprotocol entry next to ours.
-  const ws = new WebSocket(`ws://127.0.0.1:${serve.port}/ws`, token ? [WS_PROTOCOL, wsTokenProtocol(token)] : [WS_PROTOCOL], opts.origin ? { origin: opts.origin } : {});
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${serve.port}/ws`,
+    token ? [WS_PROTOCOL, wsTokenProtocol(token)] : [WS_PROTOCOL],
+    opts.origin ? { origin: opts.origin } : {},
+  );
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));

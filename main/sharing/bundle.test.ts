@@ -65,9 +65,7 @@ describe('redact', () => {
   it('drops secret keys and key material, and replaces home paths on request', () => {
     const state = {
       data: {
-        machines: [
-          { name: 'site1', user: 'alice', password: 'hunter2', tmp_dir: '/home/alice/tmp/x', identity: '/home/alice/.ssh/id_ed25519' },
-        ],
+        machines: [{ name: 'site1', user: 'alice', password: 'hunter2', tmp_dir: '/home/alice/tmp/x', identity: '/home/alice/.ssh/id_ed25519' }],
         agent: '/tmp/ssh-XXXXabcd/agent.1234',
         note: '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----',
       },
@@ -93,7 +91,17 @@ describe('previewImport (Terraform push rules)', () => {
     expect(previewImport(cur(null, null, null), bundle(vms('a')), 'running')).toMatchObject({ verdict: 'accept', added: ['a'] });
   });
   it('accepts a newer serial of the same lineage and lists the diff', () => {
-    const p = previewImport(cur(3, LIN, vms('a', 'b')), bundle({ ...vms('a', 'c'), vms: [{ name: 'a', state: 'SHUTOFF' }, { name: 'c', state: 'RUNNING' }] }), null);
+    const p = previewImport(
+      cur(3, LIN, vms('a', 'b')),
+      bundle({
+        ...vms('a', 'c'),
+        vms: [
+          { name: 'a', state: 'SHUTOFF' },
+          { name: 'c', state: 'RUNNING' },
+        ],
+      }),
+      null,
+    );
     expect(p).toMatchObject({ verdict: 'accept', added: ['c'], removed: ['b'], changed: ['a'] });
   });
   it('needs force for an older or equal serial with different content', () => {

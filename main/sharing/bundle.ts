@@ -100,9 +100,13 @@ export function parseBundle(text: string): StateBundle {
     throw invalid(`The bundle is not valid JSON (${(err as Error).message}).`);
   }
   const b = data as Partial<StateBundle> | null;
-  if (!b || typeof b !== 'object' || b.format !== BUNDLE_FORMAT) throw invalid('This is not a Clusterdesk state bundle (.cdstate).', 'Choose a file exported by Clusterdesk.');
+  if (!b || typeof b !== 'object' || b.format !== BUNDLE_FORMAT)
+    throw invalid('This is not a Clusterdesk state bundle (.cdstate).', 'Choose a file exported by Clusterdesk.');
   if (b.format_version !== BUNDLE_FORMAT_VERSION) {
-    throw invalid(`Bundle format version ${String(b.format_version)} is not supported (this Clusterdesk reads ${BUNDLE_FORMAT_VERSION}).`, 'Update Clusterdesk.');
+    throw invalid(
+      `Bundle format version ${String(b.format_version)} is not supported (this Clusterdesk reads ${BUNDLE_FORMAT_VERSION}).`,
+      'Update Clusterdesk.',
+    );
   }
   if (
     typeof b.sha256 !== 'string' ||
@@ -117,7 +121,10 @@ export function parseBundle(text: string): StateBundle {
   }
   if (!Number.isSafeInteger(b.serial) || b.serial < 0 || b.serial >= SERIAL_MAX) {
     // A checksum is not a signature: a crafted serial at the ceiling would make every later write fail.
-    throw invalid(`The bundle's serial ${String(b.serial)} is not a whole number from 0 to ${SERIAL_MAX - 1}.`, 'Clusterdesk never exports such a serial; ask for a fresh export.');
+    throw invalid(
+      `The bundle's serial ${String(b.serial)} is not a whole number from 0 to ${SERIAL_MAX - 1}.`,
+      'Clusterdesk never exports such a serial; ask for a fresh export.',
+    );
   }
   const { sha256, ...body } = b as StateBundle;
   if (checksumOf(body) !== sha256) throw invalid('The bundle checksum does not match its content: it was modified or truncated.');
@@ -178,7 +185,8 @@ export function previewImport(current: CurrentState, bundle: StateBundle, incomi
       reason: `The bundle belongs to another deployment (lineage ${bundle.lineage.slice(0, 8)} ≠ ${String(current.lineage).slice(0, 8)}). Adopt it only if it replaces this one.`,
     };
   }
-  if (contentOf(current.state) === contentOf(bundle.state)) return { ...base, verdict: 'identical', reason: 'The bundle holds the same content as the current state.' };
+  if (contentOf(current.state) === contentOf(bundle.state))
+    return { ...base, verdict: 'identical', reason: 'The bundle holds the same content as the current state.' };
   if (current.serial !== null && bundle.serial > current.serial) {
     return { ...base, verdict: 'accept', reason: `Newer state of the same deployment (serial ${current.serial} → ${bundle.serial}).` };
   }

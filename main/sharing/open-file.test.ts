@@ -14,7 +14,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const entry = (id: string, kind: 'cluster' | 'federation', name: string): WorkspaceEntry => ({ id, kind, name, path: `/p/${name}`, statePath: `/p/${name}/s.json`, addedAt: '' });
+const entry = (id: string, kind: 'cluster' | 'federation', name: string): WorkspaceEntry => ({
+  id,
+  kind,
+  name,
+  path: `/p/${name}`,
+  statePath: `/p/${name}/s.json`,
+  addedAt: '',
+});
 
 describe('opening a .cdstate from the OS', () => {
   it('picks .cdstate paths out of argv', () => {
@@ -22,10 +29,21 @@ describe('opening a .cdstate from the OS', () => {
   });
 
   it('matches the workspace by kind and name, or says what to do', async () => {
-    const b = makeBundle({ app_version: 't', exported_at: '', workspace: { kind: 'cluster', name: 'hpc' }, lineage: 'l', serial: 1, redacted: { secrets: 0, home_paths: false }, state: {} });
+    const b = makeBundle({
+      app_version: 't',
+      exported_at: '',
+      workspace: { kind: 'cluster', name: 'hpc' },
+      lineage: 'l',
+      serial: 1,
+      redacted: { secrets: 0, home_paths: false },
+      state: {},
+    });
     const file = join(dir, 'hpc.cdstate');
     await writeFile(file, JSON.stringify(b));
-    expect(await openedBundle(file, [entry('f', 'federation', 'hpc'), entry('c', 'cluster', 'hpc')])).toMatchObject({ workspaceId: 'c', fileName: 'hpc.cdstate' });
+    expect(await openedBundle(file, [entry('f', 'federation', 'hpc'), entry('c', 'cluster', 'hpc')])).toMatchObject({
+      workspaceId: 'c',
+      fileName: 'hpc.cdstate',
+    });
     const none = await openedBundle(file, [entry('f', 'federation', 'hpc')]);
     expect(none.workspaceId).toBeNull();
     expect(none.message).toContain('Add its folder first');

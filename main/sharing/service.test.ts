@@ -24,7 +24,17 @@ function cluster(name: string, vms: string[], status = 'running') {
     status,
     created_at: now,
     last_modified: now,
-    vms: vms.map((vm) => ({ name: vm, cpu_cores: 2, memory_gb: 4, state: 'RUNNING', ip_address: null, gpu_count: 0, volumes: [], created_at: now, last_seen: now })),
+    vms: vms.map((vm) => ({
+      name: vm,
+      cpu_cores: 2,
+      memory_gb: 4,
+      state: 'RUNNING',
+      ip_address: null,
+      gpu_count: 0,
+      volumes: [],
+      created_at: now,
+      last_seen: now,
+    })),
     networks: [{ name: `${name}-network`, subnet: '192.168.100.0/24', bridge: 'virbr100', active_ips: [] }],
     volumes: [],
   };
@@ -69,7 +79,9 @@ describe('export / import', () => {
     const a = join(dir, 'a', 'state.json');
     await seed(a, ['hpc-controller']);
     const tampered = (await exported(a)).replace('"cpu_cores": 2', '"cpu_cores": 64');
-    await expect(importState(store, ws(join(dir, 'b', 'state.json')), tampered, { force: false, adopt: false })).rejects.toSatisfy((e) => isAppError(e, 'bundle-invalid'));
+    await expect(importState(store, ws(join(dir, 'b', 'state.json')), tampered, { force: false, adopt: false })).rejects.toSatisfy((e) =>
+      isAppError(e, 'bundle-invalid'),
+    );
   });
 
   it('refuses an older serial with other content, then accepts it forced (the current state stays in history)', async () => {
@@ -122,7 +134,15 @@ describe('export / import', () => {
         data: {
           deployed_files_path: `${homedir()}/fl/workspace`,
           machines: [
-            { closure: { machine: { name: 'site1', connection: { type: 'remote', remote_credentials: { user: 'fl', ip: '127.0.0.5', port: 22, password: 'hunter2-secret' } } } }, tmp_dir: '/tmp/tmpab12cd34' },
+            {
+              closure: {
+                machine: {
+                  name: 'site1',
+                  connection: { type: 'remote', remote_credentials: { user: 'fl', ip: '127.0.0.5', port: 22, password: 'hunter2-secret' } },
+                },
+              },
+              tmp_dir: '/tmp/tmpab12cd34',
+            },
           ],
         },
       }),

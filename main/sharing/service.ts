@@ -143,12 +143,18 @@ export async function importState(
           return { preview, written: false, lineage: String(current?.lineage ?? bundle.lineage) };
         case 'needs-force':
           if (!opts.force) {
-            throw new AppError('state-stale', `${preview.reason}`, { path: ws.target.file, hint: 'Re-run with force to overwrite (the current state stays in history).' });
+            throw new AppError('state-stale', `${preview.reason}`, {
+              path: ws.target.file,
+              hint: 'Re-run with force to overwrite (the current state stays in history).',
+            });
           }
           break;
         case 'needs-adopt':
           if (!opts.adopt) {
-            throw new AppError('state-foreign', `${preview.reason}`, { path: ws.target.file, hint: 'Re-run with adopt to replace this deployment’s state (the current one stays in history).' });
+            throw new AppError('state-foreign', `${preview.reason}`, {
+              path: ws.target.file,
+              hint: 'Re-run with adopt to replace this deployment’s state (the current one stays in history).',
+            });
           }
           break;
         case 'accept':

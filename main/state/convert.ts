@@ -47,7 +47,13 @@ export function isAiHowImplementation(raw: Obj): boolean {
 
 /** Maps AI-HOW's lowercase VM state names (and libvirt's names) to the documented enum. */
 export function vmStateFromName(name: unknown): VmState {
-  const s = typeof name === 'string' ? name.trim().toLowerCase().replace(/[\s-]+/g, '_') : '';
+  const s =
+    typeof name === 'string'
+      ? name
+          .trim()
+          .toLowerCase()
+          .replace(/[\s-]+/g, '_')
+      : '';
   switch (s) {
     case 'running':
     case 'blocked':
@@ -96,7 +102,8 @@ function convertImplVm(vm: Obj, role: string, root: Obj, volumesOut: Obj[]): Obj
   // AI-HOW's VMInfo (state/models.py) records one disk as `volume_path` and a GPU as `gpu_assigned: bool`; both are
   // kept as written (in `rest`) and also mapped to the documented fields.
   if (typeof vm.volume_path === 'string' && vm.volume_path !== '' && !paths.includes(vm.volume_path)) paths.unshift(vm.volume_path);
-  const gpuAssigned = vm.gpu_assigned === true ? 1 : typeof vm.gpu_assigned === 'number' && Number.isInteger(vm.gpu_assigned) && vm.gpu_assigned > 0 ? vm.gpu_assigned : 0;
+  const gpuAssigned =
+    vm.gpu_assigned === true ? 1 : typeof vm.gpu_assigned === 'number' && Number.isInteger(vm.gpu_assigned) && vm.gpu_assigned > 0 ? vm.gpu_assigned : 0;
   const gpuDevices = Array.isArray(vm.gpu_devices) ? vm.gpu_devices.length : gpuAssigned;
   return {
     ...rest,

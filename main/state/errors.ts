@@ -31,15 +31,11 @@ export function corruptError(
 
 /** The file belongs to another deployment (its lineage differs from the one the workspace knows). */
 export function foreignError(path: string, found: string, expected: string): AppError {
-  return new AppError(
-    'state-foreign',
-    `${path} belongs to another deployment (lineage ${found}, expected ${expected}).`,
-    {
-      path,
-      hint: 'Open this file as its own workspace, or adopt it explicitly if it really is this deployment’s state.',
-      details: { found, expected },
-    },
-  );
+  return new AppError('state-foreign', `${path} belongs to another deployment (lineage ${found}, expected ${expected}).`, {
+    path,
+    hint: 'Open this file as its own workspace, or adopt it explicitly if it really is this deployment’s state.',
+    details: { found, expected },
+  });
 }
 
 /** The file moved on since the caller read it. */
@@ -53,22 +49,16 @@ export function staleError(path: string, baseSerial: number, current: number): A
 
 /** A cluster state file records another cluster than the config names. */
 export function mismatchError(path: string, found: string, expected: string): AppError {
-  return new AppError(
-    'state-mismatch',
-    `${path} records cluster "${found}", not "${expected}": multiple clusters using the same state file?`,
-    {
-      path,
-      hint: 'Give each cluster its own state file (--state PATH or AI_HOW_STATE_FILE), or fix cluster_name in the config.',
-      details: { found, expected },
-    },
-  );
+  return new AppError('state-mismatch', `${path} records cluster "${found}", not "${expected}": multiple clusters using the same state file?`, {
+    path,
+    hint: 'Give each cluster its own state file (--state PATH or AI_HOW_STATE_FILE), or fix cluster_name in the config.',
+    details: { found, expected },
+  });
 }
 
 /** Another operation holds the lock. */
 export function lockedError(path: string, holder: LockHolder | null, waitedMs: number): AppError {
-  const who = holder
-    ? `${holder.operation} (pid ${holder.pid} on ${holder.host}, since ${holder.since}, lock id ${holder.id})`
-    : 'another operation';
+  const who = holder ? `${holder.operation} (pid ${holder.pid} on ${holder.host}, since ${holder.since}, lock id ${holder.id})` : 'another operation';
   return new AppError('state-locked', `${path} is locked by ${who}; waited ${Math.round(waitedMs)} ms.`, {
     path,
     hint: actionHint(

@@ -41,11 +41,9 @@ function isVm(v: unknown): boolean {
   );
 }
 
-const isNetwork = (v: unknown): boolean =>
-  isObj(v) && isNonEmptyStr(v.name) && isStr(v.subnet) && isStr(v.bridge) && isStrArray(v.active_ips);
+const isNetwork = (v: unknown): boolean => isObj(v) && isNonEmptyStr(v.name) && isStr(v.subnet) && isStr(v.bridge) && isStrArray(v.active_ips);
 
-const isVolume = (v: unknown): boolean =>
-  isObj(v) && isNonEmptyStr(v.name) && isStr(v.path) && isNonNegNum(v.size_gb) && isStr(v.format);
+const isVolume = (v: unknown): boolean => isObj(v) && isNonEmptyStr(v.name) && isStr(v.path) && isNonNegNum(v.size_gb) && isStr(v.format);
 
 const isPool = (v: unknown): boolean => isObj(v) && isNonEmptyStr(v.name) && isStr(v.path);
 

@@ -83,7 +83,9 @@ describe('ReFedEz-written state files', () => {
     // The original (redacted, 0600) is the first history generation and the backup; no file keeps the password.
     const original = join(`${file}.history`, '000000.json');
     expect((await stat(original)).mode & 0o777).toBe(0o600);
-    const kept = JSON.parse(await readFile(original, 'utf8')) as { data: { machines: { closure: { machine: { connection: { remote_credentials: unknown } } } }[] } };
+    const kept = JSON.parse(await readFile(original, 'utf8')) as {
+      data: { machines: { closure: { machine: { connection: { remote_credentials: unknown } } } }[] };
+    };
     expect(kept.data.machines[1]!.closure.machine.connection.remote_credentials).toEqual({ user: 'fl', ip: '10.0.0.21', port: 2222 });
     expect(await readFile(`${file}.backup`, 'utf8')).toBe(await readFile(original, 'utf8'));
     for (const name of await readdir(join(dir, '.refedez'), { recursive: true })) {

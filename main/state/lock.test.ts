@@ -36,7 +36,6 @@ async function holder(target: StateTarget): Promise<{ child: Child; lockId: stri
   return { child, lockId: line.slice('locked '.length) };
 }
 
-
 describe('on-disk lock', () => {
   it('a second writer times out with state-locked naming the holder', async () => {
     const t = freshTarget();
@@ -86,7 +85,14 @@ describe('on-disk lock', () => {
     const t = freshTarget();
     await mkdir(join(dir, `case-${n}`), { recursive: true });
     const lock = `${t.file}.lock`;
-    const record = { id: 'remote-lock', pid: 4242, host: 'elsewhere.example', operation: 'cli stop', since: '2025-01-01T00:00:00Z', heartbeat: '2025-01-01T00:00:00Z' };
+    const record = {
+      id: 'remote-lock',
+      pid: 4242,
+      host: 'elsewhere.example',
+      operation: 'cli stop',
+      since: '2025-01-01T00:00:00Z',
+      heartbeat: '2025-01-01T00:00:00Z',
+    };
     await writeFile(lock, JSON.stringify(record));
     const warnings: string[] = [];
     const store = new StateStore({ onWarning: (m) => warnings.push(m), lockTimeoutMs: 200, staleAfterMs: 60_000 });

@@ -89,7 +89,6 @@ const HOST = hostname();
 /** Locks held by this process, by state file: used for same-pid staleness and the in-process queue's message. */
 const held = new Map<string, LockRecord>();
 
-
 function parseRecord(text: string): LockRecord | null {
   try {
     const v = JSON.parse(text) as Partial<LockRecord>;
@@ -328,7 +327,6 @@ export class HeldLock {
   }
 }
 
-
 /**
  * Takes the on-disk lock of `file`, polling with a small backoff while another holder has it, breaking stale locks
  * (reported through `onWarning`). Throws `state-locked` naming the holder after `timeoutMs`.
@@ -439,11 +437,7 @@ export async function withFileQueue<T>(
       timer = setTimeout(() => {
         const h = held.get(file);
         reject(
-          lockedError(
-            file,
-            h ? { id: h.id, pid: h.pid, host: h.host, operation: h.operation, since: h.since, stale: false } : null,
-            Date.now() - started,
-          ),
+          lockedError(file, h ? { id: h.id, pid: h.pid, host: h.host, operation: h.operation, since: h.since, stale: false } : null, Date.now() - started),
         );
       }, opts.timeoutMs);
       timer.unref();

@@ -20,7 +20,48 @@ afterAll(async () => {
 let n = 0;
 const target = <K extends StateKind>(kind: K): StateTarget<K> => ({ kind, file: join(dir, `p-${++n}`, 'state.json') });
 
-const KNOWN = new Set(['cluster_name', 'cluster_type', 'status', 'created_at', 'last_modified', 'vms', 'networks', 'volumes', 'pools', 'version', 'serial', 'lineage', 'type', 'data', 'machines', 'deployed_files_path', 'name', 'cpu_cores', 'memory_gb', 'state', 'ip_address', 'gpu_count', 'subnet', 'bridge', 'active_ips', 'path', 'size_gb', 'format', 'kind', 'host', 'port', 'user', 'tmp_dir', 'started_at', 'pid', 'controller', 'compute_nodes', 'worker_nodes', 'network_config', 'closure']);
+const KNOWN = new Set([
+  'cluster_name',
+  'cluster_type',
+  'status',
+  'created_at',
+  'last_modified',
+  'vms',
+  'networks',
+  'volumes',
+  'pools',
+  'version',
+  'serial',
+  'lineage',
+  'type',
+  'data',
+  'machines',
+  'deployed_files_path',
+  'name',
+  'cpu_cores',
+  'memory_gb',
+  'state',
+  'ip_address',
+  'gpu_count',
+  'subnet',
+  'bridge',
+  'active_ips',
+  'path',
+  'size_gb',
+  'format',
+  'kind',
+  'host',
+  'port',
+  'user',
+  'tmp_dir',
+  'started_at',
+  'pid',
+  'controller',
+  'compute_nodes',
+  'worker_nodes',
+  'network_config',
+  'closure',
+]);
 // Unknown fields: any name except ours, secrets (stripped by design) and __proto__ (not a plain data key in JS).
 const extraKey = fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !KNOWN.has(k) && !isSecretKey(k) && k !== '__proto__');
 const extras = fc.dictionary(extraKey, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 });
@@ -48,7 +89,9 @@ const cluster = fc
     status: fc.constantFrom('running' as const, 'stopped' as const, 'error' as const, 'partial' as const),
     created_at: iso,
     vms: fc.array(vm, { maxLength: 6 }),
-    networks: fc.array(fc.record({ name: fc.string({ minLength: 1 }), subnet: text, bridge: text, active_ips: fc.array(fc.ipV4(), { maxLength: 3 }) }), { maxLength: 2 }),
+    networks: fc.array(fc.record({ name: fc.string({ minLength: 1 }), subnet: text, bridge: text, active_ips: fc.array(fc.ipV4(), { maxLength: 3 }) }), {
+      maxLength: 2,
+    }),
     volumes: fc.array(fc.record({ name: fc.string({ minLength: 1 }), path: text, size_gb: fc.nat(1000), format: text }), { maxLength: 2 }),
   })
   .chain((c) => extras.map((e) => ({ ...e, ...c })));
@@ -69,9 +112,9 @@ const machine = fc
 
 const federation = fc.oneof(
   extras.map((e) => ({ ...e, type: 'clean' as const, data: {} })),
-  fc.record({ deployed_files_path: text, machines: fc.array(machine, { maxLength: 4 }) }).chain((data) =>
-    extras.map((e) => ({ ...e, type: 'running' as const, data })),
-  ),
+  fc
+    .record({ deployed_files_path: text, machines: fc.array(machine, { maxLength: 4 }) })
+    .chain((data) => extras.map((e) => ({ ...e, type: 'running' as const, data }))),
   fc.record({ machines: fc.array(machine, { maxLength: 4 }) }).chain((data) => extras.map((e) => ({ ...e, type: 'dirty' as const, data }))),
 );
 
@@ -150,7 +193,13 @@ describe('damaged files (property)', () => {
 
 describe('fast validation path (property)', () => {
   it('says "valid" only when zod agrees, and for every valid state', () => {
-    const mutated = fc.tuple(cluster, fc.constantFrom('cluster_name', 'status', 'vms', 'serial', 'version', 'lineage', 'pools', 'last_modified', 'networks'), fc.jsonValue({ maxDepth: 2 }), fc.nat(5), fc.constantFrom('name', 'cpu_cores', 'memory_gb', 'state', 'ip_address', 'gpu_count', 'volumes', 'created_at', 'last_seen'));
+    const mutated = fc.tuple(
+      cluster,
+      fc.constantFrom('cluster_name', 'status', 'vms', 'serial', 'version', 'lineage', 'pools', 'last_modified', 'networks'),
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.nat(5),
+      fc.constantFrom('name', 'cpu_cores', 'memory_gb', 'state', 'ip_address', 'gpu_count', 'volumes', 'created_at', 'last_seen'),
+    );
     fc.assert(
       fc.property(cluster, (c) => {
         expect(isCertainlyValidCluster(c)).toBe(true);

@@ -129,9 +129,7 @@ describe('writes', () => {
   it('serializes concurrent updates of one process without losing any', async () => {
     const t = clusterTarget();
     await store.update(t, 'init', () => sampleCluster(1, 'hpc-test', { counter: 0 }));
-    await Promise.all(
-      Array.from({ length: 40 }, () => store.update(t, 'inc', (cur) => ({ ...cur!, counter: (cur!.counter as number) + 1 }))),
-    );
+    await Promise.all(Array.from({ length: 40 }, () => store.update(t, 'inc', (cur) => ({ ...cur!, counter: (cur!.counter as number) + 1 }))));
     const final = (await store.load(t))!;
     expect(final.counter).toBe(40);
     expect(final.serial).toBe(41);

@@ -380,11 +380,15 @@ export class StateStore {
       throw new AppError('not-found', `${file} is not locked.`, { path: file, hint: 'Nothing to unlock; refresh the view.' });
     }
     const refuse = (holder: LockHolder) =>
-      new AppError('state-locked', `${file}: lock id ${lockId} does not match the current lock (${holder.operation}, pid ${holder.pid} on ${holder.host}, id ${holder.id}).`, {
-        path: file,
-        hint: 'The lock changed hands since you looked. Refresh and check who holds it now.',
-        details: { holder },
-      });
+      new AppError(
+        'state-locked',
+        `${file}: lock id ${lockId} does not match the current lock (${holder.operation}, pid ${holder.pid} on ${holder.host}, id ${holder.id}).`,
+        {
+          path: file,
+          hint: 'The lock changed hands since you looked. Refresh and check who holds it now.',
+          details: { holder },
+        },
+      );
     if (info.id !== lockId) throw refuse(toHolder(info));
     if (!(await removeLockIf(file, lockId))) {
       const now = await readLock(file, this.staleAfterMs);
@@ -553,7 +557,10 @@ class Transaction<K extends StateKind> implements StateTx<K> {
       throw fsError(err, this.file, 'read');
     }
     if (!read) {
-      throw new AppError('not-found', `There is no state file to adopt at ${this.file}.`, { path: this.file, hint: 'Check the workspace folder (or --state PATH).' });
+      throw new AppError('not-found', `There is no state file to adopt at ${this.file}.`, {
+        path: this.file,
+        hint: 'Check the workspace folder (or --state PATH).',
+      });
     }
     const text = read.text;
     const parsed = parseState(this.target.kind, text, this.file);

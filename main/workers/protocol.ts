@@ -21,4 +21,5 @@ export interface WorkerRequest {
   readonly task: WorkerTask;
 }
 
-export type WorkerReply = { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: ErrorData };
+export type WorkerReply =
+  { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: ErrorData };

@@ -57,7 +57,10 @@ export class WorkspaceRegistry {
   patch(id: string, fields: Partial<Pick<WorkspaceEntry, 'lineage' | 'libvirtUri' | 'name'>>): WorkspaceEntry {
     const entry = this.get(id);
     const next = { ...entry, ...fields };
-    this.settings.set('workspaces', this.list().map((w) => (w.id === id ? next : w)));
+    this.settings.set(
+      'workspaces',
+      this.list().map((w) => (w.id === id ? next : w)),
+    );
     return next;
   }
 }

@@ -241,7 +241,12 @@ describe('token and url', () => {
     expect(chunks.length).toBeGreaterThanOrEqual(3);
     expect(chunks.map((c) => [c.type, c.id, c.seq, c.last])).toEqual(chunks.map((_, i) => ['chunk', 1, i, i === chunks.length - 1]));
     for (const c of chunks) expect(new TextEncoder().encode(JSON.stringify(c)).length).toBeLessThan(WS_MAX_FRAME_BYTES);
-    expect(JSON.parse(chunks.map((c) => c.data).join(''))).toEqual({ type: 'invoke', id: 1, channel: 'state:import-preview', arg: { workspaceId: 'w1', content } });
+    expect(JSON.parse(chunks.map((c) => c.data).join(''))).toEqual({
+      type: 'invoke',
+      id: 1,
+      channel: 'state:import-preview',
+      arg: { workspaceId: 'w1', content },
+    });
     sock.receive({ type: 'result', id: 1, result: { ok: true, value: null } });
     expect(await done).toEqual({ ok: true, value: null });
   });

@@ -16,15 +16,7 @@ import {
   type InvokeResult,
   type Result,
 } from '../../preload/contract';
-import {
-  framesOf,
-  WS_MAX_MESSAGE_CHARS,
-  WS_PATH,
-  WS_PROTOCOL,
-  wsTokenProtocol,
-  type ClientMessage,
-  type ServerMessage,
-} from '../../preload/wire';
+import { framesOf, WS_MAX_MESSAGE_CHARS, WS_PATH, WS_PROTOCOL, wsTokenProtocol, type ClientMessage, type ServerMessage } from '../../preload/wire';
 
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 

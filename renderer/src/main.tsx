@@ -12,8 +12,7 @@ createRoot(root).render(
       <main className="missing-token">
         <h1>Clusterdesk</h1>
         <p role="alert">
-          This page needs its access token. Open the URL printed by <code>npm run serve</code> — it ends in{' '}
-          <code>#token=…</code>.
+          This page needs its access token. Open the URL printed by <code>npm run serve</code> — it ends in <code>#token=…</code>.
         </p>
       </main>
     ) : (

@@ -14,5 +14,8 @@ if (reason) {
 }
 const root = join(HERE, '..', '..');
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-const r = spawnSync(process.execPath, [vitest, 'run', '--config', join(root, 'vitest.qemu.config.ts'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: root });
+const r = spawnSync(process.execPath, [vitest, 'run', '--config', join(root, 'vitest.qemu.config.ts'), ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  cwd: root,
+});
 process.exit(r.status ?? 1);

@@ -19,7 +19,18 @@ const DAEMON = join(HERE, 'daemon.sh');
 const IMAGES = join(HERE, 'images.sh');
 
 /** The packages the tier needs (scripts/install.sh installs them as its `qemu` group). */
-export const QEMU_PACKAGES = ['libvirt-daemon', 'libvirt-daemon-driver-qemu', 'libvirt-clients', 'qemu-system-x86', 'qemu-utils', 'iptables', 'dnsmasq-base', 'busybox-static', 'util-linux', 'iproute2'];
+export const QEMU_PACKAGES = [
+  'libvirt-daemon',
+  'libvirt-daemon-driver-qemu',
+  'libvirt-clients',
+  'qemu-system-x86',
+  'qemu-utils',
+  'iptables',
+  'dnsmasq-base',
+  'busybox-static',
+  'util-linux',
+  'iproute2',
+];
 
 /** Serial console markers printed by the guest's /init (scripts/qemu/images.sh). */
 export const MARKER = { up: 'CLUSTERDESK-GUEST-UP', dhcp: 'CLUSTERDESK-GUEST-DHCP', poweroff: 'CLUSTERDESK-GUEST-POWEROFF' } as const;
@@ -34,7 +45,8 @@ export class TierSetupError extends Error {
 /** Why the tier cannot run on this machine at all (then it is skipped), or null. */
 export function skipReason(): string | null {
   if (process.platform !== 'linux') return `it needs Linux (namespaces, libvirtd, QEMU); this is ${process.platform}`;
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'it needs root (it creates namespaces, bridges and a system libvirt daemon); run it as root or in CI';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    return 'it needs root (it creates namespaces, bridges and a system libvirt daemon); run it as root or in CI';
   return null;
 }
 
@@ -61,7 +73,12 @@ function run(file: string, args: readonly string[], timeoutMs: number): Promise<
 export function missingPackages(): string[] {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Package} ${Status}\n', ...QEMU_PACKAGES], { encoding: 'utf8' });
   if (r.error) return [];
-  const installed = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' install ok installed')).map((l) => l.split(' ')[0]!.split(':')[0]!));
+  const installed = new Set(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.endsWith(' install ok installed'))
+      .map((l) => l.split(' ')[0]!.split(':')[0]!),
+  );
   return QEMU_PACKAGES.filter((p) => !installed.has(p));
 }
 
@@ -191,7 +208,10 @@ export async function waitForMarker(file: string, marker: string, timeoutMs: num
     const text = await readFile(file, 'utf8').catch(() => '');
     // Only complete lines: QEMU writes the serial port's bytes as the guest's UART sends them, so the last line may
     // still be arriving.
-    const line = text.split(/\r?\n/).slice(0, -1).find((l) => l.startsWith(marker));
+    const line = text
+      .split(/\r?\n/)
+      .slice(0, -1)
+      .find((l) => l.startsWith(marker));
     if (line) return line;
     if (Date.now() > deadline) throw new Error(`no "${marker}" line in ${file} after ${Math.round(timeoutMs / 1000)} s; it holds:\n${text.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 250));

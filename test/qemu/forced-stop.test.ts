@@ -34,7 +34,17 @@ beforeAll(async () => {
   await withHost(async (h) => {
     await h.defineDomain(buildDomainXml({ name: bystander.domain, type: 'qemu', vcpus: 1, memoryKiB: 65536, owner: other }));
     await h.defineNetwork(
-      buildNetworkXml({ name: bystander.network, bridge: 'cdqby', gateway: '10.231.99.1', netmask: '255.255.255.0', dhcpStart: '10.231.99.2', dhcpEnd: '10.231.99.254', hosts: [], owner: other, mode: 'isolated' }),
+      buildNetworkXml({
+        name: bystander.network,
+        bridge: 'cdqby',
+        gateway: '10.231.99.1',
+        netmask: '255.255.255.0',
+        dhcpStart: '10.231.99.2',
+        dhcpEnd: '10.231.99.254',
+        hosts: [],
+        owner: other,
+        mode: 'isolated',
+      }),
     );
   });
 });

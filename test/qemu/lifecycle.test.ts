@@ -72,7 +72,7 @@ describe('a real cluster on QEMU', () => {
     }
   });
 
-  it('shows a QEMU process killed behind libvirt\'s back as drift; start brings that VM back', async () => {
+  it("shows a QEMU process killed behind libvirt's back as drift; start brings that VM back", async () => {
     const ws = b.workspace(c);
     const victim = c.vms[1]!;
     const pid = await qemuHostPid(tier(), victim);

@@ -28,7 +28,11 @@ export async function bench(opts: { readonly stopTimeoutSec?: number } = {}): Pr
   const store = new StateStore({ lockTimeoutMs: 30_000 });
   const env = createClusterEnv({ store, stopTimeoutSec: opts.stopTimeoutSec ?? 60, parallelism: 4, pollIntervalMs: 200, processEnv: {} });
   const parent = await mkdtemp(join(tmpdir(), 'cd-qemu-ws-'));
-  const workspace = (c: TierCluster, uri?: string): ClusterWorkspace => ({ configFile: c.configFile, statePath: c.statePath, ...(uri ? { libvirtUri: uri } : {}) });
+  const workspace = (c: TierCluster, uri?: string): ClusterWorkspace => ({
+    configFile: c.configFile,
+    statePath: c.statePath,
+    ...(uri ? { libvirtUri: uri } : {}),
+  });
   return {
     store,
     env,

@@ -42,7 +42,11 @@ async function withFederation(
 function outcomes(result: FederationResult): CommandResult {
   const rows = result.outcomes.map((o: TargetOutcome) => [o.target, o.result, o.error ? `${o.error.code}: ${o.error.message}` : (o.message ?? '')]);
   const table = rows.length ? renderTable(['MACHINE', 'RESULT', 'MESSAGE'], rows) : 'Nothing to do.';
-  return { human: `${table}\n\nstatus: ${result.status}`, json: { status: result.status, outcomes: result.outcomes }, exit: exitCodeForOutcomes(result.outcomes) };
+  return {
+    human: `${table}\n\nstatus: ${result.status}`,
+    json: { status: result.status, outcomes: result.outcomes },
+    exit: exitCodeForOutcomes(result.outcomes),
+  };
 }
 
 /** `clusterdesk fed …`: ReFedEz's commands on the same state files. */
@@ -55,7 +59,9 @@ export function fedCommands(program: Command): void {
 
   common(fed.command('start').description('provision, upload each kit to a fresh temp dir on its machine and launch it')).action(
     (config: string, o: FedOptions, cmd: Command) =>
-      execute(globals(cmd), () => withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).startFederation(env, ws, ctx)), { action: 'start' })),
+      execute(globals(cmd), () =>
+        withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).startFederation(env, ws, ctx)), { action: 'start' }),
+      ),
   );
 
   common(fed.command('status').description('the recorded state (clean / running / dirty) and its machines')).action(
@@ -65,9 +71,14 @@ export function fedCommands(program: Command): void {
           const { isFederationState } = await import('../../state');
           const state = await env.store.load({ kind: 'federation', file: ws.statePath });
           const type = state && isFederationState(state) ? state.type : 'clean';
-          const machines = ((state?.data as { machines?: { name: string; kind: string; host: string; user: string; tmp_dir: string; started_at?: string }[] } | undefined)?.machines ?? []);
+          const machines =
+            (state?.data as { machines?: { name: string; kind: string; host: string; user: string; tmp_dir: string; started_at?: string }[] } | undefined)
+              ?.machines ?? [];
           const table = machines.length
-            ? `\n${renderTable(['MACHINE', 'KIND', 'HOST', 'USER', 'TEMP DIR', 'STARTED'], machines.map((m) => [m.name, m.kind, m.host, m.user, m.tmp_dir, m.started_at]))}`
+            ? `\n${renderTable(
+                ['MACHINE', 'KIND', 'HOST', 'USER', 'TEMP DIR', 'STARTED'],
+                machines.map((m) => [m.name, m.kind, m.host, m.user, m.tmp_dir, m.started_at]),
+              )}`
             : '';
           return { human: `status: ${type}${table}`, json: { status: type, machines } };
         }),
@@ -82,7 +93,13 @@ export function fedCommands(program: Command): void {
         const human = probes.length
           ? renderTable(
               ['MACHINE', 'REACHABLE', 'ALIVE', 'SHUTDOWN ASKED', 'LAST LOG LINE'],
-              probes.map((p) => [p.machine, p.reachable ? 'yes' : `no (${p.error?.code ?? ''})`, yesNo(p.processAlive), yesNo(p.shutdownRequested), p.lastLogLine ?? '']),
+              probes.map((p) => [
+                p.machine,
+                p.reachable ? 'yes' : `no (${p.error?.code ?? ''})`,
+                yesNo(p.processAlive),
+                yesNo(p.shutdownRequested),
+                p.lastLogLine ?? '',
+              ]),
             )
           : 'No machines recorded.';
         const exit = probes.some((p) => !p.reachable) ? EXIT.unreachable : EXIT.ok;
@@ -92,17 +109,25 @@ export function fedCommands(program: Command): void {
   );
 
   common(fed.command('stop').description('create shutdown.fl on every machine (safe to repeat)')).action((config: string, o: FedOptions, cmd: Command) =>
-    execute(globals(cmd), () => withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).stopFederation(env, ws, ctx)))),
+    execute(globals(cmd), () =>
+      withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).stopFederation(env, ws, ctx))),
+    ),
   );
 
   common(fed.command('clean').description('remove the temp dirs and the state folder (from dirty)'))
     .option('--force', 'clean a running federation: stop it first')
     .action((config: string, o: FedOptions & { force?: boolean }, cmd: Command) =>
       execute(globals(cmd), () =>
-        withFederation(globals(cmd), config, o, async (env, ws, ctx) => outcomes(await (await service()).cleanFederation(env, ws, ctx, { force: o.force ?? false })), {
-          action: 'clean',
-          force: o.force ?? false,
-        }),
+        withFederation(
+          globals(cmd),
+          config,
+          o,
+          async (env, ws, ctx) => outcomes(await (await service()).cleanFederation(env, ws, ctx, { force: o.force ?? false })),
+          {
+            action: 'clean',
+            force: o.force ?? false,
+          },
+        ),
       ),
     );
 

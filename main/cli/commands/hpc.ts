@@ -39,7 +39,10 @@ async function withCluster(
 
 function outcomesTable(outcomes: readonly TargetOutcome[]): string {
   return outcomes.length
-    ? renderTable(['TARGET', 'RESULT', 'MESSAGE'], outcomes.map((o) => [o.target, o.result, o.error?.message ?? o.message ?? '']))
+    ? renderTable(
+        ['TARGET', 'RESULT', 'MESSAGE'],
+        outcomes.map((o) => [o.target, o.result, o.error?.message ?? o.message ?? '']),
+      )
     : 'Nothing to do.';
 }
 
@@ -56,7 +59,9 @@ function vmTable(state: ClusterState | null): string {
 
 function driftLines(drift: readonly DriftItem[]): string {
   if (!drift.length) return 'No drift: libvirt matches the record.';
-  return ['Drift (recorded → actual):', ...drift.map((d) => `  ${d.kind.padEnd(14)} ${d.resource} ${d.name}: ${d.recorded ?? '-'} → ${d.actual ?? '-'}`)].join('\n');
+  return ['Drift (recorded → actual):', ...drift.map((d) => `  ${d.kind.padEnd(14)} ${d.resource} ${d.name}: ${d.recorded ?? '-'} → ${d.actual ?? '-'}`)].join(
+    '\n',
+  );
 }
 
 /** An operation's result: outcomes, exit 0 when all worked, 4 when some targets failed or the cluster is partial. */
@@ -103,20 +108,34 @@ export function hpcCommands(program: Command): void {
 
   common(hpc.command('start').description('create the network, pool, volumes and VMs, and start them (resumable)')).action(
     (config: string, o: HpcOptions, cmd: Command) =>
-      execute(globals(cmd), () => withCluster(globals(cmd), config, o, async (env, ws, ctx) => operationResult(env, ws, (await (await service()).startCluster(env, ws, ctx)).outcomes), 'start')),
+      execute(globals(cmd), () =>
+        withCluster(
+          globals(cmd),
+          config,
+          o,
+          async (env, ws, ctx) => operationResult(env, ws, (await (await service()).startCluster(env, ws, ctx)).outcomes),
+          'start',
+        ),
+      ),
   );
 
   common(hpc.command('stop').description('shut every VM down, forcing off after the timeout'))
     .option('--timeout <seconds>', 'graceful shutdown timeout before forcing off (default: the setting, 60)')
     .action((config: string, o: HpcOptions & { timeout?: string }, cmd: Command) =>
       execute(globals(cmd), () =>
-        withCluster(globals(cmd), config, o, async (env, ws, ctx) => {
-          const timeoutSec = o.timeout === undefined ? undefined : Number(o.timeout);
-          if (timeoutSec !== undefined && (!Number.isFinite(timeoutSec) || timeoutSec < 0)) {
-            throw new AppError('invalid-argument', `--timeout must be a number of seconds, got ${o.timeout}.`);
-          }
-          return operationResult(env, ws, (await (await service()).stopCluster(env, ws, ctx, timeoutSec === undefined ? {} : { timeoutSec })).outcomes);
-        }, 'stop'),
+        withCluster(
+          globals(cmd),
+          config,
+          o,
+          async (env, ws, ctx) => {
+            const timeoutSec = o.timeout === undefined ? undefined : Number(o.timeout);
+            if (timeoutSec !== undefined && (!Number.isFinite(timeoutSec) || timeoutSec < 0)) {
+              throw new AppError('invalid-argument', `--timeout must be a number of seconds, got ${o.timeout}.`);
+            }
+            return operationResult(env, ws, (await (await service()).stopCluster(env, ws, ctx, timeoutSec === undefined ? {} : { timeoutSec })).outcomes);
+          },
+          'stop',
+        ),
       ),
     );
 
@@ -125,30 +144,52 @@ export function hpcCommands(program: Command): void {
     .action((config: string, o: HpcOptions & { force?: boolean }, cmd: Command) =>
       execute(globals(cmd), async () => {
         if (!o.force) {
-          throw new AppError('confirmation-required', 'destroy deletes the cluster’s VMs and disks.', { hint: 'Run `clusterdesk hpc status` to see what would go, then add --force.' });
+          throw new AppError('confirmation-required', 'destroy deletes the cluster’s VMs and disks.', {
+            hint: 'Run `clusterdesk hpc status` to see what would go, then add --force.',
+          });
         }
-        return withCluster(globals(cmd), config, o, async (env, ws, ctx) => operationResult(env, ws, (await (await service()).destroyCluster(env, ws, ctx)).outcomes), 'destroy');
+        return withCluster(
+          globals(cmd),
+          config,
+          o,
+          async (env, ws, ctx) => operationResult(env, ws, (await (await service()).destroyCluster(env, ws, ctx)).outcomes),
+          'destroy',
+        );
       }),
     );
 
-  common(hpc.command('status').description('the recorded state and what libvirt reports now (read-only)')).action((config: string, o: HpcOptions, cmd: Command) =>
-    execute(globals(cmd), () =>
-      withCluster(globals(cmd), config, o, async (env, ws) => {
-        const r = await (await service()).clusterStatus(env, ws);
-        return { human: `${vmTable(r.recorded)}\n\n${driftLines(r.drift)}\n(libvirt: ${r.uri})`, json: { uri: r.uri, recorded: r.recorded, drift: r.drift } };
-      }),
-    ),
+  common(hpc.command('status').description('the recorded state and what libvirt reports now (read-only)')).action(
+    (config: string, o: HpcOptions, cmd: Command) =>
+      execute(globals(cmd), () =>
+        withCluster(globals(cmd), config, o, async (env, ws) => {
+          const r = await (await service()).clusterStatus(env, ws);
+          return { human: `${vmTable(r.recorded)}\n\n${driftLines(r.drift)}\n(libvirt: ${r.uri})`, json: { uri: r.uri, recorded: r.recorded, drift: r.drift } };
+        }),
+      ),
   );
 
   common(hpc.command('refresh').description('compare the record with libvirt; --apply writes what libvirt reports'))
     .option('--apply', 'write the refreshed state (after showing the drift)')
     .action((config: string, o: HpcOptions & { apply?: boolean }, cmd: Command) =>
       execute(globals(cmd), () =>
-        withCluster(globals(cmd), config, o, async (env, ws, ctx) => {
-          const r = await (await service()).refreshCluster(env, ws, ctx, { apply: o.apply ?? false });
-          const tail = r.applied ? 'Applied: the state now records what libvirt reports.' : r.drift.length ? 'Not written; re-run with --apply to record it.' : '';
-          return { human: [driftLines(r.drift), tail, '', vmTable(r.state)].filter((l, i) => l || i > 1).join('\n'), json: { drift: r.drift, applied: r.applied, state: r.state } };
-        }, 'refresh'),
+        withCluster(
+          globals(cmd),
+          config,
+          o,
+          async (env, ws, ctx) => {
+            const r = await (await service()).refreshCluster(env, ws, ctx, { apply: o.apply ?? false });
+            const tail = r.applied
+              ? 'Applied: the state now records what libvirt reports.'
+              : r.drift.length
+                ? 'Not written; re-run with --apply to record it.'
+                : '';
+            return {
+              human: [driftLines(r.drift), tail, '', vmTable(r.state)].filter((l, i) => l || i > 1).join('\n'),
+              json: { drift: r.drift, applied: r.applied, state: r.state },
+            };
+          },
+          'refresh',
+        ),
       ),
     );
 }

@@ -45,10 +45,23 @@ export function stateCommands(program: Command): void {
         if (summary) lines.push(`serial ${String(summary.serial)}, lineage ${String(summary.lineage)}`);
         if (lock) lines.push(`locked by ${lock.operation} (pid ${lock.pid} on ${lock.host} since ${lock.since}, id ${lock.id})${lock.stale ? ' — stale' : ''}`);
         if (current && !isFederationState(current)) {
-          lines.push('', renderTable(['VM', 'STATE', 'IP', 'CPU', 'MEM GB', 'GPU'], current.vms.map((v) => [v.name, v.state, v.ip_address, v.cpu_cores, v.memory_gb, v.gpu_count])));
+          lines.push(
+            '',
+            renderTable(
+              ['VM', 'STATE', 'IP', 'CPU', 'MEM GB', 'GPU'],
+              current.vms.map((v) => [v.name, v.state, v.ip_address, v.cpu_cores, v.memory_gb, v.gpu_count]),
+            ),
+          );
         } else if (current) {
           const machines = (current.data as { machines?: { name: string; kind: string; host: string; user: string; tmp_dir: string }[] }).machines ?? [];
-          if (machines.length) lines.push('', renderTable(['MACHINE', 'KIND', 'HOST', 'USER', 'TEMP DIR'], machines.map((m) => [m.name, m.kind, m.host, m.user, m.tmp_dir])));
+          if (machines.length)
+            lines.push(
+              '',
+              renderTable(
+                ['MACHINE', 'KIND', 'HOST', 'USER', 'TEMP DIR'],
+                machines.map((m) => [m.name, m.kind, m.host, m.user, m.tmp_dir]),
+              ),
+            );
         }
         return {
           human: lines.join('\n'),
@@ -91,7 +104,10 @@ export function stateCommands(program: Command): void {
         const { summarize } = await import('../../state');
         const written = await store.restore(ws.target, id, { adopt: o.adopt ?? false });
         const { status } = summarize(written);
-        return { human: `Restored ${id}: serial ${written.serial}, status ${status}.`, json: { restored: id, serial: written.serial, lineage: written.lineage, status } };
+        return {
+          human: `Restored ${id}: serial ${written.serial}, status ${status}.`,
+          json: { restored: id, serial: written.serial, lineage: written.lineage, status },
+        };
       }),
     );
 
@@ -144,7 +160,9 @@ export function stateCommands(program: Command): void {
         const ws = await resolveWorkspace(path, o);
         const [{ adoptState, previewAdoption }, { cliContext, progressMode }] = await Promise.all([import('../../sharing/adopt'), import('../progress')]);
         const { createClusterEnv } = ws.kind === 'cluster' ? await import('../../clusters/env') : { createClusterEnv: null };
-        const clusterEnv = createClusterEnv ? createClusterEnv({ store, stopTimeoutSec: settings.get('stopTimeoutSec'), parallelism: settings.get('parallelism') }) : null;
+        const clusterEnv = createClusterEnv
+          ? createClusterEnv({ store, stopTimeoutSec: settings.get('stopTimeoutSec'), parallelism: settings.get('parallelism') })
+          : null;
         const target: AdoptTarget = clusterEnv
           ? { kind: 'cluster', env: clusterEnv, ws: { configFile: ws.configFile, statePath: ws.statePath, ...(o.connect ? { libvirtUri: o.connect } : {}) } }
           : {

@@ -22,7 +22,11 @@ describe('readGuestOptions', () => {
       '/w',
     );
     expect(errors).toEqual([]);
-    expect(guest).toEqual({ domainType: 'qemu', boot: { kernel: '/w/images/vmlinuz', initrd: '/abs/initrd.gz', cmdline: 'console=ttyS0 quiet' }, serialLogDir: '/w/serial' });
+    expect(guest).toEqual({
+      domainType: 'qemu',
+      boot: { kernel: '/w/images/vmlinuz', initrd: '/abs/initrd.gz', cmdline: 'console=ttyS0 quiet' },
+      serialLogDir: '/w/serial',
+    });
   });
 
   it('names the field and the fix for bad values', () => {

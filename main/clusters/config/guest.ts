@@ -34,7 +34,9 @@ export function readGuestOptions(ext: unknown, file: string, baseDir: string): {
   if (ext === null || typeof ext !== 'object') return { guest: DEFAULT_GUEST, errors };
   const block = ext as Record<string, unknown>;
   const fail = (field: string, text: string, hint?: string) =>
-    errors.push(new AppError('config-invalid', `${file}: clusterdesk.${field}: ${text}`, { path: file, field: `clusterdesk.${field}`, ...(hint ? { hint } : {}) }));
+    errors.push(
+      new AppError('config-invalid', `${file}: clusterdesk.${field}: ${text}`, { path: file, field: `clusterdesk.${field}`, ...(hint ? { hint } : {}) }),
+    );
   const text = (value: unknown, field: string): string | null => {
     if (value === undefined || value === null) return null;
     if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) {
@@ -51,7 +53,8 @@ export function readGuestOptions(ext: unknown, file: string, baseDir: string): {
   let domainType: DomainType = 'kvm';
   const type = text(block['domain_type'], 'domain_type');
   if (type === 'qemu' || type === 'kvm') domainType = type;
-  else if (type !== null) fail('domain_type', `expected "kvm" or "qemu", got ${JSON.stringify(type)}`, 'Use "qemu" where /dev/kvm is missing or does not work.');
+  else if (type !== null)
+    fail('domain_type', `expected "kvm" or "qemu", got ${JSON.stringify(type)}`, 'Use "qemu" where /dev/kvm is missing or does not work.');
 
   let boot: KernelBoot | null = null;
   const rawBoot = block['boot'];
@@ -61,7 +64,12 @@ export function readGuestOptions(ext: unknown, file: string, baseDir: string): {
       const b = rawBoot as Record<string, unknown>;
       const kernel = path(b['kernel'], 'boot.kernel');
       const initrd = path(b['initrd'], 'boot.initrd');
-      const cmdline = b['cmdline'] === undefined || b['cmdline'] === null ? null : typeof b['cmdline'] === 'string' && !b['cmdline'].includes('\0') ? b['cmdline'] : (fail('boot.cmdline', 'expected a string'), null);
+      const cmdline =
+        b['cmdline'] === undefined || b['cmdline'] === null
+          ? null
+          : typeof b['cmdline'] === 'string' && !b['cmdline'].includes('\0')
+            ? b['cmdline']
+            : (fail('boot.cmdline', 'expected a string'), null);
       if (kernel === null) {
         if (b['kernel'] === undefined || b['kernel'] === null) fail('boot.kernel', 'is required for a direct kernel boot');
       } else {

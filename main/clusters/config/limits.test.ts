@@ -83,14 +83,18 @@ describe('compute node count: one cap for both forms', () => {
     expect(list.message).toContain(`${DEFAULT_MAX_COMPUTE_NODES + 1} compute nodes is more than the limit of ${DEFAULT_MAX_COMPUTE_NODES}`);
     expect(list.fields.field).toBe('clusters.hpc.compute_nodes');
     expect(list.hint).toContain('max_compute_nodes');
-    const counted = await only(header(`      count: ${DEFAULT_MAX_COMPUTE_NODES + 1}\n      cpu_cores: 1\n      memory_gb: 1\n      disk_gb: 10\n      ip: DHCP`));
+    const counted = await only(
+      header(`      count: ${DEFAULT_MAX_COMPUTE_NODES + 1}\n      cpu_cores: 1\n      memory_gb: 1\n      disk_gb: 10\n      ip: DHCP`),
+    );
     expect(counted.message).toContain(`more than the limit of ${DEFAULT_MAX_COMPUTE_NODES}`);
     expect(counted.fields.field).toBe('clusters.hpc.compute_nodes.count');
   });
 
   it('clusterdesk.max_compute_nodes raises the cap for both forms, up to the ceiling', async () => {
     const ext = 'clusterdesk: { max_compute_nodes: 1200 }';
-    const counted = await parseClusterConfig(header('      count: 1100\n      cpu_cores: 1\n      memory_gb: 1\n      disk_gb: 10\n      ip: DHCP', ext), { path: file() });
+    const counted = await parseClusterConfig(header('      count: 1100\n      cpu_cores: 1\n      memory_gb: 1\n      disk_gb: 10\n      ip: DHCP', ext), {
+      path: file(),
+    });
     expect(counted.errors).toEqual([]);
     expect(counted.plan?.vms).toHaveLength(1101);
     const listed = await parseClusterConfig(header(listNodes(1100), ext), { path: file() });

@@ -81,7 +81,13 @@ describe('parseClusterConfig: list form', () => {
     expect(r.errors).toEqual([]);
     const plan = requirePlan(r);
     expect(plan.clusterName).toBe('hpc');
-    expect(plan.network).toMatchObject({ name: 'hpc-network', subnet: '192.168.100.0/24', bridge: 'virbr100', gateway: '192.168.100.1', netmask: '255.255.255.0' });
+    expect(plan.network).toMatchObject({
+      name: 'hpc-network',
+      subnet: '192.168.100.0/24',
+      bridge: 'virbr100',
+      gateway: '192.168.100.1',
+      netmask: '255.255.255.0',
+    });
     expect(plan.pool.name).toBe('hpc-pool');
     expect(plan.vms.map((v) => [v.name, v.role, v.ip, v.gpuCount, v.volume, v.autoStart])).toEqual([
       ['hpc-controller', 'controller', '192.168.100.10', 0, 'hpc-controller.qcow2', true],
@@ -126,7 +132,14 @@ describe('parseClusterConfig: list form', () => {
 describe('parseClusterConfig: count form', () => {
   it('expands count nodes with DHCP reservations that never collide', async () => {
     const plan = requirePlan(await parseClusterConfig(countConfig(5)));
-    expect(plan.vms.map((v) => v.name)).toEqual(['batch-controller', 'batch-compute-01', 'batch-compute-02', 'batch-compute-03', 'batch-compute-04', 'batch-compute-05']);
+    expect(plan.vms.map((v) => v.name)).toEqual([
+      'batch-controller',
+      'batch-compute-01',
+      'batch-compute-02',
+      'batch-compute-03',
+      'batch-compute-04',
+      'batch-compute-05',
+    ]);
     expect(plan.vms.slice(1).every((v) => v.ip === null)).toBe(true);
     expect(plan.vms.map((v) => v.address)).toEqual(['10.42.0.10', '10.42.0.11', '10.42.0.12', '10.42.0.13', '10.42.0.14', '10.42.0.15']);
   });
@@ -209,11 +222,17 @@ describe('parseClusterConfig: every error names file, line and field', () => {
   });
 
   it('refuses a PCI device given to two nodes and shared by a count group', async () => {
-    const twice = listConfig().replace('        auto_start: false\n', '        auto_start: false\n        pcie_passthrough: { devices: [{ pci_address: "0000:01:00.0", device_type: gpu }] }\n');
+    const twice = listConfig().replace(
+      '        auto_start: false\n',
+      '        auto_start: false\n        pcie_passthrough: { devices: [{ pci_address: "0000:01:00.0", device_type: gpu }] }\n',
+    );
     const errs = await errorsOf(twice);
     expect(errs).toHaveLength(1);
     expect(errs[0]!.field).toBe('clusters.hpc.compute_nodes[1].pcie_passthrough.devices[0].pci_address');
-    const shared = countConfig(2).replace('      ip: DHCP\n', '      ip: DHCP\n      pcie_passthrough: { devices: [{ pci_address: "0000:02:00.0", device_type: gpu }] }\n');
+    const shared = countConfig(2).replace(
+      '      ip: DHCP\n',
+      '      ip: DHCP\n      pcie_passthrough: { devices: [{ pci_address: "0000:02:00.0", device_type: gpu }] }\n',
+    );
     expect((await errorsOf(shared))[0]!.message).toMatch(/cannot share/);
   });
 });

@@ -151,7 +151,11 @@ function maxComputeNodes(doc: Document, report: Reporter): number {
   const v: unknown = doc.getIn(['clusterdesk', 'max_compute_nodes']);
   if (v === undefined || v === null) return DEFAULT_MAX_COMPUTE_NODES;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_COMPUTE_NODES_CEILING) {
-    report.add(['clusterdesk', 'max_compute_nodes'], `expected a whole number from 1 to ${MAX_COMPUTE_NODES_CEILING}`, `No cluster can have more than ${MAX_COMPUTE_NODES_CEILING} compute nodes.`);
+    report.add(
+      ['clusterdesk', 'max_compute_nodes'],
+      `expected a whole number from 1 to ${MAX_COMPUTE_NODES_CEILING}`,
+      `No cluster can have more than ${MAX_COMPUTE_NODES_CEILING} compute nodes.`,
+    );
     return DEFAULT_MAX_COMPUTE_NODES;
   }
   return v;
@@ -225,7 +229,11 @@ export async function parseClusterConfig(text: string, options: ParseOptions = {
 
   const bridge = getIn(raw, [...HPC, 'network', 'bridge']);
   if (typeof bridge === 'string' && !BRIDGE_NAME.test(bridge)) {
-    report.add([...HPC, 'network', 'bridge'], `bridge name "${bridge}" must be 1-15 characters of A-Z a-z 0-9 . _ -`, 'Linux limits interface names to 15 characters.');
+    report.add(
+      [...HPC, 'network', 'bridge'],
+      `bridge name "${bridge}" must be 1-15 characters of A-Z a-z 0-9 . _ -`,
+      'Linux limits interface names to 15 characters.',
+    );
   }
 
   const imagePath = await checkImage(report, raw, options);
@@ -271,7 +279,9 @@ export async function loadClusterConfig(file: string, options: Omit<ParseOptions
     const code = (err as NodeJS.ErrnoException).code;
     return {
       plan: null,
-      errors: [new AppError('config-invalid', `${basename(path)}: cannot read the config (${code ?? String(err)})`, { path, line: 1, field: '' }, { cause: err })],
+      errors: [
+        new AppError('config-invalid', `${basename(path)}: cannot read the config (${code ?? String(err)})`, { path, line: 1, field: '' }, { cause: err }),
+      ],
     };
   }
   if ('problem' in read) return limitResult(read.problem, path);
@@ -308,7 +318,11 @@ export function requirePlan(result: ConfigResult): ClusterPlan {
 function checkClusterName(report: Reporter, name: string): void {
   const path = [...HPC, 'name'];
   if (!isSafeName(name)) {
-    report.add(path, `cluster name ${JSON.stringify(name)} is not a safe libvirt name`, 'Use letters, digits, ".", "_" and "-", starting with a letter or digit.');
+    report.add(
+      path,
+      `cluster name ${JSON.stringify(name)} is not a safe libvirt name`,
+      'Use letters, digits, ".", "_" and "-", starting with a letter or digit.',
+    );
   } else if (name.length > MAX_CLUSTER_NAME) {
     report.add(path, `cluster name is longer than ${MAX_CLUSTER_NAME} characters (VM names append "-compute-NN")`);
   }
@@ -383,7 +397,8 @@ function checkIp(report: Reporter, path: Path, value: unknown, subnet: Subnet | 
     return null;
   }
   if (ip === subnet.network) report.add(path, `IP ${value} is the network address of ${subnet.cidr}`);
-  else if (ip === subnet.gateway) report.add(path, `IP ${value} is the gateway of ${subnet.cidr} (libvirt's network takes it)`, `Use an address from ${formatIpv4(subnet.gateway + 1)} on.`);
+  else if (ip === subnet.gateway)
+    report.add(path, `IP ${value} is the gateway of ${subnet.cidr} (libvirt's network takes it)`, `Use an address from ${formatIpv4(subnet.gateway + 1)} on.`);
   else if (ip === subnet.broadcast) report.add(path, `IP ${value} is the broadcast address of ${subnet.cidr}`);
   else return ip;
   return null;
@@ -475,7 +490,10 @@ function buildPlan(
     }
     return null;
   };
-  const macs = clusterMacs(cluster, drafts.map((d) => d.name));
+  const macs = clusterMacs(
+    cluster,
+    drafts.map((d) => d.name),
+  );
   const vms: VmPlan[] = [];
   for (const d of drafts) {
     let address = d.ip;

@@ -227,7 +227,7 @@ describe('bulk stats', () => {
 });
 
 describe('connections', () => {
-  it('a bad URI is libvirt-conn naming the URI and libvirt\'s reason', async () => {
+  it("a bad URI is libvirt-conn naming the URI and libvirt's reason", async () => {
     const err = await openLibvirtHost('test:///nonexistent/file.xml').catch((e: unknown) => e);
     expect(isAppError(err, 'libvirt-conn')).toBe(true);
     const e = err as { message: string; host: string; hint: string };

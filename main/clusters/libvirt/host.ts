@@ -205,7 +205,9 @@ class KoffiLibvirtHost implements LibvirtHost {
   }
 
   domainXml(name: string, options: { readonly inactive?: boolean } = {}): Promise<string> {
-    return this.c.with('domain', name, (d) => this.c.call<string>(`read the XML of domain ${name}`, 'virDomainGetXMLDesc', d, options.inactive ? DOMAIN_XML_INACTIVE : 0));
+    return this.c.with('domain', name, (d) =>
+      this.c.call<string>(`read the XML of domain ${name}`, 'virDomainGetXMLDesc', d, options.inactive ? DOMAIN_XML_INACTIVE : 0),
+    );
   }
 
   async defineDomain(xml: string): Promise<string> {
@@ -260,11 +262,15 @@ class KoffiLibvirtHost implements LibvirtHost {
       return this.c.readHandles(out[0], n, 'virDomainInterfaceFree', (p) => {
         const iface = koffi.decode(p, types.virDomainInterface) as { name: string | null; hwaddr: string | null; naddrs: number; addrs: Ptr | null };
         const addrs =
-          iface.addrs && iface.naddrs > 0 ? (koffi.decode(iface.addrs, koffi.array(types.virDomainIPAddress, iface.naddrs)) as { type: number; addr: string | null; prefix: number }[]) : [];
+          iface.addrs && iface.naddrs > 0
+            ? (koffi.decode(iface.addrs, koffi.array(types.virDomainIPAddress, iface.naddrs)) as { type: number; addr: string | null; prefix: number }[])
+            : [];
         return {
           name: iface.name ?? '',
           mac: iface.hwaddr,
-          addresses: addrs.filter((a) => a.addr !== null).map((a) => ({ type: a.type === 1 ? ('ipv6' as const) : ('ipv4' as const), address: a.addr!, prefix: a.prefix })),
+          addresses: addrs
+            .filter((a) => a.addr !== null)
+            .map((a) => ({ type: a.type === 1 ? ('ipv6' as const) : ('ipv4' as const), address: a.addr!, prefix: a.prefix })),
         };
       });
     });
@@ -296,7 +302,9 @@ class KoffiLibvirtHost implements LibvirtHost {
   }
 
   networkXml(name: string, options: { readonly inactive?: boolean } = {}): Promise<string> {
-    return this.c.with('network', name, (n) => this.c.call<string>(`read the XML of network ${name}`, 'virNetworkGetXMLDesc', n, options.inactive ? NETWORK_XML_INACTIVE : 0));
+    return this.c.with('network', name, (n) =>
+      this.c.call<string>(`read the XML of network ${name}`, 'virNetworkGetXMLDesc', n, options.inactive ? NETWORK_XML_INACTIVE : 0),
+    );
   }
 
   async defineNetwork(xml: string): Promise<string> {
@@ -323,7 +331,16 @@ class KoffiLibvirtHost implements LibvirtHost {
     return this.c.with('network', network, async (n) => {
       const active = (await this.c.call<number>(`read network ${network}`, 'virNetworkIsActive', n)) === 1;
       const flags = active ? NET_UPDATE.live | NET_UPDATE.config : NET_UPDATE.config;
-      await this.c.call<number>(`add the DHCP reservation of ${h.name} to network ${network}`, 'virNetworkUpdate', n, NET_UPDATE.addLast, NET_UPDATE.ipDhcpHost, -1, xml, flags);
+      await this.c.call<number>(
+        `add the DHCP reservation of ${h.name} to network ${network}`,
+        'virNetworkUpdate',
+        n,
+        NET_UPDATE.addLast,
+        NET_UPDATE.ipDhcpHost,
+        -1,
+        xml,
+        flags,
+      );
     });
   }
 
@@ -339,7 +356,13 @@ class KoffiLibvirtHost implements LibvirtHost {
       }
       const { koffi, types } = this.c.native;
       return this.c.readHandles(out[0], count, 'virNetworkDHCPLeaseFree', (p) => {
-        const l = koffi.decode(p, types.virNetworkDHCPLease) as { mac: string | null; ipaddr: string | null; prefix: number; hostname: string | null; expirytime: number | bigint };
+        const l = koffi.decode(p, types.virNetworkDHCPLease) as {
+          mac: string | null;
+          ipaddr: string | null;
+          prefix: number;
+          hostname: string | null;
+          expirytime: number | bigint;
+        };
         return { mac: l.mac ?? '', ip: l.ipaddr ?? '', prefix: l.prefix, hostname: l.hostname, expiry: Number(l.expirytime) };
       });
     });
@@ -365,7 +388,9 @@ class KoffiLibvirtHost implements LibvirtHost {
   }
 
   poolXml(name: string, options: { readonly inactive?: boolean } = {}): Promise<string> {
-    return this.c.with('pool', name, (p) => this.c.call<string>(`read the XML of storage pool ${name}`, 'virStoragePoolGetXMLDesc', p, options.inactive ? POOL_XML_INACTIVE : 0));
+    return this.c.with('pool', name, (p) =>
+      this.c.call<string>(`read the XML of storage pool ${name}`, 'virStoragePoolGetXMLDesc', p, options.inactive ? POOL_XML_INACTIVE : 0),
+    );
   }
 
   async definePool(xml: string): Promise<string> {

@@ -115,7 +115,12 @@ async function doLoad(): Promise<Native> {
   try {
     koffi = (await import('koffi')).default;
   } catch (err) {
-    throw new AppError('libvirt-unavailable', `The koffi FFI module cannot be loaded: ${(err as Error).message}`, { hint: 'Reinstall dependencies (`npm ci`).' }, { cause: err });
+    throw new AppError(
+      'libvirt-unavailable',
+      `The koffi FFI module cannot be loaded: ${(err as Error).message}`,
+      { hint: 'Reinstall dependencies (`npm ci`).' },
+      { cause: err },
+    );
   }
   let lib: Koffi.LibraryHandle;
   try {
@@ -154,7 +159,12 @@ async function doLoad(): Promise<Native> {
     try {
       fn[name] = lib.func(proto);
     } catch (err) {
-      throw new AppError('libvirt-unavailable', `libvirt.so.0 lacks ${name}: ${(err as Error).message}`, { hint: 'Clusterdesk needs libvirt 5.x or newer.' }, { cause: err });
+      throw new AppError(
+        'libvirt-unavailable',
+        `libvirt.so.0 lacks ${name}: ${(err as Error).message}`,
+        { hint: 'Clusterdesk needs libvirt 5.x or newer.' },
+        { cause: err },
+      );
     }
   }
   installErrorHandler(koffi, lib, types.virError);
@@ -285,7 +295,10 @@ export function toAppError(info: LibvirtErrorInfo | null, what: string, uri: str
     case VIR_ERR.RPC:
     case VIR_ERR.AUTH_FAILED:
     case VIR_ERR.AUTH_CANCELLED:
-      return new AppError('libvirt-conn', `${what}: lost or refused connection to ${uri}: ${message}`, { ...fields, hint: 'Check that libvirtd runs and that you may use this URI.' });
+      return new AppError('libvirt-conn', `${what}: lost or refused connection to ${uri}: ${message}`, {
+        ...fields,
+        hint: 'Check that libvirtd runs and that you may use this URI.',
+      });
     default:
       // "already exists with uuid …" comes as a generic OPERATION_FAILED from several drivers.
       if (info?.code === VIR_ERR.OPERATION_FAILED && /already exists/.test(message)) return new AppError('libvirt-conflict', `${what}: ${message}`, fields);

@@ -44,4 +44,3 @@ export async function readInactive(file: string): Promise<{ networks: string[]; 
   }
   return out;
 }
-

@@ -12,14 +12,29 @@ const host = await openLibvirtHost(testHostUri(file));
 try {
   if (action === 'create') {
     await host.defineNetwork(
-      buildNetworkXml({ name: 'demo-network', bridge: 'virbr-demo', gateway: '10.61.0.1', netmask: '255.255.255.0', dhcpStart: '10.61.0.2', dhcpEnd: '10.61.0.254', hosts: [], owner }),
+      buildNetworkXml({
+        name: 'demo-network',
+        bridge: 'virbr-demo',
+        gateway: '10.61.0.1',
+        netmask: '255.255.255.0',
+        dhcpStart: '10.61.0.2',
+        dhcpEnd: '10.61.0.254',
+        hosts: [],
+        owner,
+      }),
     );
     await host.startNetwork('demo-network');
     await host.definePool(buildPoolXml({ name: 'demo-pool', path: `${file}.pool`, owner }));
     await host.startPool('demo-pool');
-    for (const [name, state] of [['demo-controller', 'RUNNING'], ['demo-compute-01', 'PAUSED'], ['demo-compute-02', 'SHUTOFF']] as const) {
+    for (const [name, state] of [
+      ['demo-controller', 'RUNNING'],
+      ['demo-compute-01', 'PAUSED'],
+      ['demo-compute-02', 'SHUTOFF'],
+    ] as const) {
       await host.createVolume('demo-pool', buildVolumeXml({ name: `${name}.qcow2`, capacityGb: 10, backingPath: '/images/base.qcow2' }));
-      await host.defineDomain(buildDomainXml({ name, type: 'test', vcpus: 2, memoryKiB: 1048576, description: 'a & b <c> &amp;', owner: { ...owner, role: name } }));
+      await host.defineDomain(
+        buildDomainXml({ name, type: 'test', vcpus: 2, memoryKiB: 1048576, description: 'a & b <c> &amp;', owner: { ...owner, role: name } }),
+      );
       if (state !== 'SHUTOFF') await host.startDomain(name);
       if (state === 'PAUSED') await host.suspendDomain(name);
     }

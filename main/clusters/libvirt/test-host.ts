@@ -50,7 +50,7 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 export async function createDemoHost(file: string): Promise<string> {
   const abs = resolve(file);
   const node = create().ele('node');
-  node.com(' Clusterdesk demo host for libvirt\'s test driver; rewritten by every operation. ');
+  node.com(" Clusterdesk demo host for libvirt's test driver; rewritten by every operation. ");
   await writeAtomic(abs, serializeXml(node, { declaration: true }));
   return testHostUri(abs);
 }
@@ -68,7 +68,7 @@ function importInto(parent: XMLBuilder, xml: string): XMLBuilder {
 export async function saveTestHost(host: LibvirtHost, file: string): Promise<void> {
   if (!host.isTestDriver) throw new AppError('invalid-argument', `saveTestHost needs a test-driver host, not ${host.uri}`);
   const node = create().ele('node');
-  node.com(' Clusterdesk demo host for libvirt\'s test driver; rewritten by every operation. ');
+  node.com(" Clusterdesk demo host for libvirt's test driver; rewritten by every operation. ");
   const inactive: { kind: 'network' | 'pool'; name: string }[] = [];
 
   const stats = await host.domainStats();

@@ -99,12 +99,18 @@ describe('federation config', () => {
       ssh: expect.objectContaining({ host: '127.0.4.3', port: 2222, user: 'alice', identityFiles: [join(dir, 'keys', 'id')] }),
     });
     // site-2 resolves through the ~/.ssh/config alias.
-    expect(cfg.machines[2]!.target).toEqual({ kind: 'remote', ssh: expect.objectContaining({ alias: 'site-two', host: '127.0.5.9', port: 2200, user: 'bob' }) });
+    expect(cfg.machines[2]!.target).toEqual({
+      kind: 'remote',
+      ssh: expect.objectContaining({ alias: 'site-two', host: '127.0.5.9', port: 2200, user: 'bob' }),
+    });
   });
 
   it('defaults the state folder and accepts ReFedEz files as they are (no port, identity or kits)', async () => {
     const cfg = await loadFederationConfig(
-      await write('plain.yaml', `refedez:\n  capabilities: project.yml\nmachines:\n  server1: {type: local}\n  site-1: {type: local}\n  site-2: {type: local}\n`),
+      await write(
+        'plain.yaml',
+        `refedez:\n  capabilities: project.yml\nmachines:\n  server1: {type: local}\n  site-1: {type: local}\n  site-2: {type: local}\n`,
+      ),
       opts(),
     );
     expect(cfg.stateFolder).toBe(join(dir, '.refedez'));
@@ -137,7 +143,11 @@ describe('federation config', () => {
   });
 
   it('reports a missing capabilities file and missing sections', async () => {
-    expect((await firstError('refedez:\n  capabilities: ./nope.yml\nmachines: {}\n'))[0]).toMatchObject({ field: 'refedez.capabilities', line: 2, message: expect.stringContaining('nope.yml') });
+    expect((await firstError('refedez:\n  capabilities: ./nope.yml\nmachines: {}\n'))[0]).toMatchObject({
+      field: 'refedez.capabilities',
+      line: 2,
+      message: expect.stringContaining('nope.yml'),
+    });
     expect((await firstError('machines:\n  a: {type: local}\n'))[0]).toMatchObject({ field: 'refedez', message: expect.stringContaining('missing') });
     expect((await firstError('- just\n- a list\n'))[0]).toMatchObject({ line: 1 });
   });
@@ -155,7 +165,10 @@ describe('federation config', () => {
 
   it('requires ip for remote machines; warns about unknown keys and passwords without failing', async () => {
     expect((await firstError(GOOD.replace('    ip: site-two\n', '')))[0]).toMatchObject({ field: 'machines.site-2.ip', line: 15 });
-    const cfg = await loadFederationConfig(await write('warn.yaml', GOOD.replace('    user: alice\n', '    user: alice\n    password: hunter2\n    colour: blue\n')), opts());
+    const cfg = await loadFederationConfig(
+      await write('warn.yaml', GOOD.replace('    user: alice\n', '    user: alice\n    password: hunter2\n    colour: blue\n')),
+      opts(),
+    );
     expect(cfg.warnings.map((w) => [w.field, w.line])).toEqual([
       ['machines.site-1.password', 13],
       ['machines.site-1.colour', 14],

@@ -128,17 +128,23 @@ export async function validateFederationConfig(configPath: string, opts: LoadCon
       else stateFolder = abs(rz.folder);
     }
     if (typeof rz.capabilities !== 'string' || rz.capabilities.trim() === '') {
-      err(['refedez', 'capabilities'], rz.capabilities === undefined ? 'missing' : 'expected a file path', 'Point it at the FLARE project.yml, e.g. "./project.yml".');
+      err(
+        ['refedez', 'capabilities'],
+        rz.capabilities === undefined ? 'missing' : 'expected a file path',
+        'Point it at the FLARE project.yml, e.g. "./project.yml".',
+      );
     } else {
       projectFile = abs(rz.capabilities);
     }
     if (rz.kits !== undefined) {
-      if (typeof rz.kits !== 'string' || rz.kits.trim() === '') err(['refedez', 'kits'], 'expected a folder path', 'The folder holding one provisioned kit per participant.');
+      if (typeof rz.kits !== 'string' || rz.kits.trim() === '')
+        err(['refedez', 'kits'], 'expected a folder path', 'The folder holding one provisioned kit per participant.');
       else kitsFolder = abs(rz.kits);
     }
   }
   if (root.kits !== undefined) {
-    if (typeof root.kits !== 'string' || root.kits.trim() === '') err(['kits'], 'expected a folder path', 'The folder holding one provisioned kit per participant.');
+    if (typeof root.kits !== 'string' || root.kits.trim() === '')
+      err(['kits'], 'expected a folder path', 'The folder holding one provisioned kit per participant.');
     else if (kitsFolder === null) kitsFolder = abs(root.kits);
   }
 
@@ -154,7 +160,11 @@ export async function validateFederationConfig(configPath: string, opts: LoadCon
   const rawMachines: RawMachine[] = [];
   const machinesNode = root.machines;
   if (!isRecord(machinesNode)) {
-    err(['machines'], machinesNode === undefined ? 'missing' : 'expected a mapping of participant name → machine', 'Add one machine per participant of project.yml.');
+    err(
+      ['machines'],
+      machinesNode === undefined ? 'missing' : 'expected a mapping of participant name → machine',
+      'Add one machine per participant of project.yml.',
+    );
   } else {
     for (const [name, m] of Object.entries(machinesNode)) {
       const at = ['machines', name];
@@ -211,7 +221,14 @@ export async function validateFederationConfig(configPath: string, opts: LoadCon
         bad = true;
       }
       if (bad) continue;
-      rawMachines.push({ name, kind: m.type, ...(ip !== undefined ? { ip } : {}), ...(user !== undefined ? { user } : {}), ...(port !== undefined ? { port } : {}), ...(identity !== undefined ? { identity } : {}) });
+      rawMachines.push({
+        name,
+        kind: m.type,
+        ...(ip !== undefined ? { ip } : {}),
+        ...(user !== undefined ? { user } : {}),
+        ...(port !== undefined ? { port } : {}),
+        ...(identity !== undefined ? { identity } : {}),
+      });
     }
   }
 
@@ -262,7 +279,8 @@ export async function validateFederationConfig(configPath: string, opts: LoadCon
       } else {
         const seen = new Set<string>();
         p.participants.forEach((part: unknown, i: number) => {
-          if (!isRecord(part)) return perr(['participants', i], 'expected a mapping with name and type', 'For example: { name: site-1, type: client, org: nvidia }.');
+          if (!isRecord(part))
+            return perr(['participants', i], 'expected a mapping with name and type', 'For example: { name: site-1, type: client, org: nvidia }.');
           const { name, type } = part;
           if (typeof name !== 'string' || !NAME_RE.test(name)) {
             return perr(['participants', i, 'name'], `"${String(name)}" is not a valid participant name`, 'Use letters, digits, ".", "_", "-" and "@".');
@@ -289,13 +307,24 @@ export async function validateFederationConfig(configPath: string, opts: LoadCon
     };
     for (const p of needing) {
       if (!(p.name in machinesNode)) {
-        errors.push(projectSrc.error(['participants', participantIndex(p.name), 'name'], `participant "${p.name}" has no machine in refedez.yaml`, `Add "machines: ${p.name}: { type: local }" (or remote) to refedez.yaml.`));
+        errors.push(
+          projectSrc.error(
+            ['participants', participantIndex(p.name), 'name'],
+            `participant "${p.name}" has no machine in refedez.yaml`,
+            `Add "machines: ${p.name}: { type: local }" (or remote) to refedez.yaml.`,
+          ),
+        );
       }
     }
     for (const name of Object.keys(machinesNode)) {
       const part = participants.find((p) => p.name === name);
       if (!part) err(['machines', name], `no participant "${name}" in project.yml`, 'Machine names must match the participant names of project.yml exactly.');
-      else if (part.type === 'admin') err(['machines', name], `"${name}" is an admin participant, which runs no process`, 'Remove this machine; admins use the admin console from their own computer.');
+      else if (part.type === 'admin')
+        err(
+          ['machines', name],
+          `"${name}" is an admin participant, which runs no process`,
+          'Remove this machine; admins use the admin console from their own computer.',
+        );
     }
     if (errors.length === 0) {
       for (const p of needing) {

@@ -86,7 +86,14 @@ export class YamlSource {
   /** A `config-invalid` error about `path` in this file. */
   error(path: readonly PathSeg[], message: string, hint: string): ErrorData {
     const field = path.join('.');
-    return { code: 'config-invalid', message: `${basename(this.path)}: ${field ? `${field}: ` : ''}${message}`, path: this.path, line: this.lineOf(path), field, hint };
+    return {
+      code: 'config-invalid',
+      message: `${basename(this.path)}: ${field ? `${field}: ` : ''}${message}`,
+      path: this.path,
+      line: this.lineOf(path),
+      field,
+      hint,
+    };
   }
 }
 

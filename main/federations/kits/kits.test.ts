@@ -121,7 +121,10 @@ describe('prepareKits', () => {
   beforeAll(async () => {
     cfgDir = join(work, 'cfg');
     await mkdir(cfgDir, { recursive: true });
-    await writeFile(join(cfgDir, 'project.yml'), 'name: proj\nparticipants:\n  - {name: server1, type: server}\n  - {name: site-1, type: client}\n  - {name: admin@x.org, type: admin}\n');
+    await writeFile(
+      join(cfgDir, 'project.yml'),
+      'name: proj\nparticipants:\n  - {name: server1, type: server}\n  - {name: site-1, type: client}\n  - {name: admin@x.org, type: admin}\n',
+    );
   });
 
   async function config(extra: string) {

@@ -108,7 +108,10 @@ export async function newestProd(dir: string): Promise<string | null> {
 }
 
 async function isDir(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 /** A kits folder holding participant folders directly, or a FLARE workspace whose newest prod_NN holds them. */
@@ -176,7 +179,12 @@ function runProvision(exe: string, args: readonly string[], cwd: string, opts: P
       if (ended === 'timeout') return reject(new AppError('provision-failed', 'nvflare provision did not finish in time.', { details: { output: out } }));
       if (code !== 0) {
         const last = out.trim().split('\n').at(-1) ?? '';
-        return reject(new AppError('provision-failed', `nvflare provision failed (exit ${code})${last ? `: ${last}` : ''}`, { hint: 'See the nvflare output in the details; project.yml may be invalid for this FLARE version.', details: { output: out } }));
+        return reject(
+          new AppError('provision-failed', `nvflare provision failed (exit ${code})${last ? `: ${last}` : ''}`, {
+            hint: 'See the nvflare output in the details; project.yml may be invalid for this FLARE version.',
+            details: { output: out },
+          }),
+        );
       }
       resolve(out);
     });

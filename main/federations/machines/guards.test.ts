@@ -14,7 +14,18 @@ describe('assertRemovable', () => {
 describe('bounded', () => {
   it('rejects with ssh-timeout and aborts the inner signal', async () => {
     let innerAborted = false;
-    const p = bounded('h', 'sleep', { timeoutMs: 30 }, (signal) => new Promise((r) => signal.addEventListener('abort', () => { innerAborted = true; r(1); })));
+    const p = bounded(
+      'h',
+      'sleep',
+      { timeoutMs: 30 },
+      (signal) =>
+        new Promise((r) =>
+          signal.addEventListener('abort', () => {
+            innerAborted = true;
+            r(1);
+          }),
+        ),
+    );
     await expect(p).rejects.toMatchObject({ code: 'ssh-timeout', host: 'h' });
     expect(innerAborted).toBe(true);
   });
@@ -29,6 +40,10 @@ describe('bounded', () => {
   });
   it('passes results and errors through', async () => {
     await expect(bounded('h', 'x', { timeoutMs: 1000 }, async () => 42)).resolves.toBe(42);
-    await expect(bounded('h', 'x', {}, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      bounded('h', 'x', {}, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
   });
 });

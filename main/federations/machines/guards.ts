@@ -6,7 +6,28 @@ import { posix } from 'node:path';
 import { AppError } from '../../errors';
 
 /** Top-level folders whose direct children are never removed wholesale (homes, system trees). */
-const PROTECTED_PARENTS = new Set(['/home', '/Users', '/root', '/usr', '/etc', '/var', '/opt', '/bin', '/sbin', '/lib', '/boot', '/srv', '/mnt', '/media', '/proc', '/sys', '/dev', '/run', '/snap', '/nix']);
+const PROTECTED_PARENTS = new Set([
+  '/home',
+  '/Users',
+  '/root',
+  '/usr',
+  '/etc',
+  '/var',
+  '/opt',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/boot',
+  '/srv',
+  '/mnt',
+  '/media',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/run',
+  '/snap',
+  '/nix',
+]);
 
 /**
  * Refuses obviously dangerous targets for a recursive removal: relative or unnormalized paths (`..`, `//`, trailing

@@ -46,7 +46,10 @@ describe('known_hosts', () => {
   });
 
   it('gives strict verdicts: known, unknown, changed (same type), revoked', () => {
-    const entries = parseKnownHosts(`h1 ssh-ed25519 ${KEY_A}\n${hashed('h2')} ssh-ed25519 ${KEY_A}\nh3 ssh-rsa AAAAB3NzaC1yc2E\n@revoked * ssh-ed25519 ${KEY_B}\n`, 'kh');
+    const entries = parseKnownHosts(
+      `h1 ssh-ed25519 ${KEY_A}\n${hashed('h2')} ssh-ed25519 ${KEY_A}\nh3 ssh-rsa AAAAB3NzaC1yc2E\n@revoked * ssh-ed25519 ${KEY_B}\n`,
+      'kh',
+    );
     expect(verifyHostKey(entries, 'h1', 'ssh-ed25519', KEY_A).status).toBe('known');
     expect(verifyHostKey(entries, 'h2', 'ssh-ed25519', KEY_A).status).toBe('known');
     expect(verifyHostKey(entries, 'h9', 'ssh-ed25519', KEY_A).status).toBe('unknown');

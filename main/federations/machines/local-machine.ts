@@ -87,7 +87,12 @@ export class LocalMachine implements Machine {
         const pid = await new Promise<number>((resolve, reject) => {
           child.once('spawn', () => resolve(child.pid!));
           child.once('error', (err) =>
-            reject(new AppError('ssh-command', `Could not start ${argv[0]} on ${HOST}: ${err.message}`, { host: HOST, hint: 'Check that the start script exists and is executable.' })),
+            reject(
+              new AppError('ssh-command', `Could not start ${argv[0]} on ${HOST}: ${err.message}`, {
+                host: HOST,
+                hint: 'Check that the start script exists and is executable.',
+              }),
+            ),
           );
         });
         child.unref();
@@ -113,7 +118,12 @@ export class LocalMachine implements Machine {
 
   async exists(path: string, opts: CallOptions = {}): Promise<boolean> {
     assertAbsolute(path, HOST);
-    return bounded(HOST, 'exists', opts, () => lstat(path).then(() => true, () => false));
+    return bounded(HOST, 'exists', opts, () =>
+      lstat(path).then(
+        () => true,
+        () => false,
+      ),
+    );
   }
 
   async isAlive(pid: number, opts: CallOptions = {}): Promise<boolean> {

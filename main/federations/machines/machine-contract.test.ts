@@ -51,7 +51,10 @@ describe.each(['local', 'ssh'] as const)('%s machine', (kind) => {
   const m = () => machines[kind];
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const d of dirs) await m().removeDir(d).catch(() => undefined);
+    for (const d of dirs)
+      await m()
+        .removeDir(d)
+        .catch(() => undefined);
   });
 
   it('passes hostile argv through verbatim and never runs it', async () => {

@@ -59,9 +59,15 @@ describe('shellQuote', () => {
       fc.string({ unit: fc.constantFrom("'", '"', '\\', '$', '`', '(', ')', ' ', '\n', ';', '&', '|', '*', 'a', '~', '=') }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(arg.filter((s) => !s.includes('\0')), { minLength: 1, maxLength: 6 }), async (argv) => {
-        expect(await shRoundTrip(argv)).toEqual(argv);
-      }),
+      fc.asyncProperty(
+        fc.array(
+          arg.filter((s) => !s.includes('\0')),
+          { minLength: 1, maxLength: 6 },
+        ),
+        async (argv) => {
+          expect(await shRoundTrip(argv)).toEqual(argv);
+        },
+      ),
       { numRuns: 150 },
     );
     expect(existsSync(canary)).toBe(false);

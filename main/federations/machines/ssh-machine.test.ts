@@ -72,7 +72,11 @@ describe('host keys', () => {
   it('trusts an unknown host only when it presents the confirmed fingerprint', async () => {
     const m = fx.machines[0]!;
     const wsKnown = join(work, 'ws2', 'known_hosts');
-    const wrong = await machineFor(m, { knownHostsFiles: [], workspaceKnownHosts: wsKnown, trustFingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+    const wrong = await machineFor(m, {
+      knownHostsFiles: [],
+      workspaceKnownHosts: wsKnown,
+      trustFingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    });
     expect(await codeOf(wrong.connect())).toMatchObject({ code: 'ssh-hostkey-unknown' });
     const right = await machineFor(m, { knownHostsFiles: [], workspaceKnownHosts: wsKnown, trustFingerprint: m.hostKeyFingerprint });
     await right.connect();
@@ -82,7 +86,10 @@ describe('host keys', () => {
 
   it('accepts hashed known_hosts entries', async () => {
     const m = fx.machines[0]!;
-    const [, type, key] = (await readFile(fx.knownHostsPath, 'utf8')).split('\n').find((l) => l.startsWith(`[${m.host}]:`))!.split(' ');
+    const [, type, key] = (await readFile(fx.knownHostsPath, 'utf8'))
+      .split('\n')
+      .find((l) => l.startsWith(`[${m.host}]:`))!
+      .split(' ');
     const salt = randomBytes(20);
     const hash = createHmac('sha1', salt).update(`[${m.host}]:${m.port}`).digest('base64');
     const hashed = join(work, 'hashed_known_hosts');
@@ -122,7 +129,10 @@ describe('connection failures', () => {
     }
     const m = fx.machines[0]!;
     const ssh = await resolveSsh({ host: m.host, port: m.port, user: m.user, identity: keys[0]! }, { sshConfigPath: null });
-    const machine = createMachine({ kind: 'remote', ssh: { ...ssh, identityFiles: keys } }, { agentSocket: null, connectTimeoutMs: 5000, knownHostsFiles: [fx.knownHostsPath] });
+    const machine = createMachine(
+      { kind: 'remote', ssh: { ...ssh, identityFiles: keys } },
+      { agentSocket: null, connectTimeoutMs: 5000, knownHostsFiles: [fx.knownHostsPath] },
+    );
     expect(await codeOf(machine.connect())).toMatchObject({ code: 'ssh-auth', host: m.host });
   });
 

@@ -13,15 +13,7 @@ import ssh2, { type AnyAuthMethod, type ClientChannel, type ServerHostKeyAlgorit
 import type { ErrorCode } from '../../../preload/contract';
 import { actionHint, AppError } from '../../errors';
 import { assertAbsolute, assertPrefix, assertRemovable, bounded, cancelledError, formatMs } from './guards';
-import {
-  appendKnownHost,
-  fingerprint,
-  keyTypeOfBlob,
-  knownHostsName,
-  knownKeyTypes,
-  loadKnownHosts,
-  verifyHostKey,
-} from './known-hosts';
+import { appendKnownHost, fingerprint, keyTypeOfBlob, knownHostsName, knownKeyTypes, loadKnownHosts, verifyHostKey } from './known-hosts';
 import { assertPid } from './local-machine';
 import { shellQuote } from './shell-quote';
 import type { ResolvedSsh } from './ssh-settings';

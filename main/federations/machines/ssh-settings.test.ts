@@ -58,7 +58,15 @@ describe('resolveSsh', () => {
 
   it('falls back to OpenSSH defaults for an unknown host (existing default keys only)', async () => {
     const r = await resolveSsh({ host: '192.0.2.9' }, { sshConfigPath: null, homeDir: home, localUser: 'me' });
-    expect(r).toEqual({ alias: '192.0.2.9', host: '192.0.2.9', port: 22, user: 'me', identityFiles: [join(home, '.ssh', 'id_ed25519')], hostKeyAlias: '192.0.2.9', userKnownHostsFiles: [] });
+    expect(r).toEqual({
+      alias: '192.0.2.9',
+      host: '192.0.2.9',
+      port: 22,
+      user: 'me',
+      identityFiles: [join(home, '.ssh', 'id_ed25519')],
+      hostKeyAlias: '192.0.2.9',
+      userKnownHostsFiles: [],
+    });
   });
 
   it('ignores canonicalization (it would block on DNS) and a missing config file', async () => {

@@ -73,9 +73,7 @@ function all(v: string | string[] | undefined): string[] {
 
 /** Expands `~` and the common `%` tokens of ssh_config paths (%d home, %u local user, %h host, %r remote user, %%). */
 function expandPath(p: string, ctx: { home: string; localUser: string; host: string; user: string; baseDir: string }): string {
-  let out = p.replace(/%([%dhur])/g, (_, t: string) =>
-    t === '%' ? '%' : t === 'd' ? ctx.home : t === 'h' ? ctx.host : t === 'u' ? ctx.localUser : ctx.user,
-  );
+  let out = p.replace(/%([%dhur])/g, (_, t: string) => (t === '%' ? '%' : t === 'd' ? ctx.home : t === 'h' ? ctx.host : t === 'u' ? ctx.localUser : ctx.user));
   if (out === '~') out = ctx.home;
   else if (out.startsWith('~/')) out = join(ctx.home, out.slice(2));
   return isAbsolute(out) ? out : resolve(ctx.baseDir, out);
@@ -120,7 +118,13 @@ export async function resolveSsh(input: SshTargetInput, opts: SshResolveOptions 
   }
   const existing: string[] = [];
   for (const f of identityFiles) {
-    if (await access(f).then(() => true, () => false)) existing.push(f);
+    if (
+      await access(f).then(
+        () => true,
+        () => false,
+      )
+    )
+      existing.push(f);
   }
   // An explicitly named identity that does not exist is kept so the auth error can name it.
   if (input.identity && existing.length === 0) existing.push(identityFiles[0]!);

@@ -138,7 +138,7 @@ export async function* tarStream(entries: readonly TarEntry[], signal?: AbortSig
         const pad = last ? padding(e.size).length : 0;
         const buf = Buffer.allocUnsafe(pre + want + pad);
         if (head) head.copy(buf, 0);
-        for (let got = 0; got < want; ) {
+        for (let got = 0; got < want;) {
           const { bytesRead } = await fh.read(buf, pre + got, want - got, sent + got);
           // The header promised `size` bytes: a file that shrank meanwhile would corrupt the archive.
           if (bytesRead === 0) throw new Error(`${e.abs} changed size while it was being uploaded`);

@@ -29,32 +29,46 @@ export async function pushToBackend<K extends StateKind>(
   target: PgTarget<K>,
   opts: { readonly adopt?: boolean; readonly signal?: AbortSignal } = {},
 ): Promise<MoveResult> {
-  return store.transaction(from, 'push', async (tx) => {
-    const current = await tx.read();
-    if (!current) throw new AppError('not-found', `${from.file} holds no state to push.`, { path: from.file, hint: 'Start the deployment (or restore a backup) first.' });
-    if (typeof current.serial !== 'number' || typeof current.lineage !== 'string') {
-      throw new AppError('state-foreign', `${from.file} was written by another tool (no serial or lineage).`, {
-        path: from.file,
-        hint: 'Adopt it first (clusterdesk state adopt), then push.',
-      });
-    }
-    const gens = new Map<number, RawGeneration>();
-    for (const h of await listHistory(from.file)) {
-      try {
-        const text = await readFile(h.path, 'utf8');
-        const { state } = parseState(from.kind, text, h.path);
-        if (state.lineage !== current.lineage) continue; // an adopted foreign original stays behind
-        gens.set(h.serial, { serial: h.serial, text, savedAt: typeof state.last_modified === 'string' ? state.last_modified : (await stat(h.path)).mtime.toISOString() });
-      } catch {
-        // a damaged generation is not worth moving
+  return store.transaction(
+    from,
+    'push',
+    async (tx) => {
+      const current = await tx.read();
+      if (!current)
+        throw new AppError('not-found', `${from.file} holds no state to push.`, { path: from.file, hint: 'Start the deployment (or restore a backup) first.' });
+      if (typeof current.serial !== 'number' || typeof current.lineage !== 'string') {
+        throw new AppError('state-foreign', `${from.file} was written by another tool (no serial or lineage).`, {
+          path: from.file,
+          hint: 'Adopt it first (clusterdesk state adopt), then push.',
+        });
       }
-    }
-    const text = await readFile(from.file, 'utf8');
-    gens.set(current.serial, { serial: current.serial, text, savedAt: typeof current.last_modified === 'string' ? current.last_modified : new Date().toISOString() });
-    const list = [...gens.values()].sort((a, b) => a.serial - b.serial);
-    const done = await to.importGenerations(target, list, opts);
-    return { generations: list.length, ...done };
-  }, opts.signal ? { signal: opts.signal } : {});
+      const gens = new Map<number, RawGeneration>();
+      for (const h of await listHistory(from.file)) {
+        try {
+          const text = await readFile(h.path, 'utf8');
+          const { state } = parseState(from.kind, text, h.path);
+          if (state.lineage !== current.lineage) continue; // an adopted foreign original stays behind
+          gens.set(h.serial, {
+            serial: h.serial,
+            text,
+            savedAt: typeof state.last_modified === 'string' ? state.last_modified : (await stat(h.path)).mtime.toISOString(),
+          });
+        } catch {
+          // a damaged generation is not worth moving
+        }
+      }
+      const text = await readFile(from.file, 'utf8');
+      gens.set(current.serial, {
+        serial: current.serial,
+        text,
+        savedAt: typeof current.last_modified === 'string' ? current.last_modified : new Date().toISOString(),
+      });
+      const list = [...gens.values()].sort((a, b) => a.serial - b.serial);
+      const done = await to.importGenerations(target, list, opts);
+      return { generations: list.length, ...done };
+    },
+    opts.signal ? { signal: opts.signal } : {},
+  );
 }
 
 /**
@@ -75,31 +89,35 @@ export async function pullToFile<K extends StateKind>(
   const lineage = state.lineage as string;
   const serial = state.serial as number;
   const history = (await from.history(source.key)).filter((g) => g.serial !== serial);
-  return store.transaction(to, 'pull', async (tx) => {
-    let existing: StateOf<K> | null = null;
-    try {
-      existing = await tx.read();
-    } catch (err) {
-      if (!(err instanceof AppError && err.code === 'state-foreign' && opts.adopt)) throw err;
-    }
-    if (existing && existing.lineage !== lineage && !opts.adopt) throw foreignError(to.file, String(existing.lineage), lineage);
-    if (existing && existing.lineage === lineage && (existing.serial ?? 0) > serial) {
-      throw new AppError('state-stale', `${to.file} is ahead of ${label} (serial ${existing.serial} > ${serial}).`, {
-        path: to.file,
-        hint: 'Push it instead (clusterdesk state push --to …), or pull into another file.',
-      });
-    }
-    const dir = siblingPaths(to.file).history;
-    await ensureDir(dir, to.file);
-    for (const g of history) {
+  return store.transaction(
+    to,
+    'pull',
+    async (tx) => {
+      let existing: StateOf<K> | null = null;
       try {
-        await writeFile(join(dir, historyName(g.serial)), g.text, { mode: 0o600 });
+        existing = await tx.read();
       } catch (err) {
-        throw fsError(err, to.file, 'write the history of');
+        if (!(err instanceof AppError && err.code === 'state-foreign' && opts.adopt)) throw err;
       }
-    }
-    await atomicWrite(to.file, text, { historyName: historyName(serial) });
-    return { generations: history.length + 1, serial, lineage };
-  }, opts.signal ? { signal: opts.signal } : {});
+      if (existing && existing.lineage !== lineage && !opts.adopt) throw foreignError(to.file, String(existing.lineage), lineage);
+      if (existing && existing.lineage === lineage && (existing.serial ?? 0) > serial) {
+        throw new AppError('state-stale', `${to.file} is ahead of ${label} (serial ${existing.serial} > ${serial}).`, {
+          path: to.file,
+          hint: 'Push it instead (clusterdesk state push --to …), or pull into another file.',
+        });
+      }
+      const dir = siblingPaths(to.file).history;
+      await ensureDir(dir, to.file);
+      for (const g of history) {
+        try {
+          await writeFile(join(dir, historyName(g.serial)), g.text, { mode: 0o600 });
+        } catch (err) {
+          throw fsError(err, to.file, 'write the history of');
+        }
+      }
+      await atomicWrite(to.file, text, { historyName: historyName(serial) });
+      return { generations: history.length + 1, serial, lineage };
+    },
+    opts.signal ? { signal: opts.signal } : {},
+  );
 }
-

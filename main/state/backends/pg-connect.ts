@@ -40,12 +40,18 @@ export function parsePgUrl(url: string): PgLocation {
     });
   }
   if (!/^postgres(?:ql)?:$/i.test(u.protocol)) {
-    throw new AppError('config-invalid', `Not a PostgreSQL URL: ${redactUrl(url)}.`, { hint: 'Write it as postgres://USER@HOST:PORT/DATABASE?schema=clusterdesk.' });
+    throw new AppError('config-invalid', `Not a PostgreSQL URL: ${redactUrl(url)}.`, {
+      hint: 'Write it as postgres://USER@HOST:PORT/DATABASE?schema=clusterdesk.',
+    });
   }
   if (u.password) {
-    throw new AppError('config-invalid', `The backend URL ${redactUrl(url)} holds a password; Clusterdesk refuses it (the URL is stored in your config file).`, {
-      hint: 'Remove the password from the URL and put it in ~/.pgpass (host:port:database:user:password, mode 0600) or in PGPASSWORD.',
-    });
+    throw new AppError(
+      'config-invalid',
+      `The backend URL ${redactUrl(url)} holds a password; Clusterdesk refuses it (the URL is stored in your config file).`,
+      {
+        hint: 'Remove the password from the URL and put it in ~/.pgpass (host:port:database:user:password, mode 0600) or in PGPASSWORD.',
+      },
+    );
   }
   const schema = u.searchParams.get('schema') ?? 'clusterdesk';
   if (!SCHEMA_NAME.test(schema)) {
@@ -109,7 +115,10 @@ function splitPgpass(line: string): string[] {
  * The password libpq would use for this connection: `PGPASSWORD`, else the first matching `.pgpass` line. Returns
  * undefined when there is none (trust / peer / certificate authentication then decide).
  */
-export async function libpqPassword(loc: Pick<PgLocation, 'host' | 'port' | 'database' | 'user'>, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function libpqPassword(
+  loc: Pick<PgLocation, 'host' | 'port' | 'database' | 'user'>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
   if (env.PGPASSWORD) return env.PGPASSWORD;
   const file = env.PGPASSFILE || join(homedir(), '.pgpass');
   let text: string;

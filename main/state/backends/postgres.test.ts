@@ -310,7 +310,15 @@ d('PostgreSQL state backend (real server)', () => {
     await writeFile(join(fed, 'refedez.yaml'), 'refedez:\n  folder: .refedez\nmachines: {}\n');
     const store = new StateStore();
     const file = join(fed, '.refedez', 'state.json');
-    const machine = { name: 'site-1', kind: 'local' as const, host: 'localhost', port: 22, user: 'root', tmp_dir: '/tmp/clusterdesk-00000000-x', started_at: new Date().toISOString() };
+    const machine = {
+      name: 'site-1',
+      kind: 'local' as const,
+      host: 'localhost',
+      port: 22,
+      user: 'root',
+      tmp_dir: '/tmp/clusterdesk-00000000-x',
+      started_at: new Date().toISOString(),
+    };
     await store.update({ kind: 'federation', file }, 'seed', () => ({ type: 'running', data: { deployed_files_path: fed, machines: [machine] } }) as never);
     await store.update({ kind: 'federation', file }, 'seed', () => ({ type: 'dirty', data: { deployed_files_path: fed, machines: [machine] } }) as never);
     const dataDir = join(dir, 'data');
@@ -323,12 +331,15 @@ d('PostgreSQL state backend (real server)', () => {
     const pull = await runCli(['--json', 'state', 'pull', fed, '--from', pgf.url, '--key', k, '--to-file', out], { dataDir, env: cliEnv, timeoutMs: 120_000 });
     expect(pull.code, pull.stderr).toBe(0);
     expect(await readFile(out, 'utf8')).toBe(await readFile(file, 'utf8'));
-    const bad = await runCli(['state', 'push', fed, '--to', pgf.url.replace('clusterdesk@', 'clusterdesk:s3cr3t-pw@'), '--key', k], { dataDir, env: cliEnv, timeoutMs: 120_000 });
+    const bad = await runCli(['state', 'push', fed, '--to', pgf.url.replace('clusterdesk@', 'clusterdesk:s3cr3t-pw@'), '--key', k], {
+      dataDir,
+      env: cliEnv,
+      timeoutMs: 120_000,
+    });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('config-invalid');
     expect(bad.stderr).toContain('.pgpass');
     expect(bad.stdout + bad.stderr).not.toContain('s3cr3t-pw');
     await cleanup();
   }, 300_000);
-
 });

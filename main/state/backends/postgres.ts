@@ -222,9 +222,13 @@ export class PgStateBackend {
           const r = await c.query<{ version: number }>(`SELECT version FROM ${this.s}.meta`);
           const have = r.rows[0]?.version ?? 0;
           if (have > SCHEMA_VERSION) {
-            throw new AppError('unsupported', `The state backend ${this.location.label} has schema version ${have}; this Clusterdesk knows ${SCHEMA_VERSION}.`, {
-              hint: 'Update Clusterdesk on this desk: a newer version has migrated the shared database.',
-            });
+            throw new AppError(
+              'unsupported',
+              `The state backend ${this.location.label} has schema version ${have}; this Clusterdesk knows ${SCHEMA_VERSION}.`,
+              {
+                hint: 'Update Clusterdesk on this desk: a newer version has migrated the shared database.',
+              },
+            );
           }
           const all = migrations(this.location.schema);
           for (let v = have; v < all.length; v++) await c.query(all[v]!);
@@ -379,7 +383,18 @@ export class PgStateBackend {
           count,
         };
       } catch (err) {
-        return { id, source: 'history' as const, file, valid: false, error: err instanceof Error ? err.message : String(err), serial: g.serial, lineage: null, savedAt: g.savedAt, status: null, count: null };
+        return {
+          id,
+          source: 'history' as const,
+          file,
+          valid: false,
+          error: err instanceof Error ? err.message : String(err),
+          serial: g.serial,
+          lineage: null,
+          savedAt: g.savedAt,
+          status: null,
+          count: null,
+        };
       }
     });
   }
@@ -387,7 +402,10 @@ export class PgStateBackend {
   /** Raw generations of a key, newest first. */
   async history(key: string): Promise<RawGeneration[]> {
     return this.withClient(async (c) => {
-      const r = await c.query<{ serial: string; body: string; saved_at: Date }>(`SELECT serial, body, saved_at FROM ${this.s}.history WHERE key = $1 ORDER BY serial DESC`, [key]);
+      const r = await c.query<{ serial: string; body: string; saved_at: Date }>(
+        `SELECT serial, body, saved_at FROM ${this.s}.history WHERE key = $1 ORDER BY serial DESC`,
+        [key],
+      );
       return r.rows.map((row) => ({ serial: Number(row.serial), text: row.body, savedAt: row.saved_at.toISOString() }));
     });
   }
@@ -396,12 +414,17 @@ export class PgStateBackend {
   async restore<K extends StateKind>(target: PgTarget<K>, backupId: string, opts: { readonly adopt?: boolean } = {}): Promise<Written<StateOf<K>>> {
     const m = HISTORY_ID.exec(backupId);
     const label = this.labelOf(target.key);
-    if (!m) throw new AppError('invalid-argument', `Unknown backup id "${backupId}".`, { path: label, hint: 'Pick a backup from the list (clusterdesk state backups).' });
+    if (!m)
+      throw new AppError('invalid-argument', `Unknown backup id "${backupId}".`, {
+        path: label,
+        hint: 'Pick a backup from the list (clusterdesk state backups).',
+      });
     const serial = Number(m[1]);
     return this.transaction(target, 'restore', async (tx) => {
       const t = tx as PgTransaction<K>;
       const text = await t.historyText(serial);
-      if (text === null) throw new AppError('not-found', `${label} has no generation ${serial} (any more).`, { path: label, hint: 'List the backups again and pick one.' });
+      if (text === null)
+        throw new AppError('not-found', `${label} has no generation ${serial} (any more).`, { path: label, hint: 'List the backups again and pick one.' });
       const { state } = parseState(target.kind, text, `${label}@${serial}`);
       const row = await t.row();
       const expected = target.lineage ?? row?.lineage ?? null;
@@ -415,7 +438,11 @@ export class PgStateBackend {
    * Writes generations verbatim (push): refuses when the key holds another lineage unless `adopt`. Runs in one SQL
    * transaction under the workspace lock: all or nothing.
    */
-  async importGenerations(target: PgTarget, generations: readonly RawGeneration[], opts: { readonly adopt?: boolean; readonly signal?: AbortSignal } = {}): Promise<{ serial: number; lineage: string }> {
+  async importGenerations(
+    target: PgTarget,
+    generations: readonly RawGeneration[],
+    opts: { readonly adopt?: boolean; readonly signal?: AbortSignal } = {},
+  ): Promise<{ serial: number; lineage: string }> {
     const label = this.labelOf(target.key);
     if (generations.length === 0) throw new AppError('not-found', `Nothing to push: the source holds no state.`, { path: label });
     // Moved verbatim, except that no secret ever reaches the database (a file written by an older version may hold one).
@@ -426,36 +453,41 @@ export class PgStateBackend {
     if (!lineage || typeof state.serial !== 'number') {
       throw new AppError('state-corrupt', 'The source state has no lineage or serial; write it once with Clusterdesk first (adopt it).', { path: label });
     }
-    return this.transaction(target, 'push', async (tx) => {
-      const t = tx as PgTransaction<StateKind>;
-      const row = await t.row();
-      if (row && row.lineage !== lineage && !opts.adopt) throw foreignError(label, row.lineage, lineage);
-      if (row && row.lineage === lineage && row.serial > state.serial!) throw staleError(label, state.serial!, row.serial);
-      await t.raw(async (c) => {
-        await c.query('BEGIN');
-        try {
-          if (opts.adopt) await c.query(`DELETE FROM ${this.s}.history WHERE key = $1`, [target.key]);
-          for (const g of sorted) {
-            await c.query(
-              `INSERT INTO ${this.s}.history (key, serial, lineage, body, saved_at) VALUES ($1, $2, $3, $4, $5)
+    return this.transaction(
+      target,
+      'push',
+      async (tx) => {
+        const t = tx as PgTransaction<StateKind>;
+        const row = await t.row();
+        if (row && row.lineage !== lineage && !opts.adopt) throw foreignError(label, row.lineage, lineage);
+        if (row && row.lineage === lineage && row.serial > state.serial!) throw staleError(label, state.serial!, row.serial);
+        await t.raw(async (c) => {
+          await c.query('BEGIN');
+          try {
+            if (opts.adopt) await c.query(`DELETE FROM ${this.s}.history WHERE key = $1`, [target.key]);
+            for (const g of sorted) {
+              await c.query(
+                `INSERT INTO ${this.s}.history (key, serial, lineage, body, saved_at) VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (key, serial) DO UPDATE SET body = EXCLUDED.body, lineage = EXCLUDED.lineage, saved_at = EXCLUDED.saved_at`,
-              [target.key, g.serial, lineage, g.text, g.savedAt],
-            );
-          }
-          await c.query(
-            `INSERT INTO ${this.s}.states (key, kind, lineage, serial, updated_at) VALUES ($1, $2, $3, $4, now())
+                [target.key, g.serial, lineage, g.text, g.savedAt],
+              );
+            }
+            await c.query(
+              `INSERT INTO ${this.s}.states (key, kind, lineage, serial, updated_at) VALUES ($1, $2, $3, $4, now())
              ON CONFLICT (key) DO UPDATE SET kind = EXCLUDED.kind, lineage = EXCLUDED.lineage, serial = EXCLUDED.serial, updated_at = now()`,
-            [target.key, target.kind, lineage, state.serial],
-          );
-          await c.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ key: target.key, serial: state.serial, lineage })]);
-          await c.query('COMMIT');
-        } catch (err) {
-          await c.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      });
-      return { serial: state.serial!, lineage };
-    }, opts.signal ? { signal: opts.signal } : {});
+              [target.key, target.kind, lineage, state.serial],
+            );
+            await c.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ key: target.key, serial: state.serial, lineage })]);
+            await c.query('COMMIT');
+          } catch (err) {
+            await c.query('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
+        });
+        return { serial: state.serial!, lineage };
+      },
+      opts.signal ? { signal: opts.signal } : {},
+    );
   }
 
   /** The current generation's exact text, or null. */
@@ -476,7 +508,11 @@ export class PgStateBackend {
     const connect = async (): Promise<void> => {
       if (stopped) return;
       const password = await libpqPassword(this.location);
-      const c = new pg.Client({ connectionString: this.location.connectionString, ...(password !== undefined ? { password } : {}), connectionTimeoutMillis: 5000 });
+      const c = new pg.Client({
+        connectionString: this.location.connectionString,
+        ...(password !== undefined ? { password } : {}),
+        connectionTimeoutMillis: 5000,
+      });
       client = c;
       const retry = (err: unknown) => {
         if (client !== c) return;
@@ -484,7 +520,11 @@ export class PgStateBackend {
         c.removeAllListeners('notification');
         c.end().catch(() => undefined);
         if (stopped) return;
-        onStatus({ connected: false, error: connectionError(err, this.location) ?? new AppError('backend-unreachable', String(err), { host: `${this.location.host}:${this.location.port}` }) });
+        onStatus({
+          connected: false,
+          error:
+            connectionError(err, this.location) ?? new AppError('backend-unreachable', String(err), { host: `${this.location.host}:${this.location.port}` }),
+        });
         setTimeout(() => void connect(), backoff).unref?.();
         backoff = Math.min(backoff * 2, 5000);
       };
@@ -494,7 +534,8 @@ export class PgStateBackend {
         if (msg.channel !== NOTIFY_CHANNEL || !msg.payload) return;
         try {
           const p = JSON.parse(msg.payload) as { key?: unknown; serial?: unknown; lineage?: unknown };
-          if (typeof p.key === 'string') onChange({ key: p.key, serial: typeof p.serial === 'number' ? p.serial : null, lineage: typeof p.lineage === 'string' ? p.lineage : null });
+          if (typeof p.key === 'string')
+            onChange({ key: p.key, serial: typeof p.serial === 'number' ? p.serial : null, lineage: typeof p.lineage === 'string' ? p.lineage : null });
         } catch {
           // not ours
         }
@@ -592,7 +633,8 @@ class PgTransaction<K extends StateKind> implements PgTx<K> {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new AppError('internal', `The transaction on ${this.label()} has ended; its handle cannot be used any more.`, { path: this.label() });
+    if (this.closed)
+      throw new AppError('internal', `The transaction on ${this.label()} has ended; its handle cannot be used any more.`, { path: this.label() });
   }
 
   /** @internal */
@@ -617,7 +659,8 @@ class PgTransaction<K extends StateKind> implements PgTx<K> {
     const row = await this.row();
     if (!row) return null;
     const label = this.label();
-    if (row.kind !== this.target.kind) throw new AppError('state-mismatch', `${label} holds a ${row.kind} state, not a ${this.target.kind} state.`, { path: label });
+    if (row.kind !== this.target.kind)
+      throw new AppError('state-mismatch', `${label} holds a ${row.kind} state, not a ${this.target.kind} state.`, { path: label });
     const { state } = parseState(this.target.kind, row.body, label);
     checkIdentity(this.target, state, label);
     return state;
@@ -627,7 +670,10 @@ class PgTransaction<K extends StateKind> implements PgTx<K> {
     return this.writeInternal(next, opts);
   }
 
-  async update(fn: (current: StateOf<K> | null) => StateOf<K> | Promise<StateOf<K>>, opts: { readonly baseSerial?: number } = {}): Promise<Written<StateOf<K>>> {
+  async update(
+    fn: (current: StateOf<K> | null) => StateOf<K> | Promise<StateOf<K>>,
+    opts: { readonly baseSerial?: number } = {},
+  ): Promise<Written<StateOf<K>>> {
     const current = await this.read();
     if (opts.baseSerial !== undefined && (current?.serial ?? 0) > opts.baseSerial) throw staleError(this.label(), opts.baseSerial, current?.serial ?? 0);
     return this.writeInternal(await fn(current), opts.baseSerial !== undefined ? { baseSerial: opts.baseSerial } : {});
@@ -683,7 +729,13 @@ class PgTransaction<K extends StateKind> implements PgTx<K> {
       const serial = Math.max(Math.max(row?.serial ?? 0, historyTop) + 1, floor);
       const nextLineage = typeof next.lineage === 'string' && next.lineage ? next.lineage : null;
       const lineage =
-        opts.restoreLineage ?? (opts.adoptLineage && nextLineage ? nextLineage : null) ?? row?.lineage ?? this.target.lineage ?? top.rows[0]?.lineage ?? nextLineage ?? newLineage();
+        opts.restoreLineage ??
+        (opts.adoptLineage && nextLineage ? nextLineage : null) ??
+        row?.lineage ??
+        this.target.lineage ??
+        top.rows[0]?.lineage ??
+        nextLineage ??
+        newLineage();
       let out = { ...next, version: STATE_FORMAT_VERSION, serial, lineage, last_modified: isoNow() } as Written<StateOf<K>>;
       out = structuredClone(out);
       const removed = stripSecrets(out);
@@ -719,4 +771,3 @@ class PgTransaction<K extends StateKind> implements PgTx<K> {
     }
   }
 }
-

@@ -37,8 +37,8 @@ export function AdoptNotice({ snapshot, busy }: { readonly snapshot: WorkspaceSn
   return (
     <div className="banner banner-info" role="status" aria-label="Adoption needed">
       <p>
-        This state was written by {tool}. It is shown as recorded, but Clusterdesk operates it only after you adopt it (lineage and serial
-        assigned, the original kept in history without its passwords).
+        This state was written by {tool}. It is shown as recorded, but Clusterdesk operates it only after you adopt it (lineage and serial assigned, the
+        original kept in history without its passwords).
       </p>
       <button type="button" className="primary" disabled={busy} onClick={() => setOpen(true)}>
         Adopt this state…
@@ -77,7 +77,15 @@ function ItemList({ items, label }: { readonly items: readonly AdoptionItem[]; r
 }
 
 /** The preview of an adoption: what is taken over, what is left alone, which secrets are not kept. */
-export function AdoptDialog({ preview, workspaceId, onClose }: { readonly preview: AdoptionPreview; readonly workspaceId: string; readonly onClose: () => void }) {
+export function AdoptDialog({
+  preview,
+  workspaceId,
+  onClose,
+}: {
+  readonly preview: AdoptionPreview;
+  readonly workspaceId: string;
+  readonly onClose: () => void;
+}) {
   const [adopting, setAdopting] = useState(false);
   const taken = preview.items.filter((i) => i.matched);
   const left = preview.items.filter((i) => !i.matched);

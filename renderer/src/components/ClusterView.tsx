@@ -36,7 +36,13 @@ export function ClusterView({ snapshot, entry, busy }: Props) {
   return (
     <>
       <div role="toolbar" aria-label="Cluster actions" className="toolbar">
-        <button type="button" className="primary" disabled={!can.start.allowed} title={reasonOf(can.start)} onClick={() => void runOperation('cluster:start', { workspaceId: ws })}>
+        <button
+          type="button"
+          className="primary"
+          disabled={!can.start.allowed}
+          title={reasonOf(can.start)}
+          onClick={() => void runOperation('cluster:start', { workspaceId: ws })}
+        >
           Start
         </button>
         <button type="button" disabled={!can.stop.allowed} title={reasonOf(can.stop)} onClick={() => void runOperation('cluster:stop', { workspaceId: ws })}>
@@ -51,7 +57,8 @@ export function ClusterView({ snapshot, entry, busy }: Props) {
         </button>
         <button
           type="button"
-          disabled={!can.validate.allowed} title={reasonOf(can.validate)}
+          disabled={!can.validate.allowed}
+          title={reasonOf(can.validate)}
           onClick={async () => {
             const v = await query('Could not validate the configuration', 'cluster:validate', { workspaceId: ws });
             if (v) setValidation(v);
@@ -104,7 +111,17 @@ export function ClusterView({ snapshot, entry, busy }: Props) {
   );
 }
 
-function DriftReport({ report, busy, onApply, onClose }: { readonly report: RefreshReport; readonly busy: boolean; readonly onApply: () => void; readonly onClose: () => void }) {
+function DriftReport({
+  report,
+  busy,
+  onApply,
+  onClose,
+}: {
+  readonly report: RefreshReport;
+  readonly busy: boolean;
+  readonly onApply: () => void;
+  readonly onClose: () => void;
+}) {
   return (
     <section className="report" aria-labelledby="drift-title">
       <div className="section-head">
@@ -210,7 +227,10 @@ function Resources({ cluster }: { readonly cluster: ClusterDetail }) {
           <ul className="resource-list" aria-label="Volumes">
             {cluster.volumes.map((v) => (
               <li key={v.name}>
-                <span className="mono">{v.name}</span> <span className="muted">{v.sizeGb} GB {v.format}</span>{' '}
+                <span className="mono">{v.name}</span>{' '}
+                <span className="muted">
+                  {v.sizeGb} GB {v.format}
+                </span>{' '}
                 <span className="muted mono">{v.path}</span>
               </li>
             ))}

@@ -34,8 +34,8 @@ export function DestroyDialog({ cluster, fallbackName, onCancel, onConfirm }: Pr
       }
     >
       <p>
-        This stops and undefines every VM, deletes every volume, the storage pool and the network, then clears the state. It
-        cannot be undone. {total} recorded resource{total === 1 ? '' : 's'}:
+        This stops and undefines every VM, deletes every volume, the storage pool and the network, then clears the state. It cannot be undone. {total} recorded
+        resource{total === 1 ? '' : 's'}:
       </p>
       <div className="destroy-list">
         <ResourceGroup title="VMs" items={cluster.vms.map((v) => v.name)} />

@@ -47,4 +47,3 @@ export function DemoButtons({ primary = false }: { readonly primary?: boolean })
     </div>
   );
 }
-

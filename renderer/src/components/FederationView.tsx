@@ -39,7 +39,13 @@ export function FederationView({ snapshot, entry, busy }: Props) {
   return (
     <>
       <div role="toolbar" aria-label="Federation actions" className="toolbar">
-        <button type="button" className="primary" disabled={!can.start.allowed} title={reasonOf(can.start)} onClick={() => void runOperation('federation:start', { workspaceId: ws })}>
+        <button
+          type="button"
+          className="primary"
+          disabled={!can.start.allowed}
+          title={reasonOf(can.start)}
+          onClick={() => void runOperation('federation:start', { workspaceId: ws })}
+        >
           Start
         </button>
         <button type="button" disabled={!can.probe.allowed} title={reasonOf(can.probe)} onClick={() => void probe()}>
@@ -187,7 +193,17 @@ function MachinesTable({ machines, status, probes, logs, deployedFilesPath, onLo
   );
 }
 
-function LogPanel({ machine, log, onReload, onClose }: { readonly machine: string; readonly log: MachineLog | undefined; readonly onReload: () => void; readonly onClose: () => void }) {
+function LogPanel({
+  machine,
+  log,
+  onReload,
+  onClose,
+}: {
+  readonly machine: string;
+  readonly log: MachineLog | undefined;
+  readonly onReload: () => void;
+  readonly onClose: () => void;
+}) {
   return (
     <section className="panel-section log-panel" aria-labelledby="log-title">
       <div className="section-head">

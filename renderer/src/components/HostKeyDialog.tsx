@@ -24,14 +24,12 @@ export function HostKeyDialog() {
       }
     >
       <p>
-        Clusterdesk has not connected to <strong className="mono">{port === 22 ? host : `${host}:${port}`}</strong> before. Its host key
-        fingerprint is:
+        Clusterdesk has not connected to <strong className="mono">{port === 22 ? host : `${host}:${port}`}</strong> before. Its host key fingerprint is:
       </p>
       <p className="fingerprint mono">{fingerprint}</p>
       <p>
-        Compare it with the fingerprint the machine's administrator gives you (for example from{' '}
-        <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code>). Trust it only if they match; the operation is retried
-        afterwards.
+        Compare it with the fingerprint the machine's administrator gives you (for example from <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code>).
+        Trust it only if they match; the operation is retried afterwards.
       </p>
     </Dialog>
   );

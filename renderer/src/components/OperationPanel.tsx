@@ -78,11 +78,7 @@ export function OperationPanel({ snapshot }: { readonly snapshot: WorkspaceSnaps
       <section className="operation failed" aria-label="Operation">
         <ErrorBanner
           title={
-            changed
-              ? `WARNING: the host key has changed — ${label} was refused`
-              : last.error.code === 'cancelled'
-                ? `${label} cancelled`
-                : `${label} failed`
+            changed ? `WARNING: the host key has changed — ${label} was refused` : last.error.code === 'cancelled' ? `${label} cancelled` : `${label} failed`
           }
           error={last.error}
           severity={changed ? 'critical' : 'error'}
@@ -90,8 +86,8 @@ export function OperationPanel({ snapshot }: { readonly snapshot: WorkspaceSnaps
         >
           {changed ? (
             <p className="critical-note">
-              Someone may be intercepting the connection, or the machine was reinstalled. Clusterdesk will not connect until the old key
-              is removed from the known hosts by hand after checking with the machine's administrator.
+              Someone may be intercepting the connection, or the machine was reinstalled. Clusterdesk will not connect until the old key is removed from the
+              known hosts by hand after checking with the machine's administrator.
             </p>
           ) : null}
         </ErrorBanner>

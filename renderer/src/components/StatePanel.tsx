@@ -128,9 +128,7 @@ export function StatePanel({ snapshot, busy }: Props) {
             void restoreBackup(workspaceId, b.id);
           }}
         >
-          <p>
-            The {b2label(restoring)} replaces the current state file. The current file is kept as a backup, so this can be undone.
-          </p>
+          <p>The {b2label(restoring)} replaces the current state file. The current file is kept as a backup, so this can be undone.</p>
           <ChangeTable label="Changes" rows={restoreChanges(snapshot, restoring)} />
         </ConfirmDialog>
       ) : null}

@@ -54,15 +54,7 @@ export function VmActionMenu({ vm, anchor, onAction, onClose }: Props) {
   const right = Math.max(8, window.innerWidth - anchor.right);
 
   return (
-    <div
-      ref={ref}
-      role="menu"
-      aria-label={`Actions for ${vm.name}`}
-      className="menu"
-      tabIndex={-1}
-      style={{ top, right }}
-      onKeyDown={onKeyDown}
-    >
+    <div ref={ref} role="menu" aria-label={`Actions for ${vm.name}`} className="menu" tabIndex={-1} style={{ top, right }} onKeyDown={onKeyDown}>
       <div className="menu-caption" aria-hidden="true">
         {vm.name} · {vm.state}
       </div>

@@ -27,9 +27,7 @@ export function VmTable({ vms, busy, onAction }: Props) {
   const rows = useMemo(() => {
     const f = filter.trim().toLowerCase();
     if (!f) return vms;
-    return vms.filter(
-      (v) => v.name.toLowerCase().includes(f) || v.state.toLowerCase().includes(f) || (v.ipAddress ?? '').includes(f) || v.role.includes(f),
-    );
+    return vms.filter((v) => v.name.toLowerCase().includes(f) || v.state.toLowerCase().includes(f) || (v.ipAddress ?? '').includes(f) || v.role.includes(f));
   }, [vms, filter]);
 
   // The React Compiler is not used here, and the virtualizer re-renders this component on scroll by itself.
@@ -142,7 +140,8 @@ function VmRow({ vm, index, start, size, busy, menuOpen, onMenu }: RowProps) {
             aria-label="unverified"
             title="The configured address; libvirt could not confirm it (no DHCP lease or guest agent answer)"
           >
-            {' '}?
+            {' '}
+            ?
           </span>
         ) : null}
       </div>

@@ -39,7 +39,13 @@ export function WorkspaceList() {
               </span>
               <StatusBadge id={`ws-status-${e.id}`} status={displayStatus(snapshots[e.id])} />
             </button>
-            <button type="button" className="icon-button" aria-label={`Remove ${e.name}`} title={`Remove ${e.name} from the list (files stay)`} onClick={() => void removeWorkspace(e.id)}>
+            <button
+              type="button"
+              className="icon-button"
+              aria-label={`Remove ${e.name}`}
+              title={`Remove ${e.name} from the list (files stay)`}
+              onClick={() => void removeWorkspace(e.id)}
+            >
               <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
                 <path d="M3 3l10 10M13 3L3 13" stroke="currentColor" strokeWidth="1.8" />
               </svg>

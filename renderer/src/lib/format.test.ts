@@ -31,7 +31,18 @@ const snap: WorkspaceSnapshot = {
 };
 
 function backup(over: Partial<BackupEntry>): BackupEntry {
-  return { id: 'x', source: 'history', file: 'f', valid: true, serial: 1, lineage: 'abcdef0123456789', savedAt: '2024-01-01T00:00:00Z', status: 'stopped', count: 5, ...over };
+  return {
+    id: 'x',
+    source: 'history',
+    file: 'f',
+    valid: true,
+    serial: 1,
+    lineage: 'abcdef0123456789',
+    savedAt: '2024-01-01T00:00:00Z',
+    status: 'stopped',
+    count: 5,
+    ...over,
+  };
 }
 
 describe('formatters', () => {
@@ -113,9 +124,7 @@ describe('describeDrift', () => {
     expect(describeDrift({ kind: 'unrecorded', resource: 'volume', name: 'v', recorded: null, actual: '20 GB' })).toBe(
       'Volume v: exists (20 GB) but is not recorded',
     );
-    expect(describeDrift({ kind: 'ip-differs', resource: 'vm', name: 'n', recorded: null, actual: '10.0.0.2' })).toBe(
-      'VM n: recorded IP —, actually 10.0.0.2',
-    );
+    expect(describeDrift({ kind: 'ip-differs', resource: 'vm', name: 'n', recorded: null, actual: '10.0.0.2' })).toBe('VM n: recorded IP —, actually 10.0.0.2');
   });
 });
 
@@ -145,7 +154,11 @@ describe('hostKeyInfo', () => {
     });
   });
   it('falls back to error.host and port 22, and refuses incomplete details', () => {
-    expect(hostKeyInfo({ code: 'ssh-hostkey-unknown', message: 'm', host: 'h2', details: { fingerprint: 'f' } })).toEqual({ host: 'h2', port: 22, fingerprint: 'f' });
+    expect(hostKeyInfo({ code: 'ssh-hostkey-unknown', message: 'm', host: 'h2', details: { fingerprint: 'f' } })).toEqual({
+      host: 'h2',
+      port: 22,
+      fingerprint: 'f',
+    });
     expect(hostKeyInfo({ code: 'ssh-hostkey-unknown', message: 'm', host: 'h' })).toBeNull();
     expect(hostKeyInfo({ code: 'ssh-hostkey-unknown', message: 'm', details: { host: 'h', port: 70000, fingerprint: 'f' } })).toBeNull();
   });

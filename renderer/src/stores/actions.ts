@@ -105,7 +105,8 @@ export function outcomesOfError(error: ErrorData): TargetOutcome[] {
   const list = error.details?.outcomes;
   if (!Array.isArray(list)) return [];
   return list.filter(
-    (o): o is TargetOutcome => typeof o === 'object' && o !== null && typeof (o as TargetOutcome).target === 'string' && typeof (o as TargetOutcome).result === 'string',
+    (o): o is TargetOutcome =>
+      typeof o === 'object' && o !== null && typeof (o as TargetOutcome).target === 'string' && typeof (o as TargetOutcome).result === 'string',
   );
 }
 
@@ -115,10 +116,7 @@ export function outcomesOfError(error: ErrorData): TargetOutcome[] {
  * `operation:finished` (to every window alike); only a refusal before the operation began (busy, a bad argument, a
  * missing confirmation) is recorded from the answer, since no operation ended.
  */
-export async function runOperation<C extends OperationChannel>(
-  channel: C,
-  arg: InvokeArg<C> & WorkspaceRef,
-): Promise<Result<InvokeResult<C>>> {
+export async function runOperation<C extends OperationChannel>(channel: C, arg: InvokeArg<C> & WorkspaceRef): Promise<Result<InvokeResult<C>>> {
   const { workspaceId } = arg;
   useOperations.getState().begin(workspaceId, channel);
   const r = await getApi().invoke(channel, arg);
@@ -188,11 +186,13 @@ export async function restoreNewestValid(workspaceId: string): Promise<boolean> 
   if (!backups) return false;
   const best = newestValidBackup(backups);
   if (!best) {
-    useErrors.getState().push(
-      RESTORE_TITLE,
-      { code: 'not-found', message: 'No valid backup was found for this workspace.', hint: 'Import a state file, or fix the file by hand.' },
-      workspaceId,
-    );
+    useErrors
+      .getState()
+      .push(
+        RESTORE_TITLE,
+        { code: 'not-found', message: 'No valid backup was found for this workspace.', hint: 'Import a state file, or fix the file by hand.' },
+        workspaceId,
+      );
     return false;
   }
   return restoreBackup(workspaceId, best.id);
@@ -253,7 +253,11 @@ export async function startImport(workspaceId: string, file: File): Promise<void
 /** A `.cdstate` opened from the OS: select its workspace and open the import preview, or say why not. */
 export async function openBundle(ev: BundleOpened): Promise<void> {
   if (!ev.workspaceId) {
-    useErrors.getState().push('Could not open the state file', { code: 'bundle-invalid', message: ev.message, hint: 'Add the workspace, then import the file from its State tab.' });
+    useErrors.getState().push('Could not open the state file', {
+      code: 'bundle-invalid',
+      message: ev.message,
+      hint: 'Add the workspace, then import the file from its State tab.',
+    });
     return;
   }
   useWorkspaces.getState().select(ev.workspaceId);

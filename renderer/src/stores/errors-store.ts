@@ -15,9 +15,7 @@ let nextId = 1;
 
 export const useErrors = create<ErrorsState>()((set) => ({
   banners: [],
-  push: (title, error, workspaceId = null) =>
-    set((s) => ({ banners: pushBanner(s.banners, { id: nextId++, title, error, workspaceId }) })),
+  push: (title, error, workspaceId = null) => set((s) => ({ banners: pushBanner(s.banners, { id: nextId++, title, error, workspaceId }) })),
   dismiss: (id) => set((s) => ({ banners: s.banners.filter((b) => b.id !== id) })),
-  clear: (title, workspaceId = null) =>
-    set((s) => ({ banners: s.banners.filter((b) => !(b.title === title && b.workspaceId === workspaceId)) })),
+  clear: (title, workspaceId = null) => set((s) => ({ banners: s.banners.filter((b) => !(b.title === title && b.workspaceId === workspaceId)) })),
 }));

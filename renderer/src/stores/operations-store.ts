@@ -2,15 +2,7 @@
 import { create } from 'zustand';
 import type { OperationFinished, ProgressEvent } from '../../../preload/contract';
 import type { HostKeyInfo } from '../lib/host-key';
-import {
-  applyFinished,
-  applyProgress,
-  beginInvoke,
-  clearLast,
-  endInvoke,
-  type OperationOutcome,
-  type OpsMap,
-} from './reducers';
+import { applyFinished, applyProgress, beginInvoke, clearLast, endInvoke, type OperationOutcome, type OpsMap } from './reducers';
 
 /** An operation refused because a host key is unknown: the dialog offers to trust it and run `retry`. */
 export interface HostKeyPrompt {

@@ -122,7 +122,14 @@ describe('operation reducers', () => {
 
   it('finished clears busy and records the outcome of an operation started elsewhere', () => {
     let m = applyProgress({}, ev({}));
-    m = applyFinished(m, { opId: 'op1', workspaceId: 'w', operation: 'federation:stop', ok: false, error: { code: 'ssh-timeout', message: 't' }, outcomes: [{ target: 'site-1', result: 'unreachable' }] });
+    m = applyFinished(m, {
+      opId: 'op1',
+      workspaceId: 'w',
+      operation: 'federation:stop',
+      ok: false,
+      error: { code: 'ssh-timeout', message: 't' },
+      outcomes: [{ target: 'site-1', result: 'unreachable' }],
+    });
     expect(isBusy(m['w'], undefined)).toBe(false);
     expect(m['w']?.last).toMatchObject({ operation: 'federation:stop', ok: false, error: { code: 'ssh-timeout' }, outcomes: [{ target: 'site-1' }] });
   });

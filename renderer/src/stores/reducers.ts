@@ -1,14 +1,7 @@
 /**
  * Pure state transitions behind the zustand stores, kept free of React and of the API so they run in Node tests.
  */
-import type {
-  ErrorData,
-  OperationFinished,
-  ProgressEvent,
-  TargetOutcome,
-  WorkspaceEntry,
-  WorkspaceSnapshot,
-} from '../../../preload/contract';
+import type { ErrorData, OperationFinished, ProgressEvent, TargetOutcome, WorkspaceEntry, WorkspaceSnapshot } from '../../../preload/contract';
 
 // ------------------------------------------------------------------------------------------------ workspaces
 
@@ -159,11 +152,7 @@ export interface Banner {
 /** Add a banner unless the same error is already shown for the same context (repeated clicks). */
 export function pushBanner(banners: readonly Banner[], banner: Banner): readonly Banner[] {
   const dup = banners.some(
-    (b) =>
-      b.title === banner.title &&
-      b.workspaceId === banner.workspaceId &&
-      b.error.code === banner.error.code &&
-      b.error.message === banner.error.message,
+    (b) => b.title === banner.title && b.workspaceId === banner.workspaceId && b.error.code === banner.error.code && b.error.message === banner.error.message,
   );
   return dup ? banners : [...banners, banner];
 }
