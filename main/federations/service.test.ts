@@ -45,9 +45,13 @@ afterAll(async () => {
   await silent?.close();
   // Local kits run as root: ask them to stop, and let them, before their folders go (a kit whose folder vanishes
   // never sees shutdown.fl and runs forever).
-  const left = (await readdir('/tmp').catch(() => [] as string[])).filter((n) => lineages.some((l) => n.startsWith(tmpPrefixFor(l)))).map((n) => join('/tmp', n));
+  const left = (await readdir('/tmp').catch(() => [] as string[]))
+    .filter((n) => lineages.some((l) => n.startsWith(tmpPrefixFor(l))))
+    .map((n) => join('/tmp', n));
   for (const d of left) await writeFile(join(d, 'shutdown.fl'), '').catch(() => undefined);
-  await waitFor('kits stopped', async () => left.every((d) => !existsSync(join(d, 'pid.fl')) && !existsSync(join(d, 'daemon_pid.fl'))), 15_000).catch(() => undefined);
+  await waitFor('kits stopped', async () => left.every((d) => !existsSync(join(d, 'pid.fl')) && !existsSync(join(d, 'daemon_pid.fl'))), 15_000).catch(
+    () => undefined,
+  );
   for (const d of left) await rm(d, { recursive: true, force: true });
   await Promise.all([fx?.stop(), fxB?.stop()]);
   await rm(work, { recursive: true, force: true });
@@ -89,7 +93,9 @@ async function project(specs: readonly Spec[], opts: { folder?: string; files?: 
   const machines = Object.fromEntries(
     specs.map((s) => [
       s.name,
-      s.local ? { type: 'local' } : { type: 'remote', ip: s.host, port: s.port, ...(s.user ? { user: s.user } : {}), ...(s.identity ? { identity: s.identity } : {}) },
+      s.local
+        ? { type: 'local' }
+        : { type: 'remote', ip: s.host, port: s.port, ...(s.user ? { user: s.user } : {}), ...(s.identity ? { identity: s.identity } : {}) },
     ]),
   );
   await writeFile(join(folder, 'refedez.yaml'), stringify({ refedez: { folder: './.refedez', capabilities: './project.yml', kits: './kits' }, machines }));
@@ -109,6 +115,8 @@ function env(extra: Partial<FederationEnv> = {}): FederationEnv {
     homeDir: home,
     agentSocket: null,
     nvflare: null,
+    // A kit notices shutdown.fl within seconds on an idle machine, but far later on a loaded CI machine: clean waits.
+    stopGraceMs: 60_000,
     ...extra,
   };
 }
@@ -141,7 +149,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | false>, 
   }
 }
 
-
 const byTarget = (outcomes: readonly { target: string; result: string; error?: ErrorData }[]) =>
   Object.fromEntries(outcomes.map((o) => [o.target, { result: o.result, code: o.error?.code }]));
 
@@ -155,10 +162,17 @@ const probesAll = (ws: FederationWorkspace, e: FederationEnv, want: (p: MachineP
 
 describe('federation lifecycle over SSH', () => {
   it('3 remote machines + 1 local: start → probe → logs → stop → stop again → clean', async () => {
-    const ws = await project([remote('server1', fx, 0), remote('site-1', fx, 1), remote('site-2', fx, 2), { name: 'site-3', local: true }], { files: 20, bytes: 200_000 });
+    const ws = await project([remote('server1', fx, 0), remote('site-1', fx, 1), remote('site-2', fx, 2), { name: 'site-3', local: true }], {
+      files: 20,
+      bytes: 200_000,
+    });
     const e = env();
     const progress: ProgressUpdate[] = [];
-    const started = await startFederation(e, ws, ctx(undefined, (u) => progress.push(u)));
+    const started = await startFederation(
+      e,
+      ws,
+      ctx(undefined, (u) => progress.push(u)),
+    );
     expect(started.status).toBe('running');
     expect(byTarget(started.outcomes)).toEqual({
       server1: { result: 'started', code: undefined },
@@ -560,14 +574,21 @@ describe('path rules of stop and clean', () => {
   });
 
   it('stop signals any recorded folder, but never a symbolic link or the temp root', async () => {
-    const ws = await project([{ name: 'a', local: true }, { name: 'b', local: true }, { name: 'c', local: true }]);
+    const ws = await project([
+      { name: 'a', local: true },
+      { name: 'b', local: true },
+      { name: 'c', local: true },
+    ]);
     const real = await mkdtemp(join(work, 'real-'));
     const plain = `/tmp/${randomUUID()}`;
     const link = `/tmp/${randomUUID()}`;
     await mkdir(plain);
     await symlink(real, link);
     const rec = (name: string, tmp: string) => ({ name, kind: 'local' as const, host: 'localhost', port: 0, user: 'root', tmp_dir: tmp, started_at: null });
-    await store.update(targetOf(ws), 'test', () => ({ type: 'running', data: { deployed_files_path: ws.folder, machines: [rec('a', plain), rec('b', link), rec('c', '/tmp')] } }));
+    await store.update(targetOf(ws), 'test', () => ({
+      type: 'running',
+      data: { deployed_files_path: ws.folder, machines: [rec('a', plain), rec('b', link), rec('c', '/tmp')] },
+    }));
     const stopped = await stopFederation(env(), ws, ctx());
     expect(byTarget(stopped.outcomes)).toEqual({
       a: { result: 'already stopped', code: undefined },
