@@ -19,8 +19,9 @@
  * guarantee that matters (`<file>` loads) never depends on it. File systems without hard links fall back to copies.
  */
 import { constants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { redactedCopyForHistory } from '../secrets/redact';
 import { errnoCode, fsError, isNotFound } from './errors';
 import { siblingPaths } from './locations';
@@ -83,12 +84,20 @@ export async function linkOrCopy(from: string, to: string): Promise<void> {
  */
 export async function writePrivateCopy(path: string, content: string | Uint8Array): Promise<string[]> {
   const { text, removed } = redactedCopyForHistory(content);
-  await unlinkIfExists(path);
-  const handle = await open(path, 'wx', 0o600);
+  // Written aside and renamed into place: a process killed mid-write never leaves a torn copy under `path`, and the
+  // rename replaces any old file (its inode, its mode) whole. A stray aside file is ignored by the history listing.
+  const aside = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await open(aside, 'wx', 0o600);
   try {
     await handle.writeFile(text, 'utf8');
   } finally {
     await handle.close();
+  }
+  try {
+    await rename(aside, path);
+  } catch (err) {
+    await unlinkIfExists(aside).catch(() => undefined);
+    throw err;
   }
   return removed;
 }
