@@ -13,14 +13,15 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMachines, type MachinesFixture } from '../../e2e/fixtures/sshd';
-import type { Channel, ErrorData, InvokeArg, InvokeResult, MachineProbe } from '../../preload/contract';
+import type { MachineProbe } from '../../preload/contract';
 import { composeServices } from '../compose';
 import type { AppServices } from '../services';
 import { confBackend } from '../settings/conf-backend';
-import { dispatch, type HandlerTable } from '../ipc/dispatch';
+import type { HandlerTable } from '../ipc/dispatch';
 import { createHandlerTable } from '../ipc/table';
 import { generateKits } from './kits/example-kits';
 import { createMachine, resolveSsh, type Machine } from './machines/index';
+import { tableCaller } from '../ipc/test-support/call';
 
 // This file owns 127.0.31.x.
 const BASE = '127.0.31';
@@ -30,6 +31,7 @@ let fx: MachinesFixture;
 let work: string;
 let services: AppServices;
 let table: HandlerTable;
+const { call, refusal } = tableCaller(() => table);
 const folders: { dir: string; machine: () => Machine }[] = [];
 
 beforeAll(async () => {
@@ -54,19 +56,6 @@ beforeAll(async () => {
   });
   table = createHandlerTable(services);
 });
-
-/** A channel through the real handler table, as the window calls it. */
-async function call<C extends Channel>(channel: C, arg: InvokeArg<C>): Promise<InvokeResult<C>> {
-  const r = await dispatch(table, channel, arg);
-  if (!r.ok) throw Object.assign(new Error(r.error.message), r.error);
-  return r.value as InvokeResult<C>;
-}
-
-async function refusal<C extends Channel>(channel: C, arg: InvokeArg<C>): Promise<ErrorData> {
-  const r = await dispatch(table, channel, arg);
-  if (r.ok) throw new Error(`${channel} succeeded`);
-  return r.error;
-}
 
 afterAll(async () => {
   // Kits still running (a failed assertion) are asked to stop before their folders go.

@@ -3,19 +3,21 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Channel, ErrorData, EventMap, EventName, InvokeArg, InvokeResult, ProgressEvent, WorkspaceSnapshot } from '../../preload/contract';
+import type { EventMap, EventName, ProgressEvent, WorkspaceSnapshot } from '../../preload/contract';
 import { openLibvirtHost } from '../clusters/libvirt/host';
 import { saveTestHost, testHostFile } from '../clusters/libvirt/test-host';
 import { composeServices } from '../compose';
 import type { AppServices } from '../services';
 import { confBackend } from '../settings/conf-backend';
 import { vmDriftNotes } from '../workspaces/snapshot';
-import { dispatch, type HandlerTable } from './dispatch';
+import type { HandlerTable } from './dispatch';
 import { createHandlerTable } from './table';
+import { tableCaller } from './test-support/call';
 
 let dataDir: string;
 let services: AppServices;
 let table: HandlerTable;
+const { call, refusal } = tableCaller(() => table);
 let events: [EventName, unknown][];
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cd-cluster-channels-'));
@@ -28,18 +30,6 @@ afterEach(async () => {
   services.dispose();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function call<C extends Channel>(channel: C, arg: InvokeArg<C>): Promise<InvokeResult<C>> {
-  const r = await dispatch(table, channel, arg);
-  if (!r.ok) throw Object.assign(new Error(r.error.message), r.error);
-  return r.value as InvokeResult<C>;
-}
-
-async function refusal<C extends Channel>(channel: C, arg: InvokeArg<C>): Promise<ErrorData> {
-  const r = await dispatch(table, channel, arg);
-  if (r.ok) throw new Error(`${channel} succeeded`);
-  return r.error;
-}
 
 /** The snapshots published for a workspace since `from` (an index into `events`). */
 const published = (id: string, from = 0) =>

@@ -4,12 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Channel, ErrorData, InvokeArg, InvokeResult, WorkspaceSnapshot } from '../../preload/contract';
+import type { WorkspaceSnapshot } from '../../preload/contract';
 import { composeServices } from '../compose';
 import type { AppServices } from '../services';
 import type { SettingsBackend } from '../settings/settings';
-import { dispatch, type HandlerTable } from './dispatch';
+import type { HandlerTable } from './dispatch';
 import { createHandlerTable } from './table';
+import { tableCaller } from './test-support/call';
 
 function memoryBackend(): SettingsBackend {
   const data = new Map<string, unknown>();
@@ -19,6 +20,7 @@ function memoryBackend(): SettingsBackend {
 let dataDir: string;
 let services: AppServices;
 let table: HandlerTable;
+const { call, refusal } = tableCaller(() => table);
 const snapshots: WorkspaceSnapshot[] = [];
 
 beforeAll(async () => {
@@ -32,18 +34,6 @@ afterAll(async () => {
   services?.dispose();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function call<C extends Channel>(channel: C, arg: InvokeArg<C>): Promise<InvokeResult<C>> {
-  const r = await dispatch(table, channel, arg);
-  if (!r.ok) throw Object.assign(new Error(r.error.message), r.error);
-  return r.value as InvokeResult<C>;
-}
-
-async function refusal<C extends Channel>(channel: C, arg: InvokeArg<C>): Promise<ErrorData> {
-  const r = await dispatch(table, channel, arg);
-  if (r.ok) throw new Error(`${channel} succeeded`);
-  return r.error;
-}
 
 const lastOf = (id: string) => snapshots.filter((s) => s.id === id).at(-1);
 
