@@ -5,13 +5,13 @@
  * - change propagation: time from a commit in one backend object (its own pool) to the NOTIFY reaching a listener
  *   on another connection, p50 / p95 over 50 commits; the baseline is the 250 ms aim.
  *
- * Starts its own PostgreSQL (e2e/fixtures/postgres.ts); prints a line with a `note` and no figures where it cannot.
+ * Starts its own PostgreSQL (test/support/postgres.ts); prints a line with a `note` and no figures where it cannot.
  */
 import { join } from 'node:path';
-import { startPostgres, postgresUnavailable } from '../e2e/fixtures/postgres';
+import { startPostgres, postgresUnavailable } from '../test/support/postgres';
 import { PgStateBackend, type PgChange } from '../main/state/backends/postgres';
 import { StateStore } from '../main/state/store';
-import { sampleCluster, tempDir } from '../main/state/test-support/samples';
+import { sampleCluster, tempDir } from '../test/support/state/samples';
 import { median, report, timeMedian } from './lib';
 
 function percentile(samples: readonly number[], p: number): number {

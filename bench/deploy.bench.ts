@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { startMachines, startSilentListener, type MachinesFixture, type SilentListener } from '../e2e/fixtures/sshd';
+import { startMachines, startSilentListener, type MachinesFixture, type SilentListener } from '../test/support/sshd';
 import type { FederationEnv, FederationWorkspace } from '../main/federations/env';
 import { generateKits } from '../main/federations/kits/example-kits';
 import { createMachine, resolveSsh } from '../main/federations/machines/index';

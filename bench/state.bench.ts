@@ -13,7 +13,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isCertainlyValidCluster } from '../main/state/fast-validate';
 import { clusterStateSchema, serializeState, StateStore, type StateTarget } from '../main/state/index';
-import { sampleCluster, tempDir } from '../main/state/test-support/samples';
+import { sampleCluster, tempDir } from '../test/support/state/samples';
 import { report, timeMedian } from './lib';
 
 function parseSizes(args: readonly string[]): number[] {

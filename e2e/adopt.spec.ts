@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect, test } from './fixtures/app';
+import { expect, test } from '../test/support/app';
 import { WorkspacesPage } from './pages/workspaces-page';
 
 test('a state written by ReFedEz shows an Adopt… notice; its preview names what is taken over; adopting it assigns a serial', async ({ app, workDir }) => {

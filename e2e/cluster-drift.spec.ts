@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect, test } from './fixtures/app';
+import { expect, test } from '../test/support/app';
 import { ClusterPage } from './pages/cluster-page';
 import { WorkspacesPage } from './pages/workspaces-page';
 

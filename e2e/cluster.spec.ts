@@ -1,4 +1,4 @@
-import { expect, test } from './fixtures/app';
+import { expect, test } from '../test/support/app';
 import { ClusterPage } from './pages/cluster-page';
 import { WorkspacesPage } from './pages/workspaces-page';
 

@@ -2,8 +2,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { generateKits } from '../main/federations/kits/example-kits';
-import { expect, test } from './fixtures/app';
-import { startMachines, type MachinesFixture } from './fixtures/sshd';
+import { expect, test } from '../test/support/app';
+import { startMachines, type MachinesFixture } from '../test/support/sshd';
 import { FederationPage } from './pages/federation-page';
 import { WorkspacesPage } from './pages/workspaces-page';
 

@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect, test } from './fixtures/app';
+import { expect, test } from '../test/support/app';
 import { FederationPage } from './pages/federation-page';
 import { WorkspacesPage } from './pages/workspaces-page';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { wsTokenProtocol } from '../preload/wire';
 import { makeBundle } from '../main/sharing/bundle';
-import { expect, startServe, test, type ServeProcess } from './fixtures/app';
+import { expect, startServe, test, type ServeProcess } from '../test/support/app';
 import { WorkspacesPage } from './pages/workspaces-page';
 
 /** A server on another 127.0.0.1 port that records every byte of every request it gets. */

@@ -1,4 +1,4 @@
-import { expect, test } from './fixtures/app';
+import { expect, test } from '../test/support/app';
 
 test('settings are edited in a dialog, validated, and kept', async ({ app }) => {
   const page = app.page;

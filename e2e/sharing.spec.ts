@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportState } from '../main/sharing/service';
 import { StateStore } from '../main/state';
-import { expect, test } from './fixtures/app';
+import { expect, test } from '../test/support/app';
 import { WorkspacesPage } from './pages/workspaces-page';
 
 async function federationFolder(root: string, name: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateStore } from '../main/state';
-import { expect, test } from './fixtures/app';
+import { expect, test } from '../test/support/app';
 import { WorkspacesPage } from './pages/workspaces-page';
 
 async function federationFolder(root: string, name: string): Promise<string> {

@@ -1,5 +1,5 @@
 import type { Locator, Page } from '@playwright/test';
-import type { AppFixture } from '../fixtures/app';
+import type { AppFixture } from '../../test/support/app';
 
 /** A cluster workspace's view: the lifecycle toolbar, the VM table and the destroy dialog, by their accessible names. */
 export class ClusterPage {

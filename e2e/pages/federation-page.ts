@@ -1,5 +1,5 @@
 import type { Locator, Page } from '@playwright/test';
-import type { AppFixture } from '../fixtures/app';
+import type { AppFixture } from '../../test/support/app';
 
 /** A federation workspace's view: the lifecycle toolbar and the machines table, by their accessible names. */
 export class FederationPage {

@@ -1,5 +1,5 @@
 import type { Locator, Page } from '@playwright/test';
-import type { AppFixture } from '../fixtures/app';
+import type { AppFixture } from '../../test/support/app';
 
 /** The workspace list and the add form, as a user sees them. */
 export class WorkspacesPage {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterActions, federationActions, type Verdict } from '../../preload/workspace-actions';
 import { createDemoCluster } from '../clusters/demo';
 import { StateStore } from '../state';
-import { runCli } from './test-support/run-cli';
+import { runCli } from '../../test/support/run-cli';
 
 let dir = '';
 let dataDir = '';

@@ -6,7 +6,7 @@ import type { WorkspaceSnapshot } from '../../preload/contract';
 import { composeServices } from '../compose';
 import type { AppServices } from '../services';
 import { confBackend } from '../settings/conf-backend';
-import { runCli } from './test-support/run-cli';
+import { runCli } from '../../test/support/run-cli';
 
 let dir = '';
 let services: AppServices;

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMachines, type MachinesFixture } from '../../e2e/fixtures/sshd';
-import { clusterFixture, type ClusterFixture } from '../clusters/test-support';
+import { startMachines, type MachinesFixture } from '../../test/support/sshd';
+import { clusterFixture, type ClusterFixture } from '../../test/support/clusters';
 import { generateKits } from '../federations/kits/example-kits';
-import { runCli } from './test-support/run-cli';
+import { runCli } from '../../test/support/run-cli';
 
 const run = promisify(execFile);
 // This file owns 127.0.32.x.

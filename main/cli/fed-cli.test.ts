@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMachines, type MachinesFixture } from '../../e2e/fixtures/sshd';
+import { startMachines, type MachinesFixture } from '../../test/support/sshd';
 import { generateKits } from '../federations/kits/example-kits';
-import { runCli } from './test-support/run-cli';
+import { runCli } from '../../test/support/run-cli';
 
 // This file owns 127.0.30.x.
 let fx: MachinesFixture;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoCluster } from '../clusters/service';
-import { runCli } from './test-support/run-cli';
+import { runCli } from '../../test/support/run-cli';
 
 let dir = '';
 let dataDir = '';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMachines, type MachinesFixture } from '../../e2e/fixtures/sshd';
+import { startMachines, type MachinesFixture } from '../../test/support/sshd';
 import { createDemoCluster, demoConfigYaml } from '../clusters/service';
 import { generateKits } from '../federations/kits/example-kits';
 import { StateStore } from '../state';

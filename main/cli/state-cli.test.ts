@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../errors';
 import { StateStore } from '../state';
-import { runCli } from './test-support/run-cli';
+import { runCli } from '../../test/support/run-cli';
 
 let dir = '';
 let dataDir = '';

@@ -8,14 +8,14 @@ import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../errors';
-import { rejection } from '../test-support/rejection';
+import { rejection } from '../../test/support/rejection';
 import { adoptCluster, previewClusterAdoption, withOwnerMark } from './adopt';
 import { destroyCluster } from './destroy';
 import { saveTestHost } from './libvirt/test-host';
 import { childText, ownerOf } from './libvirt/xml';
 import { startCluster } from './start';
 import { stopCluster } from './stop';
-import { clusterFixture, hostDomains, recordingContext, type ClusterFixture } from './test-support';
+import { clusterFixture, hostDomains, recordingContext, type ClusterFixture } from '../../test/support/clusters';
 
 let fx: ClusterFixture | null = null;
 afterEach(async () => {

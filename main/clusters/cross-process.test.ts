@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterStatusReport } from './refresh';
-import { clusterFixture, hostDomains, type ClusterFixture } from './test-support';
+import { clusterFixture, hostDomains, type ClusterFixture } from '../../test/support/clusters';
 
 const run = promisify(execFile);
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rejection } from '../test-support/rejection';
+import { rejection } from '../../test/support/rejection';
 import { createDemoCluster } from './demo';
 
 let dir: string;

@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseXml, type XmlElement } from './libvirt/xml';
 import { startCluster } from './start';
-import { clusterFixture, fixtureYaml, recordingContext, type ClusterFixture } from './test-support';
+import { clusterFixture, fixtureYaml, recordingContext, type ClusterFixture } from '../../test/support/clusters';
 import { validateCluster } from './workspace';
 
 let fx: ClusterFixture | null = null;

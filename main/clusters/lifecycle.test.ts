@@ -6,7 +6,7 @@ import { ownerOf } from './libvirt/xml';
 import { clusterStatus, refreshCluster } from './refresh';
 import { startCluster } from './start';
 import { stopCluster } from './stop';
-import { clusterFixture, hostDomains, recordingContext, type ClusterFixture } from './test-support';
+import { clusterFixture, hostDomains, recordingContext, type ClusterFixture } from '../../test/support/clusters';
 
 let fx: ClusterFixture | null = null;
 afterEach(async () => {

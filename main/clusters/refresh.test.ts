@@ -5,7 +5,7 @@ import { saveTestHost } from './libvirt/test-host';
 import { createClusterEnv } from './env';
 import { clusterStatus, refreshCluster } from './refresh';
 import { startCluster } from './start';
-import { clusterFixture, recordingContext, type ClusterFixture } from './test-support';
+import { clusterFixture, recordingContext, type ClusterFixture } from '../../test/support/clusters';
 
 let fx: ClusterFixture | null = null;
 afterEach(async () => {

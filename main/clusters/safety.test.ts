@@ -3,18 +3,18 @@
  * resource unrecorded — on conflicts, mid-run failures and cancellation. Real test driver, no mocks.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { testOwner } from '../../e2e/fixtures/libvirt-host';
+import { testOwner } from '../../test/support/libvirt-host';
 import { openLibvirtHost } from './libvirt/host';
 import { saveTestHost } from './libvirt/test-host';
 import { ownerOf, serializeXml } from './libvirt/xml';
 import { destroyCluster } from './destroy';
 import { refreshCluster } from './refresh';
 import { startCluster } from './start';
-import { clusterFixture, hostDomains, recordingContext, type ClusterFixture } from './test-support';
+import { clusterFixture, hostDomains, recordingContext, type ClusterFixture } from '../../test/support/clusters';
 import { create } from 'xmlbuilder2';
 import { createClusterEnv } from './env';
 import { writeFile } from 'node:fs/promises';
-import { fixtureYaml } from './test-support';
+import { fixtureYaml } from '../../test/support/clusters';
 import { emptyState } from './records';
 import { buildVolumeXml, networkDhcpHosts } from './libvirt/xml';
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { saveTestHost } from './libvirt/test-host';
 import { startCluster } from './start';
 import { stopCluster } from './stop';
-import { clusterFixture, hostDomains, recordingContext, type ClusterFixture } from './test-support';
+import { clusterFixture, hostDomains, recordingContext, type ClusterFixture } from '../../test/support/clusters';
 import { vmAction } from './vm-action';
 
 let fx: ClusterFixture | null = null;

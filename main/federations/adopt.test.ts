@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMachines, type MachinesFixture } from '../../e2e/fixtures/sshd';
+import { startMachines, type MachinesFixture } from '../../test/support/sshd';
 import type { MachineProbe } from '../../preload/contract';
 import { composeServices } from '../compose';
 import type { AppServices } from '../services';
@@ -21,7 +21,7 @@ import type { HandlerTable } from '../ipc/dispatch';
 import { createHandlerTable } from '../ipc/table';
 import { generateKits } from './kits/example-kits';
 import { createMachine, resolveSsh, type Machine } from './machines/index';
-import { tableCaller } from '../ipc/test-support/call';
+import { tableCaller } from '../../test/support/ipc-call';
 
 // This file owns 127.0.31.x.
 const BASE = '127.0.31';

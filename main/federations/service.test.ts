@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MachinesFixture, refusedAddress, startMachines, startSilentListener, type SilentListener } from '../../e2e/fixtures/sshd';
+import { type MachinesFixture, refusedAddress, startMachines, startSilentListener, type SilentListener } from '../../test/support/sshd';
 import type { ErrorData, MachineProbe } from '../../preload/contract';
 import { simpleContext, type ProgressUpdate } from '../operations/types';
 import { StateStore, type FederationState, type MachineRecord } from '../state';
@@ -16,7 +16,7 @@ import { createMachine, resolveSsh } from './machines/index';
 import { OUR_TMP_NAME, tmpPrefixFor } from './paths';
 import { adoptFederation } from './adopt';
 import { cleanFederation, startFederation, stopFederation } from './service';
-import { rejection } from '../test-support/rejection';
+import { rejection } from '../../test/support/rejection';
 
 // This file owns 127.0.13.x (fixture A: .2–.4, fixture B: .20–.21, refused/silent addresses: .50+).
 const BASE = '127.0.13';

@@ -12,7 +12,7 @@ import { confBackend } from '../settings/conf-backend';
 import { vmDriftNotes } from '../workspaces/snapshot';
 import type { HandlerTable } from './dispatch';
 import { createHandlerTable } from './table';
-import { tableCaller } from './test-support/call';
+import { tableCaller } from '../../test/support/ipc-call';
 
 let dataDir: string;
 let services: AppServices;

@@ -10,7 +10,7 @@ import type { AppServices } from '../services';
 import type { SettingsBackend } from '../settings/settings';
 import type { HandlerTable } from './dispatch';
 import { createHandlerTable } from './table';
-import { tableCaller } from './test-support/call';
+import { tableCaller } from '../../test/support/ipc-call';
 
 function memoryBackend(): SettingsBackend {
   const data = new Map<string, unknown>();

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refusedAddress } from '../../e2e/fixtures/sshd';
+import { refusedAddress } from '../../test/support/sshd';
 import { createDemoCluster } from '../clusters/service';
-import { runCli, type CliRun } from '../cli/test-support/run-cli';
-import { expectNoSecretFiles, PEM_KEY, SECRET_NEEDLES } from './test-support/no-secrets';
+import { runCli, type CliRun } from '../../test/support/run-cli';
+import { expectNoSecretFiles, PEM_KEY, SECRET_NEEDLES } from '../../test/support/no-secrets';
 
 /** The file ReFedEz's own code wrote (shared/ beside the checkout), else the repo's copy of that layout. */
 const FIXTURES = [

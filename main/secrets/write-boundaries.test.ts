@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeHistoryFile } from '../state/history';
 import { StateStore, type ClusterState, type StateTarget } from '../state';
-import { tempDir } from '../state/test-support/samples';
-import { expectNoSecretFiles, PEM_KEY, SECRET_NEEDLES, stateWithSecrets } from './test-support/no-secrets';
+import { tempDir } from '../../test/support/state/samples';
+import { expectNoSecretFiles, PEM_KEY, SECRET_NEEDLES, stateWithSecrets } from '../../test/support/no-secrets';
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -11,8 +11,8 @@ import WebSocket from 'ws';
 import { framesOf, WS_MAX_FRAME_BYTES, WS_MAX_MESSAGE_CHARS, WS_PROTOCOL, wsTokenProtocol, type ServerMessage } from '../../preload/wire';
 import { bundleText } from '../ipc/schemas';
 import { makeBundle } from '../sharing/bundle';
-import { sampleFederation } from '../state/test-support/samples';
-import { assertAlive, startServeChild, type ServeChild } from './test-support/child';
+import { sampleFederation } from '../../test/support/state/samples';
+import { assertAlive, startServeChild, type ServeChild } from '../../test/support/serve/child';
 
 const TOKEN = 'chunked-import-token-0123456789';
 const MiB = 1024 * 1024;

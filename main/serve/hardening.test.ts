@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { assertAlive, frame, rawExchange, rawWebSocket, startServeChild, statusOf, type ServeChild } from './test-support/child';
+import { assertAlive, frame, rawExchange, rawWebSocket, startServeChild, statusOf, type ServeChild } from '../../test/support/serve/child';
 
 const TOKEN = 'hardening-token-0123456789';
 let dir = '';

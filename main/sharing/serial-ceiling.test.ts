@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERIAL_MAX, StateStore } from '../state';
-import { sampleCluster } from '../state/test-support/samples';
-import { rejection } from '../test-support/rejection';
+import { sampleCluster } from '../../test/support/state/samples';
+import { rejection } from '../../test/support/rejection';
 import { makeBundle, parseBundle, type StateBundle } from './bundle';
 import { importState, readBundle, type ShareTarget } from './service';
 

@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERIAL_MAX, STATE_LIMITS } from './parse';
 import { StateStore, type StateTarget } from './index';
-import { sampleCluster, tempDir } from './test-support/samples';
-import { rejection } from '../test-support/rejection';
+import { sampleCluster, tempDir } from '../../test/support/state/samples';
+import { rejection } from '../../test/support/rejection';
 
 const run = promisify(execFile);
 let dir: string;

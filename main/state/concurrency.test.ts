@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore, type StateTarget } from './index';
-import { bundleChild, Child } from './test-support/children';
-import { sampleCluster, tempDir } from './test-support/samples';
+import { bundleChild, Child } from '../../test/support/state/children';
+import { sampleCluster, tempDir } from '../../test/support/state/samples';
 
 let dir: string;
 let cleanup: () => Promise<void>;

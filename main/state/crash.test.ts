@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore, type ClusterState, type StateTarget } from './index';
-import { bundleChild, Child } from './test-support/children';
-import { sampleCluster, tempDir } from './test-support/samples';
+import { bundleChild, Child } from '../../test/support/state/children';
+import { sampleCluster, tempDir } from '../../test/support/state/samples';
 
 /**
  * Sized by time, not by count: as many kills as fit in KILL_BUDGET_MS (up to MAX_KILLS; ~300 on an idle machine),

@@ -6,7 +6,7 @@ import type { AppError } from '../errors';
 import { isAppError } from '../errors';
 import { lineColumn, locateJsonError } from './parse';
 import { StateStore, summarize, vmStateFromName, type StateTarget } from './index';
-import { tempDir } from './test-support/samples';
+import { tempDir } from '../../test/support/state/samples';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 

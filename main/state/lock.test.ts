@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore, type StateTarget } from './index';
-import { bundleChild, Child } from './test-support/children';
-import { sampleCluster, tempDir } from './test-support/samples';
-import { rejection } from '../test-support/rejection';
+import { bundleChild, Child } from '../../test/support/state/children';
+import { sampleCluster, tempDir } from '../../test/support/state/samples';
+import { rejection } from '../../test/support/rejection';
 
 let dir: string;
 let cleanup: () => Promise<void>;

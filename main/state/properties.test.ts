@@ -6,7 +6,7 @@ import { AppError } from '../errors';
 import { isCertainlyValidCluster } from './fast-validate';
 import { clusterStateSchema, serializeState, StateStore, VM_STATES, type StateKind, type StateTarget } from './index';
 import { isSecretKey } from './convert';
-import { sampleCluster, sampleFederation, tempDir } from './test-support/samples';
+import { sampleCluster, sampleFederation, tempDir } from '../../test/support/state/samples';
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../errors';
 import { isoNow, StateStore, type ClusterState, type FederationState, type StateTarget } from './index';
-import { sampleCluster, sampleFederation, tempDir } from './test-support/samples';
+import { sampleCluster, sampleFederation, tempDir } from '../../test/support/state/samples';
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -2,7 +2,7 @@
 import * as libvirt from '@unraid/libvirt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { create } from 'xmlbuilder2';
-import { createTempTestHost, testOwner, type TempTestHost } from '../../../e2e/fixtures/libvirt-host';
+import { createTempTestHost, testOwner, type TempTestHost } from '../../../test/support/libvirt-host';
 import { isAppError } from '../../errors';
 import { openConnectionCount, openLibvirtHost } from './host';
 import { domainStateName, type LibvirtHost } from './types';

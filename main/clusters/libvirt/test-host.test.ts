@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTempTestHost, type TempTestHost } from '../../../e2e/fixtures/libvirt-host';
+import { createTempTestHost, type TempTestHost } from '../../../test/support/libvirt-host';
 import { openLibvirtHost } from './host';
 import { createDemoHost, saveTestHost, testHostFile, testHostUri } from './test-host';
 import { childText } from './xml';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { type MachinesFixture, pidAlive, startMachines } from '../../../e2e/fixtures/sshd';
+import { type MachinesFixture, pidAlive, startMachines } from '../../../test/support/sshd';
 import { loadFederationConfig } from '../config/federation-config';
 import { createMachine, type Machine, resolveSsh } from '../machines/index';
 import { generateKits } from './example-kits';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MachinesFixture, pidAlive, startMachines } from '../../../e2e/fixtures/sshd';
+import { type MachinesFixture, pidAlive, startMachines } from '../../../test/support/sshd';
 import { createMachine } from './index';
 import { resolveSsh } from './ssh-settings';
 import type { Machine, UploadProgress } from './types';

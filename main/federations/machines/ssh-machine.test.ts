@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MachinesFixture, refusedAddress, startMachines, startSilentListener } from '../../../e2e/fixtures/sshd';
+import { type MachinesFixture, refusedAddress, startMachines, startSilentListener } from '../../../test/support/sshd';
 import { isAppError } from '../../errors';
 import { createMachine, type MachineEnvironment } from './index';
 import { resolveSsh } from './ssh-settings';

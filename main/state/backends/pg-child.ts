@@ -3,7 +3,7 @@
  * lines report progress. Modes: `race` (N read-increment-write updates), `hold` (takes the lock and never lets go),
  * `saver` (N saves of a big state).
  */
-import { sampleCluster } from '../test-support/samples';
+import { sampleCluster } from '../../../test/support/state/samples';
 import { PgStateBackend, type PgTarget } from './postgres';
 
 interface Config {

@@ -1,20 +1,20 @@
 /**
- * The PostgreSQL backend against a real PostgreSQL server started by the test (e2e/fixtures/postgres.ts).
+ * The PostgreSQL backend against a real PostgreSQL server started by the test (test/support/postgres.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresUnavailable, startPostgres, type PostgresFixture } from '../../../e2e/fixtures/postgres';
+import { postgresUnavailable, startPostgres, type PostgresFixture } from '../../../test/support/postgres';
 import { AppError } from '../../errors';
-import { rejection } from '../../test-support/rejection';
+import { rejection } from '../../../test/support/rejection';
 import { StateStore } from '../store';
-import { sampleCluster, tempDir } from '../test-support/samples';
+import { sampleCluster, tempDir } from '../../../test/support/state/samples';
 import { libpqPassword, parsePgUrl } from './pg-connect';
 import { PgStateBackend, type PgChange, type PgTarget } from './postgres';
 import { pullToFile, pushToBackend } from './migrate';
-import { runCli } from '../../cli/test-support/run-cli';
+import { runCli } from '../../../test/support/run-cli';
 import { mkdir } from 'node:fs/promises';
 
 const why = postgresUnavailable();

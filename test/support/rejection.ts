@@ -1,4 +1,4 @@
-import { AppError } from '../errors';
+import { AppError } from '../../main/errors';
 
 /** Awaits a promise that must reject with an AppError and returns that error (tests then assert its fields). */
 export async function rejection(p: Promise<unknown>): Promise<AppError> {

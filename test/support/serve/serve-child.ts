@@ -2,7 +2,7 @@
  * A headless host in its own process, for tests that must see whether input kills it: a crash shows up as the child
  * exiting, not as an error swallowed by the test runner. argv: staticDir dataDir token [host].
  */
-import { startServe } from '../serve';
+import { startServe } from '../../../main/serve/serve';
 
 const [staticDir, dataDir, token, host] = process.argv.slice(2);
 if (!staticDir || !dataDir || !token) throw new Error('usage: serve-child STATIC_DIR DATA_DIR TOKEN [HOST]');

@@ -5,11 +5,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTempTestHost, type TempTestHost, type TestHostSeed } from '../../e2e/fixtures/libvirt-host';
-import { simpleContext, type OpContext, type ProgressUpdate } from '../operations/types';
-import { StateStore, type ClusterState } from '../state';
-import { createClusterEnv, type ClusterEnv } from './env';
-import type { ClusterWorkspace } from './workspace';
+import { createTempTestHost, type TempTestHost, type TestHostSeed } from './libvirt-host';
+import { simpleContext, type OpContext, type ProgressUpdate } from '../../main/operations/types';
+import { StateStore, type ClusterState } from '../../main/state';
+import { createClusterEnv, type ClusterEnv } from '../../main/clusters/env';
+import type { ClusterWorkspace } from '../../main/clusters/workspace';
 
 export interface ClusterFixture {
   readonly dir: string;

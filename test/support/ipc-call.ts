@@ -1,6 +1,6 @@
 /** Calling the real handler table from tests, as the window does: `call` answers the value, `refusal` the error. */
-import type { Channel, ErrorData, InvokeArg, InvokeResult } from '../../../preload/contract';
-import { dispatch, type HandlerTable } from '../dispatch';
+import type { Channel, ErrorData, InvokeArg, InvokeResult } from '../../preload/contract';
+import { dispatch, type HandlerTable } from '../../main/ipc/dispatch';
 
 export interface TableCaller {
   /** The channel's value; a refusal is thrown as an Error carrying the error data's fields. */

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ClusterState, FederationState, VmRecord } from '../schema';
+import type { ClusterState, FederationState, VmRecord } from '../../../main/state/schema';
 
 /** A cluster state with `vmCount` VMs (deterministic content). */
 export function sampleCluster(vmCount: number, name = 'hpc-test', extra: Record<string, unknown> = {}): ClusterState {

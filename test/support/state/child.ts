@@ -4,7 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { StateStore, type ClusterState, type StateTarget } from '../index';
+import { StateStore, type ClusterState, type StateTarget } from '../../../main/state/index';
 import { sampleCluster } from './samples';
 
 interface Config {
