@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 /** tsx's loader by URL, so the CLI can run from any working directory (a project folder, like a user's shell). */
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
