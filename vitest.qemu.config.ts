@@ -9,7 +9,7 @@ export default defineConfig({
     globalSetup: ['test/qemu/global-setup.ts'],
     pool: 'forks',
     fileParallelism: true,
-    maxWorkers: 3,
+    maxWorkers: 4, // one per file: lifecycle, forced-stop, remote, cli
     testTimeout: 240_000,
     hookTimeout: 240_000,
     reporters: ['default'],

@@ -4,6 +4,7 @@
  * CLI (bin/clusterdesk.js → out/main/cli.js), as a user does: run `npm run build` (or `npx electron-vite build`) first.
  *
  *   npm run bench -- cli [--reps 10]
+ *   NODE_DISABLE_COMPILE_CACHE=1 npm run bench -- cli    (without Node's compile cache, which bin/clusterdesk.js enables)
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -83,6 +84,9 @@ export async function main(args: string[]): Promise<void> {
         aim_ratio: aims[c.name],
         reps: s.length,
         node: process.version,
+        // bin/clusterdesk.js turns Node's compile cache on (filled by the warm-up round); NODE_DISABLE_COMPILE_CACHE=1
+        // measures without it.
+        compile_cache: process.env.NODE_DISABLE_COMPILE_CACHE ? 'off' : 'on',
         ...(failed ? { note: `some runs failed: ${failed}` } : {}),
       });
     }

@@ -9,8 +9,10 @@ import { createDemoCluster } from '../clusters/service';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-/** Native / heavy modules a light command must not load: libvirt's FFI (koffi), @unraid/libvirt and ssh2. */
-const HEAVY = /[/\\]node_modules[/\\](koffi|@koromix|@unraid[/\\]libvirt|ssh2)[/\\]/;
+/** Native / heavy modules a light command must not load: libvirt's FFI (koffi), @unraid/libvirt, ssh2 and pg. */
+const HEAVY = /[/\\]node_modules[/\\](koffi|@koromix|@unraid[/\\]libvirt|ssh2|pg|pg-[a-z-]+)[/\\]/;
+/** What no status command needs: SSH, PostgreSQL, and the progress bars of long operations. */
+const NOT_FOR_STATUS = /[/\\]node_modules[/\\](ssh2|pg|pg-[a-z-]+|cli-progress)[/\\]/;
 
 // A real process, observed from outside the code under test: a `--require` preload prints every CommonJS module
 // (koffi, ssh2 and @unraid/libvirt are all CommonJS) in Node's module cache when the process exits.
@@ -49,7 +51,7 @@ function loadedBy(args: readonly string[]): Promise<{ code: number | null; stdou
 }
 
 describe('CLI start-up loads only what a command needs', () => {
-  it('--version and --help load neither koffi, @unraid/libvirt nor ssh2', async () => {
+  it('--version and --help load none of koffi, @unraid/libvirt, ssh2 or pg', async () => {
     for (const args of [['--version'], ['--help'], ['hpc', '--help'], ['fed', 'start', '--help']]) {
       const r = await loadedBy(args);
       expect(r.code, args.join(' ')).toBe(0);
@@ -61,7 +63,7 @@ describe('CLI start-up loads only what a command needs', () => {
     }
   }, 240_000); // several processes through tsx: slow on a loaded machine, and nothing here is timed
 
-  it('state show and fed status load neither, while hpc status does load the libvirt FFI (the recorder sees it)', async () => {
+  it('state show and fed status load none of them, while hpc status loads the libvirt FFI (the recorder sees it) but no SSH, pg or progress bars', async () => {
     const fed = join(dir, 'fed');
     await mkdir(fed, { recursive: true });
     await writeFile(join(fed, 'refedez.yaml'), 'refedez:\n  folder: ./.refedez\n  capabilities: ./project.yml\n  kits: ./kits\nmachines: {}\n');
@@ -74,12 +76,13 @@ describe('CLI start-up loads only what a command needs', () => {
       const r = await loadedBy(args);
       expect(r.code, args.join(' ')).toBe(0);
       expect(
-        r.loaded.filter((p) => HEAVY.test(p)),
+        r.loaded.filter((p) => HEAVY.test(p) || NOT_FOR_STATUS.test(p)),
         args.join(' '),
       ).toEqual([]);
     }
     const status = await loadedBy(['hpc', 'status', demo.configFile]);
     expect(status.code).toBe(0);
     expect(status.loaded.some((p) => /[/\\](koffi|@koromix)[/\\]/.test(p))).toBe(true);
+    expect(status.loaded.filter((p) => NOT_FOR_STATUS.test(p))).toEqual([]);
   }, 240_000);
 });

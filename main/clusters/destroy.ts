@@ -54,7 +54,11 @@ export async function destroyCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx:
         return { target: name, result: 'skipped', message: 'not created by Clusterdesk for this state; left alone' };
       if (isActive(d.state)) {
         ctx.progress({ target: name, step: 'force-off', value: 0.3, message: `Forcing ${name} off` });
-        await s.host.destroyDomain(name);
+        await s.host.destroyDomain(name).catch(async (err: unknown) => {
+          // Gone off by itself since the read (libvirt: "domain is not running"): nothing to force; undefine it.
+          const now = await s.host.getDomain(name).catch(() => null);
+          if (!now || isActive(now.state)) throw err;
+        });
         await s.saveHost();
       }
       ctx.progress({ target: name, step: 'undefine', value: 0.7, message: `Undefining ${name}` });

@@ -129,7 +129,10 @@ export async function stopCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: Op
             await s.host.destroyDomain(name);
             set(name, 'forced', `did not shut down within ${timeoutSec} s; forced off`);
           } catch (err) {
-            set(name, 'failed', toErrorData(err).message, err);
+            // It may have gone off by itself after the last poll (libvirt: "domain is not running"): then it stopped.
+            const now = await s.host.getDomain(name).catch(() => null);
+            if (now && !isActive(now.state)) set(name, 'stopped', `shut down as the ${timeoutSec} s timeout passed`);
+            else set(name, 'failed', toErrorData(err).message, err);
           }
         }),
       );

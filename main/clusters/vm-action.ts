@@ -65,7 +65,12 @@ export async function vmAction(env: ClusterEnv, ws: ClusterWorkspace, ctx: OpCon
     checkAction(vm, action, info.state);
     s.checkCancelled();
     ctx.progress({ target: vm, step: action, value: 0.3, message: `${action} ${vm}` });
-    await perform(s.host, vm, action);
+    await perform(s.host, vm, action).catch(async (err: unknown) => {
+      // The VM changed state since the check (libvirt: "domain is not running"): the same answer as the check's.
+      const now = await s.host.getDomain(vm).catch(() => null);
+      if (now) checkAction(vm, action, now.state);
+      throw err;
+    });
     const after = await s.host.getDomain(vm);
     const now = vmStateOf(after?.state ?? 'NOSTATE');
     s.update((st) => {

@@ -149,7 +149,7 @@ export interface TierCluster {
   readonly serialDir: string;
   readonly poolDir: string;
   readonly subnet: string;
-  /** The VM names in config order (controller, compute-01, compute-02). */
+  /** The VM names in config order (controller, compute-01, compute-02, …). */
   readonly vms: readonly string[];
   serialLog(vm: string): string;
 }
@@ -164,6 +164,8 @@ export interface ClusterOptions {
   readonly uri: string;
   /** Leave the serial log folder uncreated (QEMU then fails to start: the injected failure). */
   readonly withoutSerialDir?: boolean;
+  /** Compute nodes beside the controller (default 2, as in cluster.yaml); fewer guests boot faster. */
+  readonly computeNodes?: number;
 }
 
 /** A workspace folder with cluster.yaml (from scripts/qemu/cluster.yaml) and the images linked into it. */
@@ -183,11 +185,13 @@ export async function writeCluster(tier: Tier, parent: string, opts: ClusterOpti
   doc.setIn(['clusters', 'hpc', 'network', 'subnet'], subnet);
   doc.setIn(['clusters', 'hpc', 'network', 'bridge'], `cdq${opts.net}`);
   doc.setIn(['clusters', 'hpc', 'controller', 'ip_address'], `10.231.${opts.net}.10`);
+  const computeNodes = opts.computeNodes ?? 2;
+  doc.setIn(['clusters', 'hpc', 'compute_nodes', 'count'], computeNodes);
   const configFile = join(dir, 'cluster.yaml');
   await writeFile(configFile, doc.toString());
   const serialDir = join(dir, String(doc.getIn(['clusterdesk', 'serial_log_dir'])));
   if (!opts.withoutSerialDir) await mkdir(serialDir, { recursive: true });
-  const vms = [`${opts.name}-controller`, `${opts.name}-compute-01`, `${opts.name}-compute-02`];
+  const vms = [`${opts.name}-controller`, ...Array.from({ length: computeNodes }, (_, i) => `${opts.name}-compute-${String(i + 1).padStart(2, '0')}`)];
   return {
     dir,
     configFile,

@@ -65,24 +65,24 @@ export function fedCommands(program: Command): void {
   );
 
   common(fed.command('status').description('the recorded state (clean / running / dirty) and its machines')).action(
-    (config: string, o: FedOptions, cmd: Command) =>
-      execute(globals(cmd), () =>
-        withFederation(globals(cmd), config, o, async (env, ws) => {
-          const { isFederationState } = await import('../../state');
-          const state = await env.store.load({ kind: 'federation', file: ws.statePath });
-          const type = state && isFederationState(state) ? state.type : 'clean';
-          const machines =
-            (state?.data as { machines?: { name: string; kind: string; host: string; user: string; tmp_dir: string; started_at?: string }[] } | undefined)
-              ?.machines ?? [];
-          const table = machines.length
-            ? `\n${renderTable(
-                ['MACHINE', 'KIND', 'HOST', 'USER', 'TEMP DIR', 'STARTED'],
-                machines.map((m) => [m.name, m.kind, m.host, m.user, m.tmp_dir, m.started_at]),
-              )}`
-            : '';
-          return { human: `status: ${type}${table}`, json: { status: type, machines } };
-        }),
-      ),
+    (config: string, _o: FedOptions, cmd: Command) =>
+      execute(globals(cmd), async () => {
+        // Reads the state file only: no context, no progress bars, no SSH.
+        const [{ store }, { isFederationState }] = await Promise.all([cliRuntime(globals(cmd)), import('../../state')]);
+        const ws = await resolveWorkspace(config, { expect: 'federation' });
+        const state = await store.load({ kind: 'federation', file: ws.statePath });
+        const type = state && isFederationState(state) ? state.type : 'clean';
+        const machines =
+          (state?.data as { machines?: { name: string; kind: string; host: string; user: string; tmp_dir: string; started_at?: string }[] } | undefined)
+            ?.machines ?? [];
+        const table = machines.length
+          ? `\n${renderTable(
+              ['MACHINE', 'KIND', 'HOST', 'USER', 'TEMP DIR', 'STARTED'],
+              machines.map((m) => [m.name, m.kind, m.host, m.user, m.tmp_dir, m.started_at]),
+            )}`
+          : '';
+        return { human: `status: ${type}${table}`, json: { status: type, machines } };
+      }),
   );
 
   common(fed.command('probe').description('read-only health check of every recorded machine')).action((config: string, o: FedOptions, cmd: Command) =>

@@ -1,14 +1,25 @@
 import type { Command } from 'commander';
 import type { DriftItem, TargetOutcome } from '../../../preload/contract';
-import type { ClusterEnv, ClusterWorkspace } from '../../clusters/service';
+import type { ClusterEnv } from '../../clusters/env';
+import type { ClusterWorkspace } from '../../clusters/workspace';
 import { AppError, isAppError, toErrorData } from '../../errors';
-import type { OpContext } from '../../operations/types';
+import { simpleContext, type OpContext } from '../../operations/types';
 import type { ClusterState } from '../../state';
 import { cliRuntime, execute, globals, refuseByRule, resolveWorkspace, type CommandResult, type GlobalOptions } from '../common';
 import { EXIT, exitCodeForOutcomes, renderTable, worseExit } from '../format';
 
-/** The cluster domain (and through it libvirt's FFI), loaded only by the commands that use it. */
-const service = () => import('../../clusters/service');
+/**
+ * The cluster domain (and through it libvirt's FFI), loaded only by the commands that use it, and per command: the
+ * `service` barrel would load start's, destroy's and adoption's code (and the demo) for a read-only `status`.
+ */
+const envModule = () => import('../../clusters/env');
+const domain = {
+  workspace: () => import('../../clusters/workspace'),
+  start: () => import('../../clusters/start'),
+  stop: () => import('../../clusters/stop'),
+  destroy: () => import('../../clusters/destroy'),
+  refresh: () => import('../../clusters/refresh'),
+};
 
 interface HpcOptions {
   readonly state?: string;
@@ -23,16 +34,21 @@ async function withCluster(
   fn: (env: ClusterEnv, ws: ClusterWorkspace, ctx: OpContext) => Promise<CommandResult>,
   action?: 'start' | 'stop' | 'destroy' | 'refresh',
 ): Promise<CommandResult> {
-  const [{ store, settings }, { createClusterEnv }, { cliContext, progressMode }] = await Promise.all([cliRuntime(g), service(), import('../progress')]);
+  const [{ store, settings }, { createClusterEnv }, { cliContext, progressMode }] = await Promise.all([
+    cliRuntime(g),
+    envModule(),
+    // `status` reports no progress: it does not load the progress bars.
+    action ? import('../progress') : { cliContext: null, progressMode: null },
+  ]);
   const found = await resolveWorkspace(config, { ...(o.state ? { state: o.state } : {}), expect: 'cluster' });
   if (action) await refuseByRule(store, found, action);
   const ws: ClusterWorkspace = { configFile: found.configFile, statePath: found.statePath, ...(o.connect ? { libvirtUri: o.connect } : {}) };
   const env = createClusterEnv({ store, stopTimeoutSec: settings.get('stopTimeoutSec'), parallelism: settings.get('parallelism') });
-  const ctx = cliContext(progressMode(g.json ?? false));
+  const ctx = cliContext && progressMode ? cliContext(progressMode(g.json ?? false)) : null;
   try {
-    return await fn(env, ws, ctx);
+    return await fn(env, ws, ctx ?? simpleContext());
   } finally {
-    ctx.done();
+    ctx?.done();
     await env.dispose();
   }
 }
@@ -96,7 +112,7 @@ export function hpcCommands(program: Command): void {
           exit: EXIT.failed,
         };
       }
-      const { validateCluster } = await service();
+      const { validateCluster } = await domain.workspace();
       const report = await validateCluster({ configFile: found.configFile, statePath: found.statePath, ...(o.connect ? { libvirtUri: o.connect } : {}) });
       // Config errors already say `file:line: field: what`.
       const human = report.valid
@@ -113,7 +129,7 @@ export function hpcCommands(program: Command): void {
           globals(cmd),
           config,
           o,
-          async (env, ws, ctx) => operationResult(env, ws, (await (await service()).startCluster(env, ws, ctx)).outcomes),
+          async (env, ws, ctx) => operationResult(env, ws, (await (await domain.start()).startCluster(env, ws, ctx)).outcomes),
           'start',
         ),
       ),
@@ -132,7 +148,7 @@ export function hpcCommands(program: Command): void {
             if (timeoutSec !== undefined && (!Number.isFinite(timeoutSec) || timeoutSec < 0)) {
               throw new AppError('invalid-argument', `--timeout must be a number of seconds, got ${o.timeout}.`);
             }
-            return operationResult(env, ws, (await (await service()).stopCluster(env, ws, ctx, timeoutSec === undefined ? {} : { timeoutSec })).outcomes);
+            return operationResult(env, ws, (await (await domain.stop()).stopCluster(env, ws, ctx, timeoutSec === undefined ? {} : { timeoutSec })).outcomes);
           },
           'stop',
         ),
@@ -152,7 +168,7 @@ export function hpcCommands(program: Command): void {
           globals(cmd),
           config,
           o,
-          async (env, ws, ctx) => operationResult(env, ws, (await (await service()).destroyCluster(env, ws, ctx)).outcomes),
+          async (env, ws, ctx) => operationResult(env, ws, (await (await domain.destroy()).destroyCluster(env, ws, ctx)).outcomes),
           'destroy',
         );
       }),
@@ -160,12 +176,13 @@ export function hpcCommands(program: Command): void {
 
   common(hpc.command('status').description('the recorded state and what libvirt reports now (read-only)')).action(
     (config: string, o: HpcOptions, cmd: Command) =>
-      execute(globals(cmd), () =>
-        withCluster(globals(cmd), config, o, async (env, ws) => {
-          const r = await (await service()).clusterStatus(env, ws);
+      execute(globals(cmd), () => {
+        const refresh = domain.refresh(); // loads while the runtime and the workspace do
+        return withCluster(globals(cmd), config, o, async (env, ws) => {
+          const r = await (await refresh).clusterStatus(env, ws);
           return { human: `${vmTable(r.recorded)}\n\n${driftLines(r.drift)}\n(libvirt: ${r.uri})`, json: { uri: r.uri, recorded: r.recorded, drift: r.drift } };
-        }),
-      ),
+        });
+      }),
   );
 
   common(hpc.command('refresh').description('compare the record with libvirt; --apply writes what libvirt reports'))
@@ -177,7 +194,7 @@ export function hpcCommands(program: Command): void {
           config,
           o,
           async (env, ws, ctx) => {
-            const r = await (await service()).refreshCluster(env, ws, ctx, { apply: o.apply ?? false });
+            const r = await (await domain.refresh()).refreshCluster(env, ws, ctx, { apply: o.apply ?? false });
             const tail = r.applied
               ? 'Applied: the state now records what libvirt reports.'
               : r.drift.length
