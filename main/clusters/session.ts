@@ -22,12 +22,31 @@ export interface ClusterSession {
   update(fn: (s: ClusterState) => ClusterState): void;
   /** Saves the demo host (if any), then writes the state; concurrent calls coalesce into one write after them. */
   checkpoint(): Promise<void>;
+  /**
+   * A paced checkpoint, for progress that need not be durable at once (what it records is either provable by our
+   * mark or already written ahead): checkpoints begin at most every `CHECKPOINT_PACE_MS`, or further apart when one
+   * takes long (a few times its own duration), so a start of N VMs writes tens of generations, not N. Resolves after
+   * that checkpoint; it may be left unawaited (a failure is not lost: the next `checkpoint` meets it again). A paced
+   * checkpoint still pending when the operation ends is written before the lock is released.
+   */
+  checkpointSoon(): Promise<void>;
   /** Waits for writes in flight, then removes the state file and writes nothing more (a start that created nothing). */
   discard(): Promise<void>;
   /** Saves the demo host only (destroy writes no intermediate states). */
   saveHost(): Promise<void>;
   /** Throws `cancelled` when the operation was cancelled. */
   checkCancelled(): void;
+}
+
+/** The shortest gap between the starts of two paced checkpoints. */
+export const CHECKPOINT_PACE_MS = 250;
+/** Paced checkpoints are also at least this many times their own last duration apart (checkpoints ≤ ~1/4 of the time). */
+const PACE_COST_FACTOR = 3;
+
+/** A paced checkpoint waiting for its time: `fire` starts it now. */
+interface Paced {
+  readonly promise: Promise<void>;
+  readonly fire: () => void;
 }
 
 /** Serializes saves and coalesces requests: each caller resolves after a save that began after its request. */
@@ -112,13 +131,17 @@ const CHANGES: ReadonlySet<string> = new Set([
   'deleteVolume',
 ] satisfies (keyof LibvirtHost)[]);
 
-/** `host` with every change routed through the gate. */
-function gated(host: LibvirtHost, gate: SaveGate): LibvirtHost {
+/** `host` with every change routed through the gate; `changed` is called as each change begins. */
+function gated(host: LibvirtHost, gate: SaveGate, changed: () => void): LibvirtHost {
   return new Proxy(host, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof prop !== 'string' || !CHANGES.has(prop) || typeof value !== 'function') return value;
-      return (...args: unknown[]) => gate.change(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      return (...args: unknown[]) =>
+        gate.change(() => {
+          changed();
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        });
     },
   });
 }
@@ -147,22 +170,72 @@ export async function withSession<T>(
         const raw = await env.connect(opts.uri);
         const hostFile = testHostFile(raw.uri);
         const gate = new SaveGate();
-        const host = hostFile ? gated(raw, gate) : raw;
+        // The demo host is saved only when something changed it since its last save (a save reads every object).
+        let hostDirty = true;
+        const host = hostFile
+          ? gated(raw, gate, () => {
+              hostDirty = true;
+            })
+          : raw;
         let state: ClusterState | null = null;
+        /** The state object the last write returned: a checkpoint with nothing new writes no generation. */
+        let written: ClusterState | null = null;
         const hostSaver = new Coalescer(async () => {
-          if (hostFile) await gate.save(() => saveTestHost(raw, hostFile));
+          if (!hostFile) return;
+          await gate.save(async () => {
+            // Changes wait while the save runs, so whatever begins after this point marks the host dirty again.
+            if (!hostDirty) return;
+            hostDirty = false;
+            try {
+              await saveTestHost(raw, hostFile);
+            } catch (err) {
+              hostDirty = true;
+              throw err;
+            }
+          });
         });
+        let lastStart = Number.NEGATIVE_INFINITY;
+        let lastCostMs = 0;
         const saver = new Coalescer(async () => {
-          await hostSaver.request();
-          const snap = state;
-          if (!snap) return;
-          const written = await tx.write(snap);
-          // Updates made while the write was in flight stay; only the header the store filled in is taken over.
-          state =
-            state === snap
-              ? written
-              : { ...state!, version: written.version, serial: written.serial, lineage: written.lineage, last_modified: written.last_modified };
+          const t0 = performance.now();
+          lastStart = t0;
+          try {
+            await hostSaver.request();
+            const snap = state;
+            if (!snap || snap === written) return;
+            const w = await tx.write(snap);
+            // Updates made while the write was in flight stay; only the header the store filled in is taken over.
+            state =
+              state === snap ? w : { ...state!, version: w.version, serial: w.serial, lineage: w.lineage, last_modified: w.last_modified };
+            written = state === w ? w : null;
+          } finally {
+            lastCostMs = performance.now() - t0;
+          }
         });
+        let paced: Paced | null = null;
+        const checkpointSoon = (): Promise<void> => {
+          if (paced) return paced.promise;
+          const gap = Math.max(CHECKPOINT_PACE_MS, PACE_COST_FACTOR * lastCostMs);
+          const wait = Math.max(0, lastStart + gap - performance.now());
+          let release!: () => void;
+          const due = new Promise<void>((r) => {
+            release = r;
+          });
+          const promise = due.then(() => {
+            paced = null;
+            return saver.request();
+          });
+          promise.catch(() => undefined);
+          const timer = setTimeout(release, wait);
+          paced = {
+            promise,
+            fire: () => {
+              clearTimeout(timer);
+              release();
+            },
+          };
+          return promise;
+        };
         const session: ClusterSession = {
           tx,
           host,
@@ -178,6 +251,7 @@ export async function withSession<T>(
             state = f(state);
           },
           checkpoint: () => saver.request(),
+          checkpointSoon,
           async discard() {
             await saver.idle();
             state = null;
@@ -192,6 +266,12 @@ export async function withSession<T>(
         try {
           return await fn(session);
         } finally {
+          // (read through a function: the compiler does not see that the callbacks above assign it)
+          const pending = ((): Paced | null => paced)();
+          if (pending) {
+            pending.fire();
+            await pending.promise.catch(() => undefined);
+          }
           await saver.idle();
           await hostSaver.idle();
           await raw.close();
