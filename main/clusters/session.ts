@@ -5,7 +5,7 @@
 import type { OpContext } from '../operations/types';
 import { AppError, cancelledError } from '../errors';
 import type { ClusterState, StateTx } from '../state';
-import { saveTestHost, testHostFile } from './libvirt/test-host';
+import { saveTestHost, TestHostXmlCache, testHostFile } from './libvirt/test-host';
 import type { LibvirtHost } from './libvirt/types';
 import type { ClusterEnv } from './env';
 import { clusterTarget, type ClusterWorkspace } from './workspace';
@@ -24,12 +24,13 @@ export interface ClusterSession {
   checkpoint(): Promise<void>;
   /**
    * A paced checkpoint, for progress that need not be durable at once (what it records is either provable by our
-   * mark or already written ahead): checkpoints begin at most every `CHECKPOINT_PACE_MS`, or further apart when one
-   * takes long (a few times its own duration), so a start of N VMs writes tens of generations, not N. Resolves after
-   * that checkpoint; it may be left unawaited (a failure is not lost: the next `checkpoint` meets it again). A paced
-   * checkpoint still pending when the operation ends is written before the lock is released.
+   * mark or already written ahead): it begins no sooner than `delayMs` from now, and checkpoints begin at most every
+   * `CHECKPOINT_PACE_MS` — or further apart when one takes long (a few times its own duration). Calls coalesce: one
+   * pending paced checkpoint, brought forward by a call that allows an earlier one. Resolves after that checkpoint;
+   * it may be left unawaited (a failure is not lost: the next checkpoint meets it again). One still pending when
+   * the operation ends is written before the lock is released.
    */
-  checkpointSoon(): Promise<void>;
+  checkpointSoon(delayMs?: number): Promise<void>;
   /** Waits for writes in flight, then removes the state file and writes nothing more (a start that created nothing). */
   discard(): Promise<void>;
   /** Saves the demo host only (destroy writes no intermediate states). */
@@ -43,9 +44,11 @@ export const CHECKPOINT_PACE_MS = 250;
 /** Paced checkpoints are also at least this many times their own last duration apart (checkpoints ≤ ~1/4 of the time). */
 const PACE_COST_FACTOR = 3;
 
-/** A paced checkpoint waiting for its time: `fire` starts it now. */
+/** A paced checkpoint waiting for its time (`due`, on the performance clock): `fire` starts it now. */
 interface Paced {
   readonly promise: Promise<void>;
+  readonly due: number;
+  readonly timer: ReturnType<typeof setTimeout>;
   readonly fire: () => void;
 }
 
@@ -131,16 +134,21 @@ const CHANGES: ReadonlySet<string> = new Set([
   'deleteVolume',
 ] satisfies (keyof LibvirtHost)[]);
 
-/** `host` with every change routed through the gate; `changed` is called as each change begins. */
-function gated(host: LibvirtHost, gate: SaveGate, changed: () => void): LibvirtHost {
+/** `host` with every change routed through the gate; `changed` hears of each change as it ends (result or undefined). */
+function gated(host: LibvirtHost, gate: SaveGate, changed: (method: string, args: readonly unknown[], result: unknown) => void): LibvirtHost {
   return new Proxy(host, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof prop !== 'string' || !CHANGES.has(prop) || typeof value !== 'function') return value;
       return (...args: unknown[]) =>
-        gate.change(() => {
-          changed();
-          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        gate.change(async () => {
+          let result: unknown;
+          try {
+            result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            return result;
+          } finally {
+            changed(prop, args, result);
+          }
         });
     },
   });
@@ -172,9 +180,11 @@ export async function withSession<T>(
         const gate = new SaveGate();
         // The demo host is saved only when something changed it since its last save (a save reads every object).
         let hostDirty = true;
+        const xmlCache = new TestHostXmlCache();
         const host = hostFile
-          ? gated(raw, gate, () => {
+          ? gated(raw, gate, (method, args, result) => {
               hostDirty = true;
+              xmlCache.changed(method, args, result);
             })
           : raw;
         let state: ClusterState | null = null;
@@ -187,7 +197,7 @@ export async function withSession<T>(
             if (!hostDirty) return;
             hostDirty = false;
             try {
-              await saveTestHost(raw, hostFile);
+              await saveTestHost(raw, hostFile, xmlCache);
             } catch (err) {
               hostDirty = true;
               throw err;
@@ -213,27 +223,31 @@ export async function withSession<T>(
           }
         });
         let paced: Paced | null = null;
-        const checkpointSoon = (): Promise<void> => {
-          if (paced) return paced.promise;
-          const gap = Math.max(CHECKPOINT_PACE_MS, PACE_COST_FACTOR * lastCostMs);
-          const wait = Math.max(0, lastStart + gap - performance.now());
+        const checkpointSoon = (delayMs = 0): Promise<void> => {
+          const now = performance.now();
+          const due = Math.max(now + Math.max(0, delayMs), lastStart + Math.max(CHECKPOINT_PACE_MS, PACE_COST_FACTOR * lastCostMs));
+          if (paced) {
+            if (due >= paced.due) return paced.promise;
+            // Brought forward: the same promise, an earlier timer.
+            clearTimeout(paced.timer);
+            const { promise, fire } = paced;
+            paced = { promise, fire, due, timer: setTimeout(fire, due - now) };
+            return promise;
+          }
           let release!: () => void;
-          const due = new Promise<void>((r) => {
+          const ready = new Promise<void>((r) => {
             release = r;
           });
-          const promise = due.then(() => {
+          const promise = ready.then(() => {
             paced = null;
             return saver.request();
           });
           promise.catch(() => undefined);
-          const timer = setTimeout(release, wait);
-          paced = {
-            promise,
-            fire: () => {
-              clearTimeout(timer);
-              release();
-            },
+          const fire = () => {
+            if (paced) clearTimeout(paced.timer);
+            release();
           };
+          paced = { promise, fire, due, timer: setTimeout(fire, due - now) };
           return promise;
         };
         const session: ClusterSession = {

@@ -49,10 +49,12 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
       await ensureNetwork(s, plan, mark('network'));
       const poolDir = await ensurePool(s, plan, mark('pool'));
       const order = new PlanOrder(plan);
-      const ahead = await VolumeWriteAhead.create(s, plan, order, poolDir, writeAheadWindow(plan.vms.length, env.parallelism));
+      const batch = batchSize(plan.vms.length, env.parallelism);
+      const ahead = await VolumeWriteAhead.create(s, plan, order, poolDir, batch);
+      const batches = new BatchCheckpoints(s, ahead, batch);
       let settled;
       try {
-        settled = await mapBounded(plan.vms, env.parallelism, ctx.signal, (vm, i) => startVm(s, plan, order, ahead, vm, i, mark(vm.role)));
+        settled = await mapBounded(plan.vms, env.parallelism, ctx.signal, (vm, i) => startVm(s, plan, order, ahead, batches, vm, i, mark(vm.role)));
       } finally {
         // Paths written ahead for volumes that were never created (cancelled, failed, not reached) are not ours to keep.
         ahead.release();
@@ -163,17 +165,21 @@ class PlanOrder {
   }
 }
 
-/** How many upcoming VMs get their volume path written ahead in one checkpoint. */
-export function writeAheadWindow(vms: number, parallelism: number): number {
-  return Math.max(2 * parallelism, Math.ceil(vms / 20));
+/** VMs per batch: what one checkpoint records (and how many volume paths it writes ahead). */
+export function batchSize(vms: number, parallelism: number): number {
+  return Math.max(2 * parallelism, Math.ceil(vms / 25));
 }
 
+/** The longest a VM's progress waits for a checkpoint when its batch is slow to fill (a real host). */
+const BATCH_MAX_DELAY_MS = 2000;
+
 /**
- * Write-ahead of volume paths, a window at a time. libvirt keeps no mark on a volume, so a volume is ours only if the
+ * Write-ahead of volume paths, a batch at a time. libvirt keeps no mark on a volume, so a volume is ours only if the
  * state recorded its exact path before it was created (ownership.ts). Recording each path in its own generation
- * made a 1,000-VM start write ~1,000 generations; here the paths of the next `window` VMs are recorded together and
- * made durable by one checkpoint (a paced one, started before the workers get there, or an immediate one if they
- * do). Only volumes absent when the pool was listed are written ahead; one that appears meanwhile is refused.
+ * made a 1,000-VM start write ~1,000 generations; here the paths of upcoming VMs are recorded a batch at a time, one
+ * to two batches ahead of the VMs being worked on, so the batch checkpoints make them durable before the workers get
+ * there (a worker that does get there first forces a checkpoint). Only volumes absent when the pool was listed are
+ * written ahead; one that appears meanwhile is refused.
  */
 class VolumeWriteAhead {
   /** VMs [0, durable) have their paths on disk; [0, recorded) in memory. */
@@ -187,14 +193,17 @@ class VolumeWriteAhead {
     private readonly plan: Plan,
     private readonly order: PlanOrder,
     private readonly poolDir: string,
-    private readonly window: number,
+    private readonly batch: number,
     private readonly absent: ReadonlySet<string>,
   ) {}
 
-  static async create(s: ClusterSession, plan: Plan, order: PlanOrder, poolDir: string, window: number): Promise<VolumeWriteAhead> {
-    const existing = new Set((await s.host.listVolumes(plan.pool.name)).map((v) => v.name));
+  static async create(s: ClusterSession, plan: Plan, order: PlanOrder, poolDir: string, batch: number): Promise<VolumeWriteAhead> {
+    const existing = new Set(await s.host.volumeNames(plan.pool.name));
     const absent = new Set(plan.vms.filter((vm) => !existing.has(vm.volume) && !adoptedDisk(s.state, vm.name)).map((vm) => vm.volume));
-    return new VolumeWriteAhead(s, plan, order, poolDir, window, absent);
+    const ahead = new VolumeWriteAhead(s, plan, order, poolDir, batch, absent);
+    // The first batches go out with the checkpoint that follows (the caller's next one).
+    ahead.recordUpTo(Math.min(plan.vms.length, 2 * batch));
+    return ahead;
   }
 
   expectedPath(vm: VmPlan): string {
@@ -212,30 +221,32 @@ class VolumeWriteAhead {
       add.push({ name: vm.volume, path, size_gb: vm.diskGb, format: 'qcow2' });
     }
     this.recorded = Math.max(this.recorded, to);
-    this.s.update((st) => this.order.withVolumes(st, add));
+    if (add.length > 0) this.s.update((st) => this.order.withVolumes(st, add));
   }
 
-  /**
-   * Called as VM `i` begins: resolves once its path (if it needs one) is durable. Halfway through a window, the next
-   * one is recorded and left to a paced checkpoint, so the workers seldom wait.
-   */
+  /** Everything recorded so far is in the state as of now: durable once a checkpoint begun after this has ended. */
+  private durableAfter(checkpoint: Promise<void>): Promise<void> {
+    const to = this.recorded;
+    return checkpoint.then(() => {
+      this.durable = Math.max(this.durable, to);
+    });
+  }
+
+  /** Called as VM `i` begins: keeps the next batches recorded ahead; resolves once VM `i`'s own path is durable. */
   async cover(i: number): Promise<void> {
     const n = this.plan.vms.length;
-    if (this.recorded < n && i + Math.ceil(this.window / 2) >= this.recorded) {
-      const to = Math.min(n, this.recorded + this.window);
-      this.recordUpTo(to);
-      void this.s.checkpointSoon().then(
-        () => {
-          this.durable = Math.max(this.durable, to);
-        },
-        () => undefined,
-      );
+    if (this.recorded < n && i + this.batch >= this.recorded) {
+      this.recordUpTo(Math.min(n, this.recorded + this.batch));
+      // Left to the batch checkpoints (paced); only noted here, so that a later `cover` knows what is durable.
+      void this.durableAfter(this.s.checkpointSoon(BATCH_MAX_DELAY_MS)).catch(() => undefined);
     }
     if (i < this.durable || !this.absent.has(this.plan.vms[i]!.volume)) return;
-    if (i >= this.recorded) this.recordUpTo(Math.min(n, i + this.window));
-    const to = this.recorded;
-    await this.s.checkpoint();
-    this.durable = Math.max(this.durable, to);
+    await this.durableAfter(this.s.checkpoint());
+  }
+
+  /** A checkpoint was asked for by someone else: note what it makes durable. */
+  noteCheckpoint(checkpoint: Promise<void>): void {
+    void this.durableAfter(checkpoint).catch(() => undefined);
   }
 
   /** Was `volume`'s path written ahead in this run, for a volume not created yet? */
@@ -363,8 +374,41 @@ async function ensurePool(s: ClusterSession, plan: Plan, owner: OwnerMark): Prom
   return poolTargetPath(await s.host.poolXml(name)) ?? plan.poolPath;
 }
 
+/**
+ * Checkpoints per batch: one when a batch's worth of VM records has accumulated (paced: at most every 250 ms), and
+ * none later than `BATCH_MAX_DELAY_MS` after a record (a slow host fills its batches slowly).
+ */
+class BatchCheckpoints {
+  private count = 0;
+  constructor(
+    private readonly s: ClusterSession,
+    private readonly ahead: VolumeWriteAhead,
+    private readonly size: number,
+  ) {}
+
+  /** A VM record changed (defined, started). Each VM counts twice, so a batch is `size` VMs' two records. */
+  recorded(): void {
+    this.count++;
+    if (this.count >= 2 * this.size) {
+      this.count = 0;
+      this.ahead.noteCheckpoint(this.s.checkpointSoon());
+    } else {
+      this.ahead.noteCheckpoint(this.s.checkpointSoon(BATCH_MAX_DELAY_MS));
+    }
+  }
+}
+
 /** One VM: volume, domain, running. Returns what happened (`started`, `resumed`, `already running`). */
-async function startVm(s: ClusterSession, plan: Plan, order: PlanOrder, ahead: VolumeWriteAhead, vm: VmPlan, index: number, owner: OwnerMark): Promise<string> {
+async function startVm(
+  s: ClusterSession,
+  plan: Plan,
+  order: PlanOrder,
+  ahead: VolumeWriteAhead,
+  batches: BatchCheckpoints,
+  vm: VmPlan,
+  index: number,
+  owner: OwnerMark,
+): Promise<string> {
   const host = s.host;
   const progress = (step: string, value: number, message: string) => s.ctx.progress({ target: vm.name, step, value, message });
   s.checkCancelled();
@@ -449,7 +493,7 @@ async function startVm(s: ClusterSession, plan: Plan, order: PlanOrder, ahead: V
       state: vmStateOf(state0),
     }),
   );
-  void s.checkpointSoon();
+  batches.recorded();
   s.checkCancelled();
 
   let result: string;
@@ -484,7 +528,7 @@ async function startVm(s: ClusterSession, plan: Plan, order: PlanOrder, ahead: V
   const after = await host.getDomain(vm.name);
   const now = isoNow();
   s.update((st): ClusterState => patchVm(st, vm.name, { state: after ? vmStateOf(after.state) : 'UNDEFINED', last_seen: after ? now : null }));
-  void s.checkpointSoon();
+  batches.recorded();
   progress('running', 1, `${vm.name} is ${after ? vmStateOf(after.state) : 'gone'}`);
   return result;
 }

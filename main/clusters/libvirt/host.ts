@@ -458,12 +458,16 @@ class KoffiLibvirtHost implements LibvirtHost {
   }
 
   async listVolumes(pool: string): Promise<readonly VolumeInfo[]> {
+    const names = await this.volumeNames(pool);
+    const infos = await Promise.all(names.map((name) => this.getVolume(pool, name)));
+    return infos.filter((i): i is VolumeInfo => i !== null);
+  }
+
+  volumeNames(pool: string): Promise<readonly string[]> {
     return this.c.with('pool', pool, async (p) => {
       const out: [Ptr | null] = [null];
       const n = await this.c.call<number>(`list the volumes of storage pool ${pool}`, 'virStoragePoolListAllVolumes', p, out, 0);
-      const names = this.c.readHandles(out[0], n, 'virStorageVolFree', (v) => this.fn.virStorageVolGetName(v) as string);
-      const infos = await Promise.all(names.map((name) => this.getVolume(pool, name)));
-      return infos.filter((i): i is VolumeInfo => i !== null);
+      return this.c.readHandles(out[0], n, 'virStorageVolFree', (v) => this.fn.virStorageVolGetName(v) as string);
     });
   }
 
