@@ -21,32 +21,11 @@ import { startCluster } from '../main/clusters/start';
 import { stopCluster } from '../main/clusters/stop';
 import { simpleContext } from '../main/operations/types';
 import { StateStore } from '../main/state';
+import { scaleConfigYaml } from '../test/support/clusters';
 import { report } from './lib';
 
 const AIM_MS_PER_1000 = 30_000;
 const AIM_GENERATIONS = 50;
-
-/** cluster.yaml for `n` VMs: a controller and `count: n-1` DHCP compute nodes on a /20 (room for 4,000 hosts). */
-export function scaleConfigYaml(name: string, uri: string, n: number): string {
-  return [
-    'version: "1.0"',
-    `metadata: { name: ${JSON.stringify(name)} }`,
-    `clusterdesk: { libvirt_uri: ${JSON.stringify(uri)}, pool_path: "pool" }`,
-    'clusters:',
-    '  hpc:',
-    `    name: ${JSON.stringify(name)}`,
-    '    base_image_path: "images/base.qcow2"',
-    '    network: { subnet: "10.96.0.0/20", bridge: "cdb96" }',
-    '    controller: { cpu_cores: 1, memory_gb: 1, disk_gb: 10, ip_address: "10.96.0.10" }',
-    '    compute_nodes:',
-    `      count: ${n - 1}`,
-    '      cpu_cores: 1',
-    '      memory_gb: 1',
-    '      disk_gb: 10',
-    '      ip: DHCP',
-    '',
-  ].join('\n');
-}
 
 function errText(err: unknown): string {
   return err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
