@@ -1,21 +1,26 @@
 /**
  * `start`: validate; create (or resume with) the network, the pool, one volume and one domain per VM; start the
- * domains with bounded parallelism. Each resource is recorded as soon as it exists (a volume's path even just before
- * it is created), so a failed or cancelled start leaves a `partial` state that names everything there is, and a
- * re-run resumes with it. Only what is proved ours is resumed (see ownership.ts); anything else carrying one of our
- * names is refused with `libvirt-conflict`. A start that fails before creating anything leaves no state behind.
+ * domains with bounded parallelism. A failed or cancelled start leaves a `partial` state that names everything there
+ * is, and a re-run resumes with it. Only what is proved ours is resumed (see ownership.ts); anything else carrying one
+ * of our names is refused with `libvirt-conflict`. A start that fails before creating anything leaves no state behind.
+ *
+ * Checkpoints at scale (docs/state.md): the network and the pool are recorded as they are created; the VMs are not
+ * written one by one. What needs to be durable first is only what carries no mark of ours — a volume's path, written
+ * ahead of its creation for a window of upcoming VMs at once (`VolumeWriteAhead`). Domains carry our mark, so a crash
+ * between their creation and the next checkpoint loses nothing: the next start adopts them. Everything else is
+ * recorded in memory and written by paced checkpoints (at most every 250 ms) and one final checkpoint.
  */
 import { assertNever, type TargetOutcome } from '../../preload/contract';
 import { actionHint, AppError, toErrorData } from '../errors';
 import type { OpContext } from '../operations/types';
-import { isoNow, type ClusterState } from '../state';
+import { isoNow, type ClusterState, type VolumeRecord } from '../state';
 import { guestDomainSpec } from './config/guest';
 import type { VmPlan } from './config/plan';
 import type { ClusterEnv } from './env';
 import { buildDomainXml, buildNetworkXml, buildPoolXml, buildVolumeXml, networkDhcpHosts, poolTargetPath, type OwnerMark } from './libvirt/xml';
 import { conflictError, domainHolder, networkHolder, poolHolder, volumeRecorded } from './ownership';
 import { mapBounded } from './parallel';
-import { emptyState, networkRecordOf, patchVm, vmRecordOf, withNetwork, withPool, withVm, withVolume, withoutVolume } from './records';
+import { emptyState, networkRecordOf, patchVm, vmRecordOf, withNetwork, withPool, withoutVolume, type ClusterVm } from './records';
 import { withSession, type ClusterSession } from './session';
 import { deriveStatus, vmStateOf } from './vm-state';
 import { loadConfig, planOf, type ClusterWorkspace } from './workspace';
@@ -43,7 +48,17 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
       await refuseConflicts(s, plan, lineage);
       await ensureNetwork(s, plan, mark('network'));
       const poolDir = await ensurePool(s, plan, mark('pool'));
-      const settled = await mapBounded(plan.vms, env.parallelism, ctx.signal, (vm) => startVm(s, plan, vm, mark(vm.role), poolDir));
+      const order = new PlanOrder(plan);
+      const batch = batchSize(plan.vms.length, env.parallelism);
+      const ahead = await VolumeWriteAhead.create(s, plan, order, poolDir, batch);
+      const batches = new BatchCheckpoints(s, ahead, batch);
+      let settled;
+      try {
+        settled = await mapBounded(plan.vms, env.parallelism, ctx.signal, (vm, i) => startVm(s, plan, order, ahead, batches, vm, i, mark(vm.role)));
+      } finally {
+        // Paths written ahead for volumes that were never created (cancelled, failed, not reached) are not ours to keep.
+        ahead.release();
+      }
       const outcomes: TargetOutcome[] = settled.map((r, i) => {
         const name = plan.vms[i]!.name;
         if (r.status === 'done') return { target: name, result: r.value };
@@ -102,15 +117,161 @@ function adoptedDisk(state: ClusterState | null, name: string): string | null {
   return path ?? null;
 }
 
-/** VMs and volumes in the config's order whatever order they finished in (VMs start in parallel); others last. */
-function inPlanOrder(st: ClusterState, plan: Plan): ClusterState {
-  const rank = new Map<string, number>();
-  plan.vms.forEach((vm, i) => {
-    rank.set(vm.name, i);
-    rank.set(vm.volume, i);
-  });
-  const by = (a: { name: string }, b: { name: string }) => (rank.get(a.name) ?? Infinity) - (rank.get(b.name) ?? Infinity);
-  return { ...st, vms: [...st.vms].sort(by), volumes: [...st.volumes].sort(by) };
+/**
+ * Keeps VMs and volumes in the config's order whatever order they finish in (VMs start in parallel; others last):
+ * each record is put in its place (a binary search), not the whole list sorted per record.
+ */
+class PlanOrder {
+  private readonly rank = new Map<string, number>();
+  constructor(plan: Plan) {
+    plan.vms.forEach((vm, i) => {
+      this.rank.set(vm.name, i);
+      this.rank.set(vm.volume, i);
+    });
+  }
+
+  private rankOf(name: string): number {
+    return this.rank.get(name) ?? Infinity;
+  }
+
+  /** `list` with `items` put in place (replacing records of the same name); the input list is not changed. */
+  place<T extends { readonly name: string }>(list: readonly T[], items: readonly T[]): T[] {
+    const out = [...list];
+    for (const item of items) {
+      const at = out.findIndex((x) => x.name === item.name);
+      if (at >= 0) {
+        out[at] = item;
+        continue;
+      }
+      const r = this.rankOf(item.name);
+      let lo = 0;
+      let hi = out.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.rankOf(out[mid]!.name) <= r) lo = mid + 1;
+        else hi = mid;
+      }
+      out.splice(lo, 0, item);
+    }
+    return out;
+  }
+
+  withVm(st: ClusterState, vm: ClusterVm): ClusterState {
+    return { ...st, vms: this.place(st.vms, [vm]) };
+  }
+
+  withVolumes(st: ClusterState, volumes: readonly VolumeRecord[]): ClusterState {
+    return volumes.length === 0 ? st : { ...st, volumes: this.place(st.volumes, volumes) };
+  }
+}
+
+/** VMs per batch: what one checkpoint records (and how many volume paths it writes ahead). */
+export function batchSize(vms: number, parallelism: number): number {
+  return Math.max(2 * parallelism, Math.ceil(vms / 25));
+}
+
+/** The longest a VM's progress waits for a checkpoint when its batch is slow to fill (a real host). */
+const BATCH_MAX_DELAY_MS = 2000;
+
+/**
+ * Write-ahead of volume paths, a batch at a time. libvirt keeps no mark on a volume, so a volume is ours only if the
+ * state recorded its exact path before it was created (ownership.ts). Recording each path in its own generation
+ * made a 1,000-VM start write ~1,000 generations; here the paths of upcoming VMs are recorded a batch at a time, one
+ * to two batches ahead of the VMs being worked on, so the batch checkpoints make them durable before the workers get
+ * there (a worker that does get there first forces a checkpoint). Only volumes absent when the pool was listed are
+ * written ahead; one that appears meanwhile is refused.
+ */
+class VolumeWriteAhead {
+  /** VMs [0, durable) have their paths on disk; [0, recorded) in memory. */
+  private durable = 0;
+  private recorded = 0;
+  /** Volume name → path written ahead in this run and not created (yet). */
+  private readonly unconfirmed = new Map<string, string>();
+
+  private constructor(
+    private readonly s: ClusterSession,
+    private readonly plan: Plan,
+    private readonly order: PlanOrder,
+    private readonly poolDir: string,
+    private readonly batch: number,
+    private readonly absent: ReadonlySet<string>,
+  ) {}
+
+  static async create(s: ClusterSession, plan: Plan, order: PlanOrder, poolDir: string, batch: number): Promise<VolumeWriteAhead> {
+    const existing = new Set(await s.host.volumeNames(plan.pool.name));
+    const absent = new Set(plan.vms.filter((vm) => !existing.has(vm.volume) && !adoptedDisk(s.state, vm.name)).map((vm) => vm.volume));
+    const ahead = new VolumeWriteAhead(s, plan, order, poolDir, batch, absent);
+    // The first batches go out with the checkpoint that follows (the caller's next one).
+    ahead.recordUpTo(Math.min(plan.vms.length, 2 * batch));
+    return ahead;
+  }
+
+  expectedPath(vm: VmPlan): string {
+    return `${this.poolDir.replace(/\/+$/, '')}/${vm.volume}`;
+  }
+
+  /** Records (in memory) the paths of VMs [recorded, to) whose volume is to be created. */
+  private recordUpTo(to: number): void {
+    const add: VolumeRecord[] = [];
+    for (let i = this.recorded; i < to; i++) {
+      const vm = this.plan.vms[i]!;
+      if (!this.absent.has(vm.volume)) continue;
+      const path = this.expectedPath(vm);
+      this.unconfirmed.set(vm.volume, path);
+      add.push({ name: vm.volume, path, size_gb: vm.diskGb, format: 'qcow2' });
+    }
+    this.recorded = Math.max(this.recorded, to);
+    if (add.length > 0) this.s.update((st) => this.order.withVolumes(st, add));
+  }
+
+  /** Everything recorded so far is in the state as of now: durable once a checkpoint begun after this has ended. */
+  private durableAfter(checkpoint: Promise<void>): Promise<void> {
+    const to = this.recorded;
+    return checkpoint.then(() => {
+      this.durable = Math.max(this.durable, to);
+    });
+  }
+
+  /** Called as VM `i` begins: keeps the next batches recorded ahead; resolves once VM `i`'s own path is durable. */
+  async cover(i: number): Promise<void> {
+    const n = this.plan.vms.length;
+    if (this.recorded < n && i + this.batch >= this.recorded) {
+      this.recordUpTo(Math.min(n, this.recorded + this.batch));
+      // Left to the batch checkpoints (paced); only noted here, so that a later `cover` knows what is durable.
+      void this.durableAfter(this.s.checkpointSoon(BATCH_MAX_DELAY_MS)).catch(() => undefined);
+    }
+    if (i < this.durable || !this.absent.has(this.plan.vms[i]!.volume)) return;
+    await this.durableAfter(this.s.checkpoint());
+  }
+
+  /** A checkpoint was asked for by someone else: note what it makes durable. */
+  noteCheckpoint(checkpoint: Promise<void>): void {
+    void this.durableAfter(checkpoint).catch(() => undefined);
+  }
+
+  /** Was `volume`'s path written ahead in this run, for a volume not created yet? */
+  pending(volume: string): boolean {
+    return this.unconfirmed.has(volume);
+  }
+
+  /** The volume was created: its record stays. */
+  confirm(volume: string): void {
+    this.unconfirmed.delete(volume);
+  }
+
+  /** The volume will not be created by us (failed, refused): its record goes (written at the next checkpoint). */
+  drop(volume: string): void {
+    if (!this.unconfirmed.delete(volume)) return;
+    this.s.update((st) => withoutVolume(st, volume));
+  }
+
+  /** Drops every path still unconfirmed (the run is over). */
+  release(): void {
+    if (this.unconfirmed.size === 0) return;
+    const gone = new Set(this.unconfirmed.keys());
+    this.unconfirmed.clear();
+    if (this.s.state) this.s.update((st) => ({ ...st, volumes: st.volumes.filter((v) => !gone.has(v.name)) }));
+  }
 }
 
 /** Refuses, before creating anything, when a name start would use is held by something that is not ours. */
@@ -213,8 +374,41 @@ async function ensurePool(s: ClusterSession, plan: Plan, owner: OwnerMark): Prom
   return poolTargetPath(await s.host.poolXml(name)) ?? plan.poolPath;
 }
 
+/**
+ * Checkpoints per batch: one when a batch's worth of VM records has accumulated (paced: at most every 250 ms), and
+ * none later than `BATCH_MAX_DELAY_MS` after a record (a slow host fills its batches slowly).
+ */
+class BatchCheckpoints {
+  private count = 0;
+  constructor(
+    private readonly s: ClusterSession,
+    private readonly ahead: VolumeWriteAhead,
+    private readonly size: number,
+  ) {}
+
+  /** A VM record changed (defined, started). Each VM counts twice, so a batch is `size` VMs' two records. */
+  recorded(): void {
+    this.count++;
+    if (this.count >= 2 * this.size) {
+      this.count = 0;
+      this.ahead.noteCheckpoint(this.s.checkpointSoon());
+    } else {
+      this.ahead.noteCheckpoint(this.s.checkpointSoon(BATCH_MAX_DELAY_MS));
+    }
+  }
+}
+
 /** One VM: volume, domain, running. Returns what happened (`started`, `resumed`, `already running`). */
-async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMark, poolDir: string): Promise<string> {
+async function startVm(
+  s: ClusterSession,
+  plan: Plan,
+  order: PlanOrder,
+  ahead: VolumeWriteAhead,
+  batches: BatchCheckpoints,
+  vm: VmPlan,
+  index: number,
+  owner: OwnerMark,
+): Promise<string> {
   const host = s.host;
   const progress = (step: string, value: number, message: string) => s.ctx.progress({ target: vm.name, step, value, message });
   s.checkCancelled();
@@ -225,30 +419,41 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
   if (adopted) {
     volumePath = adopted;
   } else {
-    const record = (path: string) => s.update((st) => inPlanOrder(withVolume(st, { name: vm.volume, path, size_gb: vm.diskGb, format: 'qcow2' }), plan));
+    const record = (path: string) => s.update((st) => order.withVolumes(st, [{ name: vm.volume, path, size_gb: vm.diskGb, format: 'qcow2' }]));
+    await ahead.cover(index);
+    s.checkCancelled();
     let volume = await host.getVolume(plan.pool.name, vm.volume);
     if (volume) {
       // Checked again here (the pool may have been inactive up front, or the name taken since): a volume is resumed
-      // only when the state records its exact path.
-      if (!volumeRecorded(volume, s.state!.volumes)) throw conflictError([`${plan.pool.name}/${vm.volume}`], host.uri);
+      // only when the state recorded its exact path before this run wrote it ahead.
+      if (ahead.pending(vm.volume) || !volumeRecorded(volume, s.state!.volumes)) {
+        ahead.drop(vm.volume);
+        throw conflictError([`${plan.pool.name}/${vm.volume}`], host.uri);
+      }
     } else {
-      // Recorded before it exists (write-ahead): a crash right after the creation leaves it recorded, hence ours.
-      const expected = `${poolDir.replace(/\/+$/, '')}/${vm.volume}`;
-      record(expected);
-      await s.checkpoint();
+      if (!ahead.pending(vm.volume) && !s.state!.volumes.some((v) => v.name === vm.volume && v.path === ahead.expectedPath(vm))) {
+        // Not written ahead (it existed when the pool was listed and is gone since): write it ahead now, on its own.
+        record(ahead.expectedPath(vm));
+        await s.checkpoint();
+      }
       progress('volume', 0.1, `Creating volume ${vm.volume} (${vm.diskGb} GB over ${plan.baseImagePath})`);
       try {
         volume = await host.createVolume(plan.pool.name, buildVolumeXml({ name: vm.volume, capacityGb: vm.diskGb, backingPath: plan.baseImagePath }));
       } catch (err) {
         // Not created by us: the path must not stay recorded, or a volume someone else puts there would pass as ours.
-        s.update((st) => withoutVolume(st, vm.volume));
+        ahead.drop(vm.volume);
+        if (s.state!.volumes.some((v) => v.name === vm.volume)) s.update((st) => withoutVolume(st, vm.volume));
         await s.checkpoint().catch(() => undefined);
         throw err;
       }
+      ahead.confirm(vm.volume);
     }
     volumePath = volume.path;
-    record(volumePath);
-    await s.checkpoint();
+    if (!s.state!.volumes.some((v) => v.name === vm.volume && v.path === volumePath)) {
+      record(volumePath);
+      // A path other than the one written ahead: durable before anything uses it.
+      await s.checkpoint();
+    }
   }
   s.checkCancelled();
 
@@ -277,20 +482,18 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
     progress('adopt', 0.4, `Adopting ${vm.name} (${vmStateOf(info.state)})`);
   }
   const state0 = info.state;
+  // The domain carries our mark: a crash before the next checkpoint loses nothing (the next start adopts it).
   s.update((st) =>
-    inPlanOrder(
-      withVm(st, {
-        ...vmRecordOf(
-          vm,
-          volumePath,
-          st.vms.find((v) => v.name === vm.name),
-        ),
-        state: vmStateOf(state0),
-      }),
-      plan,
-    ),
+    order.withVm(st, {
+      ...vmRecordOf(
+        vm,
+        volumePath,
+        st.vms.find((v) => v.name === vm.name),
+      ),
+      state: vmStateOf(state0),
+    }),
   );
-  await s.checkpoint();
+  batches.recorded();
   s.checkCancelled();
 
   let result: string;
@@ -325,7 +528,7 @@ async function startVm(s: ClusterSession, plan: Plan, vm: VmPlan, owner: OwnerMa
   const after = await host.getDomain(vm.name);
   const now = isoNow();
   s.update((st): ClusterState => patchVm(st, vm.name, { state: after ? vmStateOf(after.state) : 'UNDEFINED', last_seen: after ? now : null }));
-  await s.checkpoint();
+  batches.recorded();
   progress('running', 1, `${vm.name} is ${after ? vmStateOf(after.state) : 'gone'}`);
   return result;
 }

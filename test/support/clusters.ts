@@ -63,6 +63,31 @@ export function fixtureYaml(
   ].join('\n');
 }
 
+/**
+ * cluster.yaml for `vms` VMs at scale: a controller and `count: vms-1` DHCP compute nodes on a /20 (room for 4,000
+ * hosts), for the start-at-scale tests and `npm run bench -- start`.
+ */
+export function scaleConfigYaml(name: string, uri: string, vms: number): string {
+  return [
+    'version: "1.0"',
+    `metadata: { name: ${JSON.stringify(name)} }`,
+    `clusterdesk: { libvirt_uri: ${JSON.stringify(uri)}, pool_path: "pool" }`,
+    'clusters:',
+    '  hpc:',
+    `    name: ${JSON.stringify(name)}`,
+    '    base_image_path: "images/base.qcow2"',
+    '    network: { subnet: "10.96.0.0/20", bridge: "cdb96" }',
+    '    controller: { cpu_cores: 1, memory_gb: 1, disk_gb: 10, ip_address: "10.96.0.10" }',
+    '    compute_nodes:',
+    `      count: ${vms - 1}`,
+    '      cpu_cores: 1',
+    '      memory_gb: 1',
+    '      disk_gb: 10',
+    '      ip: DHCP',
+    '',
+  ].join('\n');
+}
+
 /** A fresh cluster workspace on a fresh test host. */
 export async function clusterFixture(opts: FixtureOptions = {}): Promise<ClusterFixture> {
   const host = await createTempTestHost(opts.seed ?? {});

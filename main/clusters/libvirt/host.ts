@@ -50,8 +50,16 @@ const POOL_XML_INACTIVE = 1;
 /** virNetworkUpdate: VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, VIR_NETWORK_SECTION_IP_DHCP_HOST, AFFECT_LIVE / AFFECT_CONFIG. */
 const NET_UPDATE = { addLast: 3, ipDhcpHost: 4, live: 1, config: 2 } as const;
 const ADDRESS_SOURCES: Readonly<Record<AddressSource, number>> = { lease: 0, agent: 1, arp: 2 };
-/** koffi refuses async calls beyond its queue (256 by default); many parallel VM operations must wait their turn. */
-const MAX_IN_FLIGHT = 64;
+/**
+ * Native calls in flight per connection. koffi keeps `resident_async_pools` (8 by default) memory sets for async calls
+ * and allocates and frees a fresh 256 KiB set for every call beyond them — on the main thread, as the call is made.
+ * Measured on the test driver (1,000 lookups, 2 cores): 0.05 ms per call with 4–8 in flight, 0.2 ms with 16, 0.9 ms
+ * with 64; so calls beyond the resident sets wait their turn here instead (koffi has only a few worker threads anyway).
+ */
+function maxInFlight(native: Native): number {
+  const resident = Number((native.koffi.config() as { resident_async_pools?: number }).resident_async_pools);
+  return Number.isFinite(resident) && resident >= 1 ? Math.min(64, resident) : 8;
+}
 
 type Kind = 'domain' | 'network' | 'pool';
 const LOOKUP: Readonly<Record<Kind, { lookup: FnName; free: FnName; label: string }>> = {
@@ -79,14 +87,16 @@ class Gate {
 
 /** The connection itself; shared by every handle opened on its URI in this process. */
 class Connection {
-  private readonly gate = new Gate(MAX_IN_FLIGHT);
+  private readonly gate: Gate;
   closed = false;
 
   constructor(
     readonly native: Native,
     readonly conn: Ptr,
     readonly uri: string,
-  ) {}
+  ) {
+    this.gate = new Gate(maxInFlight(native));
+  }
 
   /** Runs a native call on a worker thread; a failure sentinel (-1 / NULL) becomes an AppError. */
   async call<T>(what: string, name: FnName, ...args: unknown[]): Promise<T> {
@@ -448,12 +458,16 @@ class KoffiLibvirtHost implements LibvirtHost {
   }
 
   async listVolumes(pool: string): Promise<readonly VolumeInfo[]> {
+    const names = await this.volumeNames(pool);
+    const infos = await Promise.all(names.map((name) => this.getVolume(pool, name)));
+    return infos.filter((i): i is VolumeInfo => i !== null);
+  }
+
+  volumeNames(pool: string): Promise<readonly string[]> {
     return this.c.with('pool', pool, async (p) => {
       const out: [Ptr | null] = [null];
       const n = await this.c.call<number>(`list the volumes of storage pool ${pool}`, 'virStoragePoolListAllVolumes', p, out, 0);
-      const names = this.c.readHandles(out[0], n, 'virStorageVolFree', (v) => this.fn.virStorageVolGetName(v) as string);
-      const infos = await Promise.all(names.map((name) => this.getVolume(pool, name)));
-      return infos.filter((i): i is VolumeInfo => i !== null);
+      return this.c.readHandles(out[0], n, 'virStorageVolFree', (v) => this.fn.virStorageVolGetName(v) as string);
     });
   }
 

@@ -138,6 +138,8 @@ export interface LibvirtHost {
   undefinePool(name: string): Promise<void>;
 
   listVolumes(pool: string): Promise<readonly VolumeInfo[]>;
+  /** The names of the pool's volumes only (one listing call; `listVolumes` reads each volume's details too). */
+  volumeNames(pool: string): Promise<readonly string[]>;
   getVolume(pool: string, name: string): Promise<VolumeInfo | null>;
   volumeXml(pool: string, name: string): Promise<string>;
   createVolume(pool: string, xml: string): Promise<VolumeInfo>;
