@@ -91,6 +91,7 @@ export function createHandlerTable(s: AppServices): HandlerTable {
     'workspaces:list': h(empty, async () => s.registry.list()),
     'workspaces:add': h(z.object({ path: absOrRelPath, statePath: absOrRelPath.optional() }).strict(), (a) => s.addWorkspace(a.path, a.statePath)),
     'workspaces:remove': h(workspaceRef, async (a) => s.removeWorkspace(a.workspaceId)),
+    'workspaces:set-backend': h(workspaceRef.extend({ backend: z.string().min(1).max(2000).nullable() }), (a) => s.setBackend(a.workspaceId, a.backend)),
     // A state that cannot be read answers its error (state-corrupt, -mismatch, -foreign …); events still carry the
     // snapshot with its `error` field so the list and the tray can show it.
     'workspace:snapshot': h(workspaceRef, async (a) => {
