@@ -285,3 +285,18 @@ export async function saveSettings(changes: Partial<AppSettings>): Promise<boole
   if (!r.ok) useErrors.getState().push('Could not save the settings', r.error);
   return r.ok;
 }
+
+/** The workspace setting "state backend" (a postgres:// URL without password; null: the config's, else the local file). */
+export async function setWorkspaceBackend(workspaceId: string, backend: string | null): Promise<boolean> {
+  const title = 'Could not change the state backend';
+  const r = await getApi().invoke('workspaces:set-backend', { workspaceId, backend });
+  if (!r.ok) {
+    useErrors.getState().push(title, r.error, workspaceId);
+    return false;
+  }
+  useErrors.getState().clear(title);
+  const ws = useWorkspaces.getState();
+  ws.setEntries(ws.entries.map((e) => (e.id === workspaceId ? r.value : e)));
+  await loadSnapshot(workspaceId);
+  return true;
+}
