@@ -403,6 +403,10 @@ export const CHANNEL_MAP = {
   'state:adopt-preview': ch<WorkspaceRef, AdoptionPreview>(),
   /** Adopts it: lineage and serial assigned, evidence recorded, the original kept in history redacted. */
   'state:adopt': ch<WorkspaceRef, OperationReport>(),
+  /** Copies the workspace's local state file and its history into a PostgreSQL backend (`clusterdesk state push`). */
+  'state:push': ch<WorkspaceRef & { url: string; key?: string; adopt?: boolean }, OperationReport>(),
+  /** Writes a PostgreSQL backend's state and history into the workspace's local state file (`clusterdesk state pull`). */
+  'state:pull': ch<WorkspaceRef & { url: string; key?: string; adopt?: boolean }, OperationReport>(),
 } as const;
 
 /** Channel → (argument) => result, derived from `CHANNEL_MAP`. */

@@ -15,6 +15,9 @@ import { rejection } from '../../test/support/rejection';
 import { composeServices } from '../compose';
 import type { AppServices } from '../services';
 import { confBackend } from '../settings/conf-backend';
+import { tableCaller } from '../../test/support/ipc-call';
+import { createHandlerTable } from '../ipc/table';
+import { StateStore } from '../state';
 import { targetOf } from './snapshot';
 
 const why = postgresUnavailable();
@@ -100,6 +103,34 @@ d('two desks on one PostgreSQL workspace (real server)', { timeout: 240_000 }, (
     expect(await a.services.snapshot(a.entry.id)).toMatchObject({ backend: { key: 'elsewhere' }, status: 'clean' });
     await a.services.setBackend(a.entry.id, null);
     expect(await a.services.snapshot(a.entry.id)).toMatchObject({ backend: { key: 'shared-fed' }, status: 'running' });
+  });
+
+  it('the State tab moves a local state to PostgreSQL and back (state:push / state:pull, through the handler table)', async () => {
+    const a = desks[0]!;
+    const folder = join(dir, 'desk-a', 'local-fed');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'refedez.yaml'), stringify({ refedez: { folder: '.refedez' }, machines: {} }));
+    const entry = await a.services.addWorkspace(folder);
+    const local = new StateStore();
+    const target = { kind: 'federation' as const, file: entry.statePath };
+    await local.update(target, 'cli', () => ({ type: 'running', data: { deployed_files_path: folder, machines: [machine] } }) as never);
+    const written = await local.update(target, 'cli', () => ({ type: 'dirty', data: { deployed_files_path: folder, machines: [machine] } }) as never);
+    const ipc = tableCaller(() => createHandlerTable(a.services));
+    const url = `${pgf.url}?schema=team`;
+    expect(await ipc.refusal('state:push', { workspaceId: entry.id, url: pgf.url.replace('clusterdesk@', 'clusterdesk:pw@') })).toMatchObject({
+      code: 'config-invalid',
+    });
+    const pushed = await ipc.call('state:push', { workspaceId: entry.id, url, key: 'moved' });
+    expect(pushed.outcomes[0]).toMatchObject({ result: 'pushed', target: expect.stringContaining('#moved') });
+    // Using that backend now, the workspace shows the same generation.
+    await a.services.setBackend(entry.id, `${url}&workspace=moved`);
+    expect(await a.services.snapshot(entry.id)).toMatchObject({ status: 'dirty', serial: written.serial, lineage: written.lineage });
+    // Pull writes it back into the local file (the file stays the file, whatever the backend).
+    await rm(join(folder, '.refedez'), { recursive: true, force: true });
+    const pulled = await ipc.call('state:pull', { workspaceId: entry.id, url: `${url}&workspace=moved` });
+    expect(pulled.outcomes[0]).toMatchObject({ result: 'pulled' });
+    expect(await local.load(target)).toMatchObject({ type: 'dirty', serial: written.serial, lineage: written.lineage });
+    await local.close();
   });
 
   it('PostgreSQL stopped: the last state marked stale with backend-unreachable, writes refused, nothing local; restarted: it recovers by itself', async () => {

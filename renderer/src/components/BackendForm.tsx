@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { WorkspaceEntry, WorkspaceSnapshot } from '../../../preload/contract';
-import { setWorkspaceBackend } from '../stores/actions';
+import { moveState, setWorkspaceBackend } from '../stores/actions';
 
 /**
  * The workspace setting "state backend": a PostgreSQL URL (no password: ~/.pgpass, PGPASSWORD or a client
@@ -63,6 +63,49 @@ export function BackendForm({ entry, snapshot, busy }: { readonly entry: Workspa
         ) : null}
       </form>
       <p className="muted small">No password in the URL: put it in ~/.pgpass or PGPASSWORD. Push the local state there first to keep its history.</p>
+      <MoveForm entry={entry} initialUrl={url} busy={busy} />
     </section>
+  );
+}
+
+/** Push the local state file (with its history) to a PostgreSQL backend, or pull one into it: `clusterdesk state push / pull`. */
+function MoveForm({ entry, initialUrl, busy }: { readonly entry: WorkspaceEntry; readonly initialUrl: string; readonly busy: boolean }) {
+  const [url, setUrl] = useState(initialUrl);
+  const [key, setKey] = useState('');
+  const [adopt, setAdopt] = useState(false);
+  const [done, setDone] = useState<string | null>(null);
+  const run = async (direction: 'push' | 'pull') => {
+    setDone(null);
+    setDone(await moveState(direction, entry.id, url.trim(), key.trim(), adopt));
+  };
+  const ready = !busy && url.trim() !== '';
+  return (
+    <fieldset className="move-state">
+      <legend className="small">Move the local state file</legend>
+      <div className="row">
+        <label className="small">
+          PostgreSQL URL <input type="text" name="move-url" value={url} size={40} spellCheck={false} onChange={(e) => setUrl(e.target.value)} />
+        </label>
+        <label className="small">
+          Key <input type="text" name="move-key" value={key} size={14} placeholder={entry.name} onChange={(e) => setKey(e.target.value)} />
+        </label>
+        <label className="small">
+          <input type="checkbox" checked={adopt} onChange={(e) => setAdopt(e.target.checked)} /> Replace another lineage
+        </label>
+      </div>
+      <div className="row">
+        <button type="button" disabled={!ready} onClick={() => void run('push')}>
+          Push to PostgreSQL
+        </button>
+        <button type="button" disabled={!ready} onClick={() => void run('pull')}>
+          Pull into the local file
+        </button>
+      </div>
+      {done ? (
+        <p role="status" className="small">
+          {done}
+        </p>
+      ) : null}
+    </fieldset>
   );
 }
