@@ -2,7 +2,7 @@
  * Two desks on one PostgreSQL workspace, in Chromium: two `serve` instances with their own data dirs, one cluster
  * whose cluster.yaml names the backend (libvirt test driver). A start on desk A shows on desk B's page (the latency is
  * measured and printed, not asserted); a lock held elsewhere shows as "locked by …" on B and B's mutation is
- * state-locked; once its holder is SIGKILLed, A operates at once; PostgreSQL stopped → B shows the stale banner;
+ * state-locked; once its holder is SIGKILLed, B sees the lock gone and A operates at once; PostgreSQL stopped → B shows the stale banner;
  * restarted → B recovers by itself. Real PostgreSQL (test/support/postgres.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -92,6 +92,8 @@ test.describe('team state on PostgreSQL', () => {
       // The holder dies mid-operation: its lock goes with its connection; desk A stops the cluster at once.
       process.kill(-holder.pid!, 'SIGKILL');
       holder = null;
+      // PostgreSQL sends no word when a holder dies; B notices the lock is gone by itself (checked while one is held).
+      await expect(b.page.getByTestId('backend-status')).not.toContainText('locked by', { timeout: 60_000 });
       await toolbarButton(a.page, 'Stop').click();
       await expect(item(a.page)).toContainText('stopped', { timeout: 60_000 });
       await expect(item(b.page)).toContainText('stopped', { timeout: 60_000 });

@@ -20,6 +20,9 @@ import { bindStateBackend } from '../state/backends/route';
 import { detectWorkspace } from './detect';
 import { configFileOf } from './registry';
 
+/** How often a lock held by another desk is checked for a holder that died without a word. */
+const HOLDER_CHECK_MS = 2000;
+
 /** Why a workspace's snapshot may be worth re-reading. */
 export type BackendEvent = 'commit' | 'lock' | 'connection';
 
@@ -32,6 +35,8 @@ export class WorkspaceBackends {
   /** By workspace id: the signature of what decided the backend, and the result. */
   private readonly decided = new Map<string, { readonly sig: string; readonly spec: BackendSpec | null; readonly statePath: string }>();
   private readonly listeners = new Map<string, Listener>();
+  /** Workspaces whose lock another desk took: checked until released (a holder that dies sends no notification). */
+  private readonly held = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly store: StateStore,
@@ -85,6 +90,7 @@ export class WorkspaceBackends {
 
   /** The workspace was removed from the registry. */
   forget(id: string): void {
+    this.unwatchHolder(id);
     const prev = this.decided.get(id);
     if (!prev) return;
     this.decided.delete(id);
@@ -94,6 +100,7 @@ export class WorkspaceBackends {
 
   /** Stops listening and closes the database pools. */
   async dispose(): Promise<void> {
+    for (const id of [...this.held.keys()]) this.unwatchHolder(id);
     for (const url of [...this.listeners.keys()]) this.stopListening(url);
     await this.store.close();
   }
@@ -112,7 +119,10 @@ export class WorkspaceBackends {
             (change) => {
               for (const [id, d] of this.decided) {
                 if (d.spec?.url !== url) continue;
-                if (change.key === '*' || change.key === d.spec.key) this.onChanged(id, change.lock ? 'lock' : 'commit');
+                if (change.key !== '*' && change.key !== d.spec.key) continue;
+                if (change.lock === 'taken') this.watchHolder(id);
+                else if (change.lock === 'released') this.unwatchHolder(id);
+                this.onChanged(id, change.lock ? 'lock' : 'commit');
               }
             },
             (status) => {
@@ -125,6 +135,34 @@ export class WorkspaceBackends {
       };
       this.listeners.set(url, listener);
     }
+  }
+
+  /**
+   * PostgreSQL says nothing when a lock's holder dies (SIGKILL, a lost network): the lock goes with its connection.
+   * While another desk holds a workspace's lock, ask every `HOLDER_CHECK_MS` whether it still does (one indexed
+   * query), and re-read the workspace the moment it does not. Only while a lock is held; changes still come by NOTIFY.
+   */
+  private watchHolder(id: string): void {
+    if (this.held.has(id)) return;
+    const timer = setInterval(() => {
+      const d = this.decided.get(id);
+      if (!d?.spec) return this.unwatchHolder(id);
+      this.store.lockInfo({ kind: 'federation', file: d.statePath, backend: d.spec }).then(
+        (lock) => {
+          if (lock || !this.held.has(id)) return;
+          this.unwatchHolder(id);
+          this.onChanged(id, 'lock');
+        },
+        () => undefined, // unreachable: the connection status reports it
+      );
+    }, HOLDER_CHECK_MS);
+    timer.unref?.();
+    this.held.set(id, timer);
+  }
+
+  private unwatchHolder(id: string): void {
+    clearInterval(this.held.get(id));
+    this.held.delete(id);
   }
 
   private stopListening(url: string): void {
