@@ -10,7 +10,8 @@ import { OperationRunner } from './operations/runner';
 import type { OpContext } from './operations/types';
 import { Settings, type SettingsBackend } from './settings/settings';
 import { redactText } from './secrets/redact';
-import { siblingPaths, StateStore } from './state';
+import { readBackendSetting, siblingPaths, StateStore } from './state';
+import { WorkspaceBackends } from './workspaces/backends';
 import { WorkspaceRegistry } from './workspaces/registry';
 import { buildSnapshot, targetOf } from './workspaces/snapshot';
 
@@ -37,6 +38,8 @@ export class AppServices {
   readonly store: StateStore;
   /** Per-VM drift notes of the last unapplied refresh, by workspace (`VmView.drift`); any other cluster operation clears them. */
   readonly vmDrift = new Map<string, ReadonlyMap<string, string>>();
+  /** Which workspaces a PostgreSQL backend holds, and LISTEN on those backends (main/workspaces/backends.ts). */
+  readonly backends: WorkspaceBackends;
   private readonly baseClusterEnv: ClusterEnv;
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
@@ -57,7 +60,15 @@ export class AppServices {
       progress: (e) => this.events.emit('operation:progress', e),
       finished: (e) => this.events.emit('operation:finished', e),
     });
-    for (const entry of this.registry.list()) this.watchState(entry);
+    // Another desk's commit or lock (LISTEN), or the database going away / coming back: a fresh snapshot, unless
+    // an operation of ours runs on it (it publishes when it ends).
+    this.backends = new WorkspaceBackends(this.store, (id) => {
+      if (!this.disposed && !this.runner.current(id)) void this.publish(id).catch(() => undefined);
+    });
+    for (const entry of this.registry.list()) {
+      this.watchState(entry);
+      void this.backends.ensure(entry).catch((err: unknown) => this.warn(`state backend of ${entry.name}: ${String(err)}`));
+    }
   }
 
   warn(message: string): void {
@@ -98,6 +109,7 @@ export class AppServices {
   async addWorkspace(path: string, statePath?: string): Promise<WorkspaceEntry> {
     const entry = await this.registry.add(path, statePath ? { statePath } : {});
     this.watchState(entry);
+    await this.backends.ensure(entry);
     this.events.emit('workspaces:changed', this.registry.list());
     return entry;
   }
@@ -105,6 +117,7 @@ export class AppServices {
   removeWorkspace(id: string): { removed: boolean } {
     const removed = this.registry.remove(id);
     this.unwatch(id);
+    this.backends.forget(id);
     this.vmDrift.delete(id);
     this.published.delete(id);
     if (removed) this.events.emit('workspaces:changed', this.registry.list());
@@ -134,6 +147,8 @@ export class AppServices {
    */
   async operate<T>(workspaceId: string, operation: string, fn: (ctx: OpContext, entry: WorkspaceEntry) => Promise<T>): Promise<{ opId: string; value: T }> {
     const entry = this.registry.get(workspaceId);
+    // Decided already (the usual case): no await, so `busy` answers exactly as before.
+    if (!this.backends.isDecided(entry)) await this.backends.ensure(entry);
     return this.runner.run(workspaceId, operation, (ctx) => fn(ctx, entry), {
       settle: (ok) => this.publish(workspaceId, { followLineage: ok }),
     });
@@ -146,6 +161,7 @@ export class AppServices {
    */
   async snapshot(id: string, opts: { readonly followLineage?: boolean } = {}): Promise<WorkspaceSnapshot> {
     const entry = this.registry.get(id);
+    await this.backends.ensure(entry);
     const snap = await buildSnapshot(entry, this.store, this.runner.current(id), this.vmDrift.get(id), opts);
     if (!snap.error && snap.lineage && snap.lineage !== entry.lineage && (!entry.lineage || opts.followLineage)) {
       this.registry.patch(id, { lineage: snap.lineage });
@@ -168,7 +184,20 @@ export class AppServices {
   }
 
   async backups(id: string): Promise<readonly BackupEntry[]> {
-    return this.store.backups(targetOf(this.registry.get(id)));
+    const entry = this.registry.get(id);
+    await this.backends.ensure(entry);
+    return this.store.backups(targetOf(entry));
+  }
+
+  /** The workspace setting "state backend" (null: the config's `clusterdesk.backend`, else the local file). */
+  async setBackend(id: string, backend: string | null): Promise<WorkspaceEntry> {
+    const entry = this.registry.get(id);
+    if (backend) readBackendSetting(backend, entry.name, { field: 'backend' }); // refuses a password in the URL, with the hint
+    const next = this.registry.patch(id, { backend: backend ?? undefined, lineage: undefined });
+    await this.backends.ensure(next);
+    this.events.emit('workspaces:changed', this.registry.list());
+    await this.publish(id, { followLineage: true });
+    return next;
   }
 
   /** Stops watchers and cancels running operations. */
@@ -177,6 +206,7 @@ export class AppServices {
     this.runner.cancelAll();
     this.baseClusterEnv.dispose().catch((err: unknown) => this.warn(`closing libvirt connections: ${String(err)}`));
     for (const id of [...this.watchers.keys()]) this.unwatch(id);
+    void this.backends.dispose();
     for (const t of this.pending.values()) clearTimeout(t);
     this.pending.clear();
   }

@@ -108,6 +108,11 @@ export interface WorkspaceEntry {
   readonly lineage?: string;
   /** libvirt connection URI for clusters. */
   readonly libvirtUri?: string;
+  /**
+   * The workspace setting "state backend": a `postgres://USER@HOST:PORT/DB?schema=…&workspace=…` URL (no password)
+   * holding the state instead of the local file. Wins over the config's `clusterdesk.backend`.
+   */
+  readonly backend?: string;
 }
 
 export interface LockHolder {
@@ -176,6 +181,13 @@ export interface WorkspaceSnapshot {
   readonly federation?: FederationDetail;
   /** The operation running on this workspace, if any. */
   readonly operation: { readonly opId: string; readonly name: string; readonly since: string } | null;
+  /** Set when a PostgreSQL backend holds the state: where (`host:port/db?schema=s#key`, never a password) and the key. */
+  readonly backend?: { readonly label: string; readonly key: string };
+  /**
+   * The backend could not be reached: what is shown is the last state this app read (`since`), not the current one;
+   * `error` is the `backend-unreachable` naming host and port. Writes fail until it is back.
+   */
+  readonly stale?: { readonly error: ErrorData; readonly since: string };
 }
 
 export interface BackupEntry {
@@ -353,6 +365,8 @@ export const CHANNEL_MAP = {
   'workspaces:list': ch<Record<string, never>, readonly WorkspaceEntry[]>(),
   'workspaces:add': ch<{ path: string; statePath?: string }, WorkspaceEntry>(),
   'workspaces:remove': ch<WorkspaceRef, { removed: boolean }>(),
+  /** The workspace setting "state backend" (a postgres:// URL without password), or null for the config's / the local file. */
+  'workspaces:set-backend': ch<WorkspaceRef & { backend: string | null }, WorkspaceEntry>(),
   'workspace:snapshot': ch<WorkspaceRef, WorkspaceSnapshot>(),
   'state:backups': ch<WorkspaceRef, readonly BackupEntry[]>(),
   'state:restore': ch<WorkspaceRef & { backupId: string; adopt?: boolean }, OperationReport>(),
@@ -389,6 +403,10 @@ export const CHANNEL_MAP = {
   'state:adopt-preview': ch<WorkspaceRef, AdoptionPreview>(),
   /** Adopts it: lineage and serial assigned, evidence recorded, the original kept in history redacted. */
   'state:adopt': ch<WorkspaceRef, OperationReport>(),
+  /** Copies the workspace's local state file and its history into a PostgreSQL backend (`clusterdesk state push`). */
+  'state:push': ch<WorkspaceRef & { url: string; key?: string; adopt?: boolean }, OperationReport>(),
+  /** Writes a PostgreSQL backend's state and history into the workspace's local state file (`clusterdesk state pull`). */
+  'state:pull': ch<WorkspaceRef & { url: string; key?: string; adopt?: boolean }, OperationReport>(),
 } as const;
 
 /** Channel → (argument) => result, derived from `CHANNEL_MAP`. */

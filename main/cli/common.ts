@@ -3,7 +3,7 @@ import type { ClusterStatus, ErrorData, FederationStatus, WorkspaceKind } from '
 import { clusterActions, federationActions, type ClusterAction, type FederationAction } from '../../preload/workspace-actions';
 import { AppError, setHintHost, toErrorData } from '../errors';
 import type { Settings } from '../settings/settings';
-import type { StateStore, StateTarget } from '../state';
+import type { BackendSpec, StateStore, StateTarget } from '../state';
 import { EXIT, exitCodeFor, renderError, type ExitCode } from './format';
 import { whileBusy } from './signals';
 import { redactText } from '../secrets/redact';
@@ -77,6 +77,8 @@ export interface CliWorkspace {
   readonly configFile: string;
   readonly statePath: string;
   readonly target: StateTarget;
+  /** `clusterdesk.backend` of the config: the PostgreSQL backend holding the state (bound for this process). */
+  readonly backend?: BackendSpec;
 }
 
 /**
@@ -93,6 +95,9 @@ export async function resolveWorkspace(path: string, opts: { state?: string; exp
       hint: opts.expect === 'cluster' ? 'Use `clusterdesk fed …` for federations.' : 'Use `clusterdesk hpc …` for clusters.',
     });
   }
+  // `clusterdesk.backend` in the config: every state call for this workspace goes to that database (state/backends/route.ts).
+  const { bindStateBackend } = await import('../state/backends/route');
+  bindStateBackend(found.statePath, found.backend ?? null);
   return {
     ...found,
     target: { kind: found.kind, file: found.statePath, ...(found.kind === 'cluster' ? { clusterName: found.name } : {}) },

@@ -9,6 +9,7 @@ import { AppError } from '../errors';
 import { readYamlFile } from '../files/yaml-limits';
 import { OFF_THREAD_MIN_BYTES, offThreadAvailable, runOffThread } from '../workers/off-thread';
 import type { StateTarget } from '../state';
+import { backendOfConfigBlock } from '../state/backends/backend-config';
 import { DEFAULT_GUEST, readGuestOptions, type GuestOptions } from './config/guest';
 import { parseClusterConfig, toValidationReport, type ConfigResult } from './config/parse';
 import type { ClusterPlan } from './config/plan';
@@ -82,6 +83,12 @@ function readExtension(value: unknown, file: string): Extension {
   }
   const guest = readGuestOptions(ext, file, dirname(file));
   errors.push(...guest.errors);
+  try {
+    backendOfConfigBlock(ext, 'cluster', file); // `clusterdesk.backend`: checked here, routed by the workspace (detect.ts)
+  } catch (err) {
+    if (err instanceof AppError) errors.push(err);
+    else throw err;
+  }
   return {
     guest: guest.guest,
     libvirtUri: field('libvirt_uri'),

@@ -47,6 +47,10 @@ function settingsSchema() {
     .strict();
 }
 
+/** `state:push` / `state:pull`: a backend URL (checked by the backend: no password), an optional key, adoption. */
+const moveSchema = workspaceRef.extend({ url: z.string().min(1).max(2000), key: z.string().min(1).max(200).optional(), adopt: z.boolean().optional() });
+const moveOf = (a: z.output<typeof moveSchema>) => ({ url: a.url, ...(a.key ? { key: a.key } : {}), ...(a.adopt ? { adopt: true } : {}) });
+
 const vmActionSchema = z.enum(['start', 'shutdown', 'force-off', 'pause', 'resume', 'reboot']);
 
 /**
@@ -91,6 +95,21 @@ export function createHandlerTable(s: AppServices): HandlerTable {
     'workspaces:list': h(empty, async () => s.registry.list()),
     'workspaces:add': h(z.object({ path: absOrRelPath, statePath: absOrRelPath.optional() }).strict(), (a) => s.addWorkspace(a.path, a.statePath)),
     'workspaces:remove': h(workspaceRef, async (a) => s.removeWorkspace(a.workspaceId)),
+    'state:push': h(moveSchema, (a) =>
+      report(
+        s.operate(a.workspaceId, 'state:push', async (ctx, e) =>
+          (await import('../state/backends/app-moves')).pushWorkspace(s.store, targetOf(e), e.name, { ...moveOf(a), signal: ctx.signal }),
+        ),
+      ),
+    ),
+    'state:pull': h(moveSchema, (a) =>
+      report(
+        s.operate(a.workspaceId, 'state:pull', async (ctx, e) =>
+          (await import('../state/backends/app-moves')).pullWorkspace(s.store, targetOf(e), e.name, { ...moveOf(a), signal: ctx.signal }),
+        ),
+      ),
+    ),
+    'workspaces:set-backend': h(workspaceRef.extend({ backend: z.string().min(1).max(2000).nullable() }), (a) => s.setBackend(a.workspaceId, a.backend)),
     // A state that cannot be read answers its error (state-corrupt, -mismatch, -foreign …); events still carry the
     // snapshot with its `error` field so the list and the tray can show it.
     'workspace:snapshot': h(workspaceRef, async (a) => {

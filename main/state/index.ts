@@ -60,3 +60,5 @@ export {
 export type { LockInfo, LockRecord } from './lock';
 export { isSecretKey, stripSecrets, vmStateFromName, SECRET_KEYS } from './convert';
 export { parseState, SERIAL_MAX, serializeState, type SourceFormat } from './parse';
+export { bindStateBackend, routeOf, type BackendSpec } from './backends/route';
+export { backendOfConfigBlock, readBackendSetting } from './backends/backend-config';

@@ -13,6 +13,7 @@ import { atomicWrite, ensureDir, syncDir } from './atomic-write';
 import { redactedCopyForHistory, redactSecrets } from '../secrets/redact';
 import { foreignError, fsError, isNotFound, mismatchError, staleError } from './errors';
 import { isCertainlyValidCluster } from './fast-validate';
+import { PgRouter, routeOf, type BackendSpec } from './backends/route';
 import { historyName, listHistory, trimHistory, writeHistoryFile, type HistoryFile } from './history';
 import { siblingPaths } from './locations';
 import { acquireDiskLock, readLock, removeLockIf, toHolder, withFileQueue, type HeldLock, type LockInfo } from './lock';
@@ -41,6 +42,12 @@ export interface StateTarget<K extends StateKind = StateKind> {
   readonly clusterName?: string;
   /** The lineage the workspace has seen; a file with another one is `state-foreign`. */
   readonly lineage?: string;
+  /**
+   * A PostgreSQL backend holding this workspace's state instead of `file` (else the one bound to `file` by
+   * `bindStateBackend`, else the file itself); `null`: the file, whatever is bound (push's source, pull's target).
+   * `file` stays the workspace's identity.
+   */
+  readonly backend?: BackendSpec | null;
 }
 
 export interface StateStoreOptions {
@@ -218,6 +225,8 @@ export class StateStore {
   private limits: { historyLimit: number; lockTimeoutMs: number };
   readonly staleAfterMs: number;
   private readonly onWarning: (message: string) => void;
+  /** The PostgreSQL side: workspaces whose state a database holds (backends/route.ts). */
+  private pgRouter: PgRouter | null = null;
 
   constructor(opts: StateStoreOptions = {}) {
     this.limits = { historyLimit: Math.max(1, Math.floor(opts.historyLimit ?? 10)), lockTimeoutMs: Math.max(0, opts.lockTimeoutMs ?? 10_000) };
@@ -251,6 +260,8 @@ export class StateStore {
   /** Like `load`, also telling which format the file was in (to say "adopted from ReFedEz" in the UI). */
   async loadWithFormat<K extends StateKind>(target: StateTarget<K>): Promise<LoadedState<K> | null> {
     const file = fileOf(target);
+    const routed = routeOf(target);
+    if (routed) return this.pg.load(target, routed);
     let read;
     try {
       read = await readStateText(file);
@@ -293,6 +304,12 @@ export class StateStore {
     const waitSignal = opts.signal ?? opts.waitSignal;
     throwIfCancelled(waitSignal);
     const timeoutMs = opts.timeoutMs ?? this.lockTimeoutMs;
+    const routed = routeOf(target);
+    if (routed) {
+      const inner = new Set(outer ?? []);
+      inner.add(file);
+      return txContext.run(inner, () => this.pg.transaction(target, routed, operation, fn, { ...opts, timeoutMs }));
+    }
     return withFileQueue(file, { timeoutMs, operation, ...(waitSignal ? { signal: waitSignal } : {}) }, async (waitedMs) => {
       const lock = await acquireDiskLock(file, operation, {
         timeoutMs: Math.max(0, timeoutMs - waitedMs),
@@ -322,6 +339,8 @@ export class StateStore {
   /** The history generations and `<file>.backup`, newest first, each checked (parse + schema). */
   async backups(target: StateTarget): Promise<BackupEntry[]> {
     const file = fileOf(target);
+    const routed = routeOf(target);
+    if (routed) return this.pg.backups(target, routed);
     const history = await listHistory(file);
     const entries = await Promise.all(history.map((h) => describeBackup(target.kind, h.path, 'history', `history:${h.name.slice(0, -5)}`, h.serial)));
     const backup = await describeBackup(target.kind, siblingPaths(file).backup, 'backup', 'backup', null);
@@ -346,6 +365,8 @@ export class StateStore {
    */
   async restore<K extends StateKind>(target: StateTarget<K>, backupId: string, opts: { readonly adopt?: boolean } = {}): Promise<Written<StateOf<K>>> {
     const file = fileOf(target);
+    const routed = routeOf(target);
+    if (routed) return this.pg.restore(target, routed, backupId, opts);
     const source = backupPath(file, backupId);
     return this.transaction(target, 'restore', async (tx) => (tx as Transaction<K>).restoreFrom(source, opts.adopt === true));
   }
@@ -362,6 +383,8 @@ export class StateStore {
     build: (foreign: LoadedState<K>, lineage: string) => StateOf<K> | Promise<StateOf<K>>,
     opts: TransactionOptions = {},
   ): Promise<Written<StateOf<K>>> {
+    const routed = routeOf(target);
+    if (routed) return this.pg.refuseAdopt(routed);
     const { lineage: _ignored, ...rest } = target;
     void _ignored;
     return this.transaction(rest as StateTarget<K>, 'adopt', (tx) => (tx as Transaction<K>).adoptFile(build), opts);
@@ -369,11 +392,15 @@ export class StateStore {
 
   /** The current lock holder with staleness computed (plus its heartbeat and why it is stale), or null. */
   async lockInfo(target: StateTarget): Promise<LockInfo | null> {
+    const routed = routeOf(target);
+    if (routed) return this.pg.lockInfo(routed);
     return readLock(fileOf(target), this.staleAfterMs);
   }
 
   /** Breaks the lock, only if `lockId` is the id of the lock now on disk. */
   async forceUnlock(target: StateTarget, lockId: string): Promise<void> {
+    const routed = routeOf(target);
+    if (routed) return this.pg.forceUnlock(routed);
     const file = fileOf(target);
     const info = await readLock(file, this.staleAfterMs);
     if (!info) {
@@ -396,6 +423,46 @@ export class StateStore {
       return;
     }
     this.onWarning(`Force-unlocked ${file}: ${info.operation} (pid ${info.pid} on ${info.host}, since ${info.since}).`);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Backends (a workspace whose state a PostgreSQL database holds; backends/route.ts)
+
+  private get pg(): PgRouter {
+    this.pgRouter ??= new PgRouter(this);
+    return this.pgRouter;
+  }
+
+  /** The backend holding the target's state, or null for the local file. */
+  backendOf(target: StateTarget): BackendSpec | null {
+    return routeOf(target);
+  }
+
+  /** Where the target's state lives, as errors and the UI name it: the file, or `postgres://host:port/db?schema=s#key`. */
+  async placeOf(target: StateTarget): Promise<string> {
+    const routed = routeOf(target);
+    return routed ? this.pg.labelOf(routed) : fileOf(target);
+  }
+
+  /** The last state this process read or wrote of a backend-held workspace (shown, marked stale, while it is away). */
+  lastKnown(target: StateTarget): { readonly state: AnyState; readonly at: string } | null {
+    const routed = routeOf(target);
+    return routed ? this.pg.lastKnownState(routed) : null;
+  }
+
+  /** LISTENs for commits and lock changes on a backend (reconnects by itself); returns the stop function. */
+  watchBackend(
+    url: string,
+    onChange: (change: { readonly key: string; readonly serial: number | null; readonly lock?: 'taken' | 'released' }) => void,
+    onStatus: (status: { readonly connected: boolean; readonly error?: AppError }) => void,
+  ): Promise<() => void> {
+    return this.pg.watch(url, onChange, onStatus);
+  }
+
+  /** Closes the database pools (the app's and the CLI's exit). */
+  async close(): Promise<void> {
+    await this.pgRouter?.close();
+    this.pgRouter = null;
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import type { WorkspaceKind } from '../../preload/contract';
 import { AppError } from '../errors';
 import { readYamlAnyThread } from '../workers/off-thread';
 import { clusterStatePath, federationStatePath } from '../state/locations';
+import { backendOfConfigBlock, type BackendSpec } from '../state/backends/backend-config';
 
 /** What a path turned out to be. */
 export interface DetectedWorkspace {
@@ -14,6 +15,8 @@ export interface DetectedWorkspace {
   /** The config file: refedez.yaml or cluster.yaml. */
   readonly configFile: string;
   readonly statePath: string;
+  /** `clusterdesk.backend` of the config: a PostgreSQL backend holds the state instead of `statePath`. */
+  readonly backend?: BackendSpec;
 }
 
 const CLUSTER_FILE = 'cluster.yaml';
@@ -68,6 +71,7 @@ export async function readYaml(file: string): Promise<unknown> {
 
 interface ClusterHead {
   readonly name: string;
+  readonly backend: BackendSpec | null;
 }
 
 async function readClusterConfig(file: string): Promise<ClusterHead | null> {
@@ -75,7 +79,7 @@ async function readClusterConfig(file: string): Promise<ClusterHead | null> {
   const hpc = (data as { clusters?: { hpc?: { name?: unknown } } } | null)?.clusters?.hpc;
   if (!hpc || typeof hpc !== 'object') return null;
   const name = typeof hpc.name === 'string' && hpc.name ? hpc.name : basename(dirname(file));
-  return { name };
+  return { name, backend: backendOfConfigBlock((data as { clusterdesk?: unknown }).clusterdesk, name, file) };
 }
 
 function clusterWorkspace(configFile: string, head: ClusterHead, statePath: string | undefined): DetectedWorkspace {
@@ -85,18 +89,21 @@ function clusterWorkspace(configFile: string, head: ClusterHead, statePath: stri
     path: configFile,
     configFile,
     statePath: clusterStatePath(configFile, statePath ? { explicit: resolve(statePath) } : {}),
+    ...(head.backend ? { backend: head.backend } : {}),
   };
 }
 
 async function detectFederation(folder: string): Promise<DetectedWorkspace> {
   const configFile = join(folder, FEDERATION_FILE);
-  const data = (await readYaml(configFile)) as { refedez?: { folder?: unknown } } | null;
+  const data = (await readYaml(configFile)) as { refedez?: { folder?: unknown }; clusterdesk?: unknown } | null;
   const stateFolder = typeof data?.refedez?.folder === 'string' ? data.refedez.folder : undefined;
+  const backend = backendOfConfigBlock(data?.clusterdesk, basename(folder), configFile);
   return {
     kind: 'federation',
     name: basename(folder),
     path: folder,
     configFile,
     statePath: federationStatePath(configFile, stateFolder),
+    ...(backend ? { backend } : {}),
   };
 }

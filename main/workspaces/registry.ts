@@ -54,9 +54,10 @@ export class WorkspaceRegistry {
   }
 
   /** Updates fields of an entry (lineage seen, libvirt URI). */
-  patch(id: string, fields: Partial<Pick<WorkspaceEntry, 'lineage' | 'libvirtUri' | 'name'>>): WorkspaceEntry {
+  patch(id: string, fields: Partial<Pick<WorkspaceEntry, 'lineage' | 'libvirtUri' | 'name' | 'backend'>>): WorkspaceEntry {
     const entry = this.get(id);
     const next = { ...entry, ...fields };
+    if (next.backend === undefined) delete (next as { backend?: string }).backend;
     this.settings.set(
       'workspaces',
       this.list().map((w) => (w.id === id ? next : w)),

@@ -68,15 +68,23 @@ export async function buildSnapshot(
   const target = opts.followLineage ? { ...targetOf(entry), lineage: undefined } : targetOf(entry);
   let state: AnyState | null = null;
   let error: ErrorData | null = null;
+  let stale: WorkspaceSnapshot['stale'];
   try {
     state = await store.load(target);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    error = toErrorData(err);
+    // A database that is away: the last state read, marked stale with the error (nothing is read from a local file).
+    const last = err.code === 'backend-unreachable' ? store.lastKnown(target) : null;
+    if (last) {
+      state = last.state;
+      stale = { error: toErrorData(err), since: last.at };
+    } else error = toErrorData(err);
   }
+  const spec = store.backendOf(target);
+  const backend = spec ? { label: await store.placeOf(target).catch(() => spec.url.replace(/^[a-z]+:\/\/[^@/]*@/i, '')), key: spec.key } : undefined;
   let lock: LockHolder | null = null;
   try {
-    lock = await store.lockInfo(target);
+    lock = stale ? null : await store.lockInfo(target);
   } catch {
     lock = null;
   }
@@ -89,6 +97,8 @@ export async function buildSnapshot(
     lock,
     error,
     operation: operation ? { opId: operation.opId, name: operation.name, since: operation.since } : null,
+    ...(backend ? { backend } : {}),
+    ...(stale ? { stale } : {}),
   };
   if (!state) {
     const status: RecordedStatus | null = error ? null : entry.kind === 'federation' ? 'clean' : 'none';

@@ -238,8 +238,9 @@ export function stateCommands(program: Command): void {
         const { pushToBackend } = await import('../../state/backends/migrate');
         const backend = PgStateBackend.create(o.to, { historyLimit: settings.get('historyLimit'), lockTimeoutMs: settings.get('lockTimeoutMs') });
         try {
-          const key = o.key ?? ws.name;
-          const r = await pushToBackend(store, ws.target, backend, { kind: ws.kind, key }, { adopt: o.adopt ?? false });
+          const key = o.key ?? ws.backend?.key ?? ws.name;
+          // From the local file, even when the config already names a backend (that is the move being made).
+          const r = await pushToBackend(store, { ...ws.target, backend: null }, backend, { kind: ws.kind, key }, { adopt: o.adopt ?? false });
           return {
             human: `Pushed ${ws.name} to ${backend.labelOf(key)}: ${r.generations} generation(s), serial ${r.serial}, lineage ${r.lineage.slice(0, 8)}.`,
             json: { backend: backend.location.label, key, ...r },
@@ -267,9 +268,9 @@ export function stateCommands(program: Command): void {
         const { pullToFile } = await import('../../state/backends/migrate');
         const backend = PgStateBackend.create(o.from);
         try {
-          const key = o.key ?? ws.name;
+          const key = o.key ?? ws.backend?.key ?? ws.name;
           const file = o.toFile ? resolvePath(o.toFile) : ws.statePath;
-          const r = await pullToFile(backend, { kind: ws.kind, key }, store, { ...ws.target, file }, { adopt: o.adopt ?? false });
+          const r = await pullToFile(backend, { kind: ws.kind, key }, store, { ...ws.target, file, backend: null }, { adopt: o.adopt ?? false });
           return {
             human: `Pulled ${backend.labelOf(key)} into ${file}: ${r.generations} generation(s), serial ${r.serial}.`,
             json: { backend: backend.location.label, key, file, ...r },

@@ -10,6 +10,7 @@ import { access } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ErrorData } from '../../../preload/contract';
 import { AppError } from '../../errors';
+import { backendOfConfigBlock } from '../../state/backends/backend-config';
 import type { MachineTarget } from '../machines/index';
 import { resolveSsh, type SshResolveOptions } from '../machines/ssh-settings';
 import { type PathSeg, YamlSource } from './yaml-source';
@@ -111,7 +112,21 @@ export async function validateFederationConfig(configPath: string, opts: LoadCon
     return { ok: false, errors };
   }
   for (const key of Object.keys(root)) {
-    if (!['refedez', 'machines', 'project', 'kits'].includes(key)) warn(src, [key], `unknown key "${key}" is ignored`);
+    if (!['refedez', 'machines', 'project', 'kits', 'clusterdesk'].includes(key)) warn(src, [key], `unknown key "${key}" is ignored`);
+  }
+  // Our own block: `clusterdesk: { backend: postgres://… }` (which database holds the state; ReFedEz ignores it).
+  if (root.clusterdesk !== undefined && root.clusterdesk !== null) {
+    if (!isRecord(root.clusterdesk))
+      err(['clusterdesk'], 'expected a mapping', 'For example: clusterdesk: { backend: postgres://me@db:5432/lab?schema=clusterdesk }.');
+    else {
+      for (const key of Object.keys(root.clusterdesk)) if (key !== 'backend') warn(src, ['clusterdesk', key], `unknown key "${key}" is ignored`);
+      try {
+        backendOfConfigBlock(root.clusterdesk, 'federation', absConfig);
+      } catch (e) {
+        if (!(e instanceof AppError)) throw e;
+        err(['clusterdesk', 'backend'], e.message.replace(`${absConfig}: clusterdesk.backend: `, ''), e.fields.hint ?? '');
+      }
+    }
   }
 
   // refedez: {folder, capabilities, kits?}

@@ -20,9 +20,13 @@ export interface PgLocation {
   readonly schema: string;
   /** `host:port/db?schema=…` — safe to show and log (never a password). */
   readonly label: string;
+  /** The `?workspace=` key named in the URL (which workspace's state this is), or null. */
+  readonly workspace: string | null;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** A workspace key: printable, 1..200 characters. */
+export const WORKSPACE_KEY = /^[^\x00-\x1f\x7f]{1,200}$/;
 
 /** True for a backend URL (`postgres://` or `postgresql://`). */
 export function isPostgresUrl(value: unknown): value is string {
@@ -60,6 +64,13 @@ export function parsePgUrl(url: string): PgLocation {
     });
   }
   u.searchParams.delete('schema');
+  const workspace = u.searchParams.get('workspace');
+  u.searchParams.delete('workspace');
+  if (workspace !== null && !WORKSPACE_KEY.test(workspace)) {
+    throw new AppError('config-invalid', `The backend URL's workspace key "${workspace}" is empty, too long or holds control characters.`, {
+      hint: 'Name the workspace with up to 200 printable characters (e.g. ?workspace=lab-cluster).',
+    });
+  }
   const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres';
   const user = decodeURIComponent(u.username) || process.env.PGUSER || safeUser();
   const host = u.hostname || process.env.PGHOST || 'localhost';
@@ -72,6 +83,7 @@ export function parsePgUrl(url: string): PgLocation {
     database,
     user,
     schema,
+    workspace,
     label: `${host}:${port}/${database}?schema=${schema}${rest ? `&${rest}` : ''}`,
   };
 }

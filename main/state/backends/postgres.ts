@@ -73,6 +73,8 @@ export interface PgChange {
   readonly key: string;
   readonly serial: number | null;
   readonly lineage: string | null;
+  /** Set for a lock taken or released (no generation was committed then). */
+  readonly lock?: 'taken' | 'released';
 }
 
 /** A raw generation (push / pull move these verbatim). */
@@ -157,6 +159,8 @@ export class PgStateBackend {
       max: 8,
       idleTimeoutMillis: 10_000,
       application_name: 'clusterdesk',
+      // A CLI command ends when its work is done: idle pooled connections never keep the process alive.
+      allowExitOnIdle: true,
     } as pg.PoolConfig);
     // An idle client whose server went away emits 'error' on the pool: that is not a crash, the next call reconnects.
     pool.on('error', () => undefined);
@@ -275,9 +279,11 @@ export class PgStateBackend {
     target: PgTarget<K>,
     operation: string,
     fn: (tx: PgTx<K>) => Promise<T>,
-    opts: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
+    opts: { readonly signal?: AbortSignal; readonly waitSignal?: AbortSignal; readonly timeoutMs?: number } = {},
   ): Promise<T> {
-    throwIfCancelled(opts.signal);
+    // `waitSignal` cancels only the wait for the lock (an operation's cancel): once held, the callback runs to its end.
+    const waitSignal = opts.signal ?? opts.waitSignal;
+    throwIfCancelled(waitSignal);
     return this.withClient(async (c) => {
       const lockId = randomUUID();
       const deadline = Date.now() + (opts.timeoutMs ?? this.limits.lockTimeoutMs);
@@ -285,7 +291,7 @@ export class PgStateBackend {
       for (;;) {
         const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, target.key]);
         if (got.rows[0]?.ok) break;
-        throwIfCancelled(opts.signal);
+        throwIfCancelled(waitSignal);
         if (Date.now() >= deadline) {
           const holder = await this.lockInfoWith(c, target.key);
           const label = this.labelOf(target.key);
@@ -301,11 +307,12 @@ export class PgStateBackend {
             },
           );
         }
-        await sleep(Math.min(delay, Math.max(1, deadline - Date.now())), opts.signal);
+        await sleep(Math.min(delay, Math.max(1, deadline - Date.now())), waitSignal);
         delay = Math.min(delay * 2, 200);
       }
+      let announced = false;
       try {
-        throwIfCancelled(opts.signal);
+        throwIfCancelled(waitSignal);
         await c.query(
           `INSERT INTO ${this.s}.locks (key, id, holder_user, holder_host, holder_pid, operation, since, backend_pid)
            VALUES ($1, $2, $3, $4, $5, $6, now(), pg_backend_pid())
@@ -313,6 +320,9 @@ export class PgStateBackend {
              holder_pid = EXCLUDED.holder_pid, operation = EXCLUDED.operation, since = EXCLUDED.since, backend_pid = EXCLUDED.backend_pid`,
           [target.key, lockId, currentUser(), hostname(), process.pid, operation],
         );
+        // Every open Clusterdesk shows the holder at once ("locked by alice@ws2: stop, since 10:02").
+        await c.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ key: target.key, lock: 'taken' })]);
+        announced = true;
         const tx = new PgTransaction<K>(this, c, target, lockId, opts.signal);
         try {
           return await fn(tx);
@@ -322,6 +332,8 @@ export class PgStateBackend {
       } finally {
         await c.query(`DELETE FROM ${this.s}.locks WHERE key = $1 AND id = $2`, [target.key, lockId]).catch(() => undefined);
         await c.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, target.key]).catch(() => undefined);
+        if (announced)
+          await c.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ key: target.key, lock: 'released' })]).catch(() => undefined);
       }
     });
   }
@@ -533,9 +545,14 @@ export class PgStateBackend {
       c.on('notification', (msg) => {
         if (msg.channel !== NOTIFY_CHANNEL || !msg.payload) return;
         try {
-          const p = JSON.parse(msg.payload) as { key?: unknown; serial?: unknown; lineage?: unknown };
+          const p = JSON.parse(msg.payload) as { key?: unknown; serial?: unknown; lineage?: unknown; lock?: unknown };
           if (typeof p.key === 'string')
-            onChange({ key: p.key, serial: typeof p.serial === 'number' ? p.serial : null, lineage: typeof p.lineage === 'string' ? p.lineage : null });
+            onChange({
+              key: p.key,
+              serial: typeof p.serial === 'number' ? p.serial : null,
+              lineage: typeof p.lineage === 'string' ? p.lineage : null,
+              ...(p.lock === 'taken' || p.lock === 'released' ? { lock: p.lock } : {}),
+            });
         } catch {
           // not ours
         }

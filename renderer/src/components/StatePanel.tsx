@@ -3,7 +3,9 @@ import type { BackupEntry, WorkspaceSnapshot } from '../../../preload/contract';
 import { sortBackups } from '../lib/backups';
 import { formatTimestamp, restoreChanges, shortLineage } from '../lib/format';
 import { exportState, listBackups, restoreBackup, startImport } from '../stores/actions';
+import { useWorkspaces } from '../stores/workspaces-store';
 import { AdoptNotice } from './AdoptPanel';
+import { BackendForm } from './BackendForm';
 import { ChangeTable } from './ChangeTable';
 import { ConfirmDialog } from './Dialog';
 
@@ -19,6 +21,7 @@ export function StatePanel({ snapshot, busy }: Props) {
   const [exported, setExported] = useState<string | null>(null);
   const [redactHome, setRedactHome] = useState(false);
   const workspaceId = snapshot.id;
+  const entry = useWorkspaces((s) => s.entries.find((e) => e.id === workspaceId));
 
   // Reload whenever the state file changes: every write adds a generation.
   useEffect(() => {
@@ -42,6 +45,7 @@ export function StatePanel({ snapshot, busy }: Props) {
   return (
     <div className="state-panel">
       <AdoptNotice snapshot={snapshot} busy={busy} />
+      {entry ? <BackendForm entry={entry} snapshot={snapshot} busy={busy} /> : null}
       <section aria-labelledby="share-title" className="panel-section">
         <h3 id="share-title">Export and import</h3>
         <div className="row">

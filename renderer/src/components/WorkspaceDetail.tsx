@@ -8,6 +8,7 @@ import { isBusy } from '../stores/reducers';
 import { useSnapshots } from '../stores/snapshots-store';
 import { useWorkspaces } from '../stores/workspaces-store';
 import { AdoptNotice } from './AdoptPanel';
+import { BackendStatus, StaleBanner } from './BackendStatus';
 import { ClusterView } from './ClusterView';
 import { ErrorBanner } from './ErrorBanner';
 import { FederationView } from './FederationView';
@@ -31,7 +32,9 @@ export function WorkspaceDetail({ workspaceId }: { readonly workspaceId: string 
         <span className="muted small detail-path" title={entry.path}>
           {entry.path}
         </span>
+        {snapshot ? <BackendStatus snapshot={snapshot} /> : null}
       </div>
+      {snapshot ? <StaleBanner snapshot={snapshot} /> : null}
       {snapshot?.error ? <SnapshotError snapshot={snapshot} busy={busy} /> : null}
       <WorkspaceBanners workspaceId={workspaceId} />
       {snapshot ? <AdoptNotice snapshot={snapshot} busy={busy} /> : null}

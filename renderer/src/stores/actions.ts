@@ -98,6 +98,8 @@ export type OperationChannel =
   | 'state:import'
   | 'state:adopt'
   | 'state:unlock'
+  | 'state:push'
+  | 'state:pull'
   | 'workspace:adopt-lineage';
 
 /** Per-target results a failed operation carries (a partial start lists what worked and what did not). */
@@ -284,4 +286,31 @@ export async function saveSettings(changes: Partial<AppSettings>): Promise<boole
   const r = await getApi().invoke('settings:set', changes);
   if (!r.ok) useErrors.getState().push('Could not save the settings', r.error);
   return r.ok;
+}
+
+/** The workspace setting "state backend" (a postgres:// URL without password; null: the config's, else the local file). */
+export async function setWorkspaceBackend(workspaceId: string, backend: string | null): Promise<boolean> {
+  const title = 'Could not change the state backend';
+  const r = await getApi().invoke('workspaces:set-backend', { workspaceId, backend });
+  if (!r.ok) {
+    useErrors.getState().push(title, r.error, workspaceId);
+    return false;
+  }
+  useErrors.getState().clear(title);
+  const ws = useWorkspaces.getState();
+  ws.setEntries(ws.entries.map((e) => (e.id === workspaceId ? r.value : e)));
+  await loadSnapshot(workspaceId);
+  return true;
+}
+
+/** Push the local state file to a PostgreSQL backend, or pull one into it (the State tab's move form). */
+export async function moveState(direction: 'push' | 'pull', workspaceId: string, url: string, key: string, adopt: boolean): Promise<string | null> {
+  const channel = direction === 'push' ? 'state:push' : 'state:pull';
+  const r = await runOperation(channel, { workspaceId, url, ...(key ? { key } : {}), ...(adopt ? { adopt: true } : {}) });
+  if (!r.ok) {
+    useErrors.getState().push(direction === 'push' ? 'Could not push the state' : 'Could not pull the state', r.error, workspaceId);
+    return null;
+  }
+  const o = r.value.outcomes[0];
+  return o ? `${o.result === 'pushed' ? 'Pushed to' : 'Pulled into'} ${o.target}: ${o.message ?? ''}` : 'Done.';
 }
