@@ -6,7 +6,7 @@
  * names is refused with `libvirt-conflict`. A start that fails before creating anything leaves no state behind.
  */
 import { assertNever, type TargetOutcome } from '../../preload/contract';
-import { actionHint, AppError, toErrorData } from '../errors';
+import { actionHint, AppError } from '../errors';
 import type { OpContext } from '../operations/types';
 import { isoNow, type ClusterState } from '../state';
 import { guestDomainSpec } from './config/guest';
@@ -14,7 +14,7 @@ import type { VmPlan } from './config/plan';
 import type { ClusterEnv } from './env';
 import { buildDomainXml, buildNetworkXml, buildPoolXml, buildVolumeXml, networkDhcpHosts, poolTargetPath, type OwnerMark } from './libvirt/xml';
 import { conflictError, domainHolder, networkHolder, poolHolder, volumeRecorded } from './ownership';
-import { mapBounded } from './parallel';
+import { mapSettled } from '../util';
 import { emptyState, networkRecordOf, patchVm, vmRecordOf, withNetwork, withPool, withVm, withVolume, withoutVolume } from './records';
 import { withSession, type ClusterSession } from './session';
 import { deriveStatus, vmStateOf } from './vm-state';
@@ -43,12 +43,12 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
       await refuseConflicts(s, plan, lineage);
       await ensureNetwork(s, plan, mark('network'));
       const poolDir = await ensurePool(s, plan, mark('pool'));
-      const settled = await mapBounded(plan.vms, env.parallelism, ctx.signal, (vm) => startVm(s, plan, vm, mark(vm.role), poolDir));
+      const settled = await mapSettled(plan.vms, (vm) => startVm(s, plan, vm, mark(vm.role), poolDir), { concurrency: env.parallelism, signal: ctx.signal });
       const outcomes: TargetOutcome[] = settled.map((r, i) => {
         const name = plan.vms[i]!.name;
-        if (r.status === 'done') return { target: name, result: r.value };
-        if (r.status === 'skipped') return { target: name, result: 'cancelled', message: 'not started: the operation was cancelled' };
-        const error = toErrorData(r.error);
+        if (r.ok) return { target: name, result: r.value };
+        if (r.skipped) return { target: name, result: 'cancelled', message: 'not started: the operation was cancelled' };
+        const error = r.error;
         return { target: name, result: 'failed', message: error.message, error };
       });
       s.update((st) => ({ ...st, status: deriveStatus(st.vms, plan.vms.length) }));

@@ -19,7 +19,8 @@ import {
   type FederationWorkspace,
 } from './env';
 import { fingerprint, hostFieldMatches, knownHostsName, loadKnownHosts } from './machines/known-hosts';
-import { mapSettled, type MachineTarget } from './machines/index';
+import { mapSettled } from '../util';
+import { type MachineTarget } from './machines/index';
 import { PROBE_SCRIPT, scriptArgv } from './scripts';
 import { KIT_LOG } from './service';
 

@@ -34,7 +34,8 @@ import {
 } from './env';
 import { prepareKits } from './kits/provision';
 import { bounded } from './machines/guards';
-import { mapSettled, type Machine, type UploadProgress } from './machines/index';
+import { mapSettled } from '../util';
+import { type Machine, type UploadProgress } from './machines/index';
 import { realDirRefusal, stopDirRefusal, tmpDirRefusal, tmpPrefixFor } from './paths';
 import { CHECK_SCRIPT, LAUNCHED_SCRIPT, scriptArgv, SETTLE_SCRIPT, STOP_SCRIPT } from './scripts';
 

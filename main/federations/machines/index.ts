@@ -9,7 +9,6 @@ import type { ResolvedSsh } from './ssh-settings';
 import type { Machine } from './types';
 
 export type { CallOptions, ExecResult, LaunchOptions, Machine, MachineKind, UploadOptions, UploadProgress, UploadStats } from './types';
-export { mapSettled, DEFAULT_CONCURRENCY, type Settled } from './parallel';
 export { shellQuote } from './shell-quote';
 export { resolveSsh, type ResolvedSsh, type SshTargetInput, type SshResolveOptions } from './ssh-settings';
 export { appendKnownHost, fingerprint, knownHostsName } from './known-hosts';
