@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from './errors';
-import { mapSettled, pidAlive, sleep, sleepOrCancel } from './util';
+import { mapSettled, pidAlive, processRunning, sleep, sleepOrCancel } from './util';
 
 describe('mapSettled', () => {
   it('keeps input order, reports each failure on its own item and never rejects', async () => {
@@ -82,3 +82,16 @@ describe('pidAlive', () => {
   });
 });
 
+describe('processRunning', () => {
+  it('is true for a running child and false once it was killed', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    await new Promise((r) => child.once('spawn', r));
+    const pid = child.pid!;
+    expect(await processRunning(pid)).toBe(true);
+    const exited = new Promise((r) => child.once('exit', r));
+    process.kill(pid, 'SIGKILL');
+    await exited;
+    expect(await processRunning(pid)).toBe(false);
+  });
+});

@@ -2,6 +2,7 @@
  * Small helpers with one home each, at the bottom of main/ (the state engine, the domains and the app all use them;
  * they import nothing of ours but the error type).
  */
+import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ErrorData } from '../preload/contract';
 import { cancelledError, toErrorData } from './errors';
@@ -32,6 +33,21 @@ export function pidAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Is this process still running? `pidAlive`, except that a zombie (exited, not yet reaped: it answers kill(pid, 0))
+ * counts as gone. Linux tells through /proc; elsewhere a process that answers is assumed to run.
+ */
+export async function processRunning(pid: number): Promise<boolean> {
+  if (!pidAlive(pid)) return false;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true;
   }
 }
 
