@@ -60,3 +60,5 @@ export {
 export type { LockInfo, LockRecord } from './lock';
 export { isSecretKey, stripSecrets, vmStateFromName, SECRET_KEYS } from './convert';
 export { parseState, SERIAL_MAX, serializeState, type SourceFormat } from './parse';
+/** The one atomic file writer (temp sibling, fsync, rename, folder fsync), for every file Clusterdesk replaces. */
+export { replaceFile, replaceFileSync, type ReplaceFileOptions } from './atomic-write';
