@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AppError } from '../../errors';
 import { processRunning } from '../../util';
 import { assertAbsolute, assertPrefix, assertRemovable, bounded } from './guards';
-import { listTree } from './tar-writer';
+import { listTree } from './upload-archive';
 import type { CallOptions, ExecResult, LaunchOptions, Machine, UploadOptions, UploadStats } from './types';
 
 const HOST = 'localhost';

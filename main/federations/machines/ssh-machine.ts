@@ -17,7 +17,7 @@ import { appendKnownHost, fingerprint, keyTypeOfBlob, knownHostsName, knownKeyTy
 import { assertPid } from './local-machine';
 import { shellQuote } from './shell-quote';
 import type { ResolvedSsh } from './ssh-settings';
-import { listTree, tarStream } from './tar-writer';
+import { listTree, tarStream } from './upload-archive';
 import type { CallOptions, ExecResult, LaunchOptions, Machine, UploadOptions, UploadStats } from './types';
 
 // ssh2 is CommonJS: Node's ESM loader exposes only its default export, so take the values from there.
@@ -152,11 +152,11 @@ export class SshMachine implements Machine {
     let bytes = 0;
     let files = 0;
     const res = await this.run(script('upload', remoteDir), 'upload', opts, async (write, signal) => {
-      for await (const chunk of tarStream(entries, signal)) {
-        await write(chunk.data);
+      for await (const chunk of tarStream(localDir, entries, signal)) {
+        if (chunk.data.length > 0) await write(chunk.data);
         bytes += chunk.contentBytes;
-        if (chunk.fileDone) files += 1;
-        if (chunk.contentBytes > 0 || chunk.fileDone) opts.onProgress?.({ bytes, totalBytes, files, totalFiles });
+        files += chunk.filesDone;
+        if (chunk.contentBytes > 0 || chunk.filesDone > 0) opts.onProgress?.({ bytes, totalBytes, files, totalFiles });
       }
     });
     if (res.code !== 0) throw this.commandError('upload (tar -x)', res);
