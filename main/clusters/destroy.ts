@@ -10,7 +10,7 @@ import { deleteAdoptedVolumes } from './adopt';
 import { clusterNames } from './config/names';
 import type { ClusterEnv } from './env';
 import { domainHolder, isClusterVmName, networkHolder, poolHolder, volumeRecorded } from './ownership';
-import { mapBounded } from './parallel';
+import { mapSettled } from '../util';
 import { cancelledError, withSession, type ClusterSession } from './session';
 import type { ClusterOpResult } from './start';
 import { liveDomains } from './stop';
@@ -47,33 +47,37 @@ export async function destroyCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx:
     // Domains: recorded ones, plus any of ours under the cluster's VM names (created by a start that crashed before recording).
     const live = await liveDomains(s.host);
     const names = [...new Set([...state.vms.map((v) => v.name), ...[...live.keys()].filter((n) => isClusterVmName(cluster, n))])];
-    const settled = await mapBounded(names, env.parallelism, ctx.signal, async (name) => {
-      const d = live.get(name);
-      if (!d) return { target: name, result: 'absent', message: 'already gone' };
-      if ((await domainHolder(s.host, name, lineage, cluster)) !== 'ours')
-        return { target: name, result: 'skipped', message: 'not created by Clusterdesk for this state; left alone' };
-      if (isActive(d.state)) {
-        ctx.progress({ target: name, step: 'force-off', value: 0.3, message: `Forcing ${name} off` });
-        await s.host.destroyDomain(name).catch(async (err: unknown) => {
-          // Gone off by itself since the read (libvirt: "domain is not running"): nothing to force; undefine it.
-          const now = await s.host.getDomain(name).catch(() => null);
-          if (!now || isActive(now.state)) throw err;
-        });
+    const settled = await mapSettled(
+      names,
+      async (name) => {
+        const d = live.get(name);
+        if (!d) return { target: name, result: 'absent', message: 'already gone' };
+        if ((await domainHolder(s.host, name, lineage, cluster)) !== 'ours')
+          return { target: name, result: 'skipped', message: 'not created by Clusterdesk for this state; left alone' };
+        if (isActive(d.state)) {
+          ctx.progress({ target: name, step: 'force-off', value: 0.3, message: `Forcing ${name} off` });
+          await s.host.destroyDomain(name).catch(async (err: unknown) => {
+            // Gone off by itself since the read (libvirt: "domain is not running"): nothing to force; undefine it.
+            const now = await s.host.getDomain(name).catch(() => null);
+            if (!now || isActive(now.state)) throw err;
+          });
+          await s.saveHost();
+        }
+        ctx.progress({ target: name, step: 'undefine', value: 0.7, message: `Undefining ${name}` });
+        await s.host.undefineDomain(name);
+        s.update((st) => ({ ...st, vms: st.vms.filter((v) => v.name !== name) }));
         await s.saveHost();
-      }
-      ctx.progress({ target: name, step: 'undefine', value: 0.7, message: `Undefining ${name}` });
-      await s.host.undefineDomain(name);
-      s.update((st) => ({ ...st, vms: st.vms.filter((v) => v.name !== name) }));
-      await s.saveHost();
-      ctx.progress({ target: name, step: 'deleted', value: 1, message: `${name} deleted` });
-      return { target: name, result: 'deleted' };
-    });
+        ctx.progress({ target: name, step: 'deleted', value: 1, message: `${name} deleted` });
+        return { target: name, result: 'deleted' };
+      },
+      { concurrency: env.parallelism, signal: ctx.signal },
+    );
     settled.forEach((r, i) => {
-      if (r.status === 'done') outcomes.push(r.value);
-      else if (r.status === 'failed') failed(names[i]!, r.error);
+      if (r.ok) outcomes.push(r.value);
+      else if (!r.skipped) failed(names[i]!, r.error);
     });
     if (ctx.signal.aborted) return finishIncomplete(s, cancelledError());
-    const domainsLeft = settled.some((r) => r.status !== 'done');
+    const domainsLeft = settled.some((r) => !r.ok);
     if (!domainsLeft) {
       // Volumes taken over at adoption (proved by their exact path), wherever they live; their pool stays.
       try {

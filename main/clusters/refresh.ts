@@ -13,7 +13,7 @@ import type { ClusterEnv } from './env';
 import type { DomainStats, LibvirtHost } from './libvirt/types';
 import { domainInterfaces } from './libvirt/xml';
 import { domainHolder, isClusterVmName, networkHolder, poolHolder } from './ownership';
-import { mapBounded } from './parallel';
+import { mapSettled } from '../util';
 import { networkRecordOf, patchVms, withNetwork, withPool, type ClusterVm } from './records';
 import { withSession } from './session';
 import { liveDomains } from './stop';
@@ -81,11 +81,14 @@ export async function observe(
 
   // Ours but unrecorded: only names start would create are candidates, and only those carrying our mark count.
   const candidates = [...live.values()].filter((d) => !recorded.has(d.name) && isClusterVmName(cluster, d.name));
-  const found = await mapBounded(candidates, PARALLEL_READS, signal, async (d) => ((await domainHolder(host, d.name, lineage, cluster)) === 'ours' ? d : null));
+  const found = await mapSettled(candidates, async (d) => ((await domainHolder(host, d.name, lineage, cluster)) === 'ours' ? d : null), {
+    concurrency: PARALLEL_READS,
+    signal,
+  });
   const plannedByName = new Map((plan?.vms ?? []).map((v) => [v.name, v]));
   const unrecorded: ClusterVm[] = [];
   for (const r of found) {
-    if (r.status !== 'done' || !r.value) continue;
+    if (!r.ok || !r.value) continue;
     const d: DomainStats = r.value;
     const info = await host.getDomain(d.name);
     const planned = plannedByName.get(d.name);
@@ -130,27 +133,31 @@ async function observeIps(host: LibvirtHost, state: ClusterState, drift: DriftIt
   };
   const running = state.vms.filter((v) => v.state === 'RUNNING') as ClusterVm[];
   const networkNames = new Set(state.networks.map((n) => n.name));
-  const seen = await mapBounded(running, PARALLEL_READS, new AbortController().signal, async (vm) => {
-    let mac = vm.mac?.toLowerCase();
-    if (!mac) mac = domainInterfaces(await host.domainXml(vm.name)).find((i) => i.network !== null && networkNames.has(i.network))?.mac;
-    if (mac && byMac.has(mac)) return byMac.get(mac)!;
-    if (!useInterfaces) return null;
-    try {
-      const ifaces = await host.interfaceAddresses(vm.name, 'agent');
-      for (const i of ifaces) {
-        if (mac && i.mac?.toLowerCase() !== mac) continue;
-        const a = i.addresses.find((x) => x.type === 'ipv4' && plausible(x.address));
-        if (a) return a.address;
+  const seen = await mapSettled(
+    running,
+    async (vm) => {
+      let mac = vm.mac?.toLowerCase();
+      if (!mac) mac = domainInterfaces(await host.domainXml(vm.name)).find((i) => i.network !== null && networkNames.has(i.network))?.mac;
+      if (mac && byMac.has(mac)) return byMac.get(mac)!;
+      if (!useInterfaces) return null;
+      try {
+        const ifaces = await host.interfaceAddresses(vm.name, 'agent');
+        for (const i of ifaces) {
+          if (mac && i.mac?.toLowerCase() !== mac) continue;
+          const a = i.addresses.find((x) => x.type === 'ipv4' && plausible(x.address));
+          if (a) return a.address;
+        }
+      } catch {
+        // no agent, no such source on this driver: fall back to the configured address
       }
-    } catch {
-      // no agent, no such source on this driver: fall back to the configured address
-    }
-    return null;
-  });
+      return null;
+    },
+    { concurrency: PARALLEL_READS },
+  );
   const patches = new Map<string, Partial<ClusterVm>>();
   running.forEach((vm, i) => {
     const r = seen[i]!;
-    const ip = r.status === 'done' ? r.value : null;
+    const ip = r.ok ? r.value : null;
     if (ip === null) {
       patches.set(vm.name, { ip_verified: false });
       return;

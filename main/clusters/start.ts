@@ -11,7 +11,7 @@
  * recorded in memory and written by paced checkpoints (at most every 250 ms) and one final checkpoint.
  */
 import { assertNever, type TargetOutcome } from '../../preload/contract';
-import { actionHint, AppError, toErrorData } from '../errors';
+import { actionHint, AppError } from '../errors';
 import type { OpContext } from '../operations/types';
 import { isoNow, type ClusterState, type VolumeRecord } from '../state';
 import { guestDomainSpec } from './config/guest';
@@ -19,7 +19,7 @@ import type { VmPlan } from './config/plan';
 import type { ClusterEnv } from './env';
 import { buildDomainXml, buildNetworkXml, buildPoolXml, buildVolumeXml, networkDhcpHosts, poolTargetPath, type OwnerMark } from './libvirt/xml';
 import { conflictError, domainHolder, networkHolder, poolHolder, volumeRecorded } from './ownership';
-import { mapBounded } from './parallel';
+import { mapSettled } from '../util';
 import { emptyState, networkRecordOf, patchVm, vmRecordOf, withNetwork, withPool, withoutVolume, type ClusterVm } from './records';
 import { withSession, type ClusterSession } from './session';
 import { deriveStatus, vmStateOf } from './vm-state';
@@ -54,16 +54,16 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
       const batches = new BatchCheckpoints(s, ahead, batch);
       let settled;
       try {
-        settled = await mapBounded(plan.vms, env.parallelism, ctx.signal, (vm, i) => startVm(s, plan, order, ahead, batches, vm, i, mark(vm.role)));
+        settled = await mapSettled(plan.vms, (vm, i) => startVm(s, plan, order, ahead, batches, vm, i, mark(vm.role)), { concurrency: env.parallelism, signal: ctx.signal });
       } finally {
         // Paths written ahead for volumes that were never created (cancelled, failed, not reached) are not ours to keep.
         ahead.release();
       }
       const outcomes: TargetOutcome[] = settled.map((r, i) => {
         const name = plan.vms[i]!.name;
-        if (r.status === 'done') return { target: name, result: r.value };
-        if (r.status === 'skipped') return { target: name, result: 'cancelled', message: 'not started: the operation was cancelled' };
-        const error = toErrorData(r.error);
+        if (r.ok) return { target: name, result: r.value };
+        if (r.skipped) return { target: name, result: 'cancelled', message: 'not started: the operation was cancelled' };
+        const error = r.error;
         return { target: name, result: 'failed', message: error.message, error };
       });
       s.update((st) => ({ ...st, status: deriveStatus(st.vms, plan.vms.length) }));

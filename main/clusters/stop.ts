@@ -9,7 +9,7 @@ import { isoNow, type ClusterState } from '../state';
 import type { ClusterEnv } from './env';
 import type { DomainStats, LibvirtHost } from './libvirt/types';
 import { domainHolder } from './ownership';
-import { sleep } from './parallel';
+import { sleep } from '../util';
 import { patchVms, type ClusterVm } from './records';
 import { cancelledError, withSession } from './session';
 import type { ClusterOpResult } from './start';

@@ -1,7 +1,6 @@
 /** Pure logic: state mapping, allowed actions, cluster status, bounded fan-out. */
 import { describe, expect, it } from 'vitest';
 import { DOMAIN_STATES } from './libvirt/types';
-import { mapBounded } from './parallel';
 import { allowedActions, checkAction, deriveStatus, vmStateOf } from './vm-state';
 
 describe('vmStateOf', () => {
@@ -41,25 +40,5 @@ describe('deriveStatus', () => {
     expect(deriveStatus(vms('RUNNING', 'PAUSED'))).toBe('partial');
     expect(deriveStatus(vms('RUNNING', 'CRASHED'))).toBe('error');
     expect(deriveStatus([], 2)).toBe('partial');
-  });
-});
-
-describe('mapBounded', () => {
-  it('never exceeds the limit, settles every item, and skips unstarted items once aborted', async () => {
-    let active = 0;
-    let peak = 0;
-    const ac = new AbortController();
-    const out = await mapBounded([1, 2, 3, 4, 5, 6, 7, 8], 3, ac.signal, async (n) => {
-      active++;
-      peak = Math.max(peak, active);
-      await new Promise((r) => setImmediate(r));
-      active--;
-      if (n === 2) throw new Error('two');
-      if (n === 4) ac.abort();
-      return n * 10;
-    });
-    expect(peak).toBe(3);
-    expect(out.map((r) => r.status)).toEqual(['done', 'failed', 'done', 'done', 'done', 'done', 'skipped', 'skipped']);
-    expect(out[0]).toEqual({ status: 'done', value: 10 });
   });
 });

@@ -12,7 +12,8 @@ import { AppError } from '../errors';
 import type { OpContext } from '../operations/types';
 import type { FederationState, MachineRecord, StateStore, StateTarget, StateTx } from '../state';
 import { loadFederationConfig, type FederationConfig } from './config/federation-config';
-import { createMachine, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_MS, resolveSsh, type Machine, type MachineTarget } from './machines/index';
+import { DEFAULT_CONCURRENCY } from '../util';
+import { createMachine, DEFAULT_CONNECT_TIMEOUT_MS, resolveSsh, type Machine, type MachineTarget } from './machines/index';
 import type { RecordOrigin } from './paths';
 import { workspaceKnownHostsPath } from './paths';
 

@@ -19,9 +19,10 @@ import {
   type FederationWorkspace,
 } from './env';
 import { fingerprint, hostFieldMatches, knownHostsName, loadKnownHosts } from './machines/known-hosts';
-import { mapSettled, type MachineTarget } from './machines/index';
+import { mapSettled } from '../util';
+import { type MachineTarget } from './machines/index';
 import { PROBE_SCRIPT, scriptArgv } from './scripts';
-import { KIT_LOG } from './service';
+import { KIT_LOG } from './common';
 
 /** Probes every recorded machine in parallel (read-only; each bounded by the connect and command timeouts). */
 export async function probeFederation(env: FederationEnv, ws: FederationWorkspace, ctx: OpContext): Promise<readonly MachineProbe[]> {

@@ -7,6 +7,7 @@
  * Every problem comes back as data (message + hint + line): each caller turns it into its own `config-invalid`.
  */
 import { LineCounter, parseDocument, type Document } from 'yaml';
+import { yamlErrorLine } from './yaml-lines';
 import { AppError } from '../errors';
 import { FileTooLargeError, formatBytes, NotRegularFileError, readRegularFile } from './regular-file';
 
@@ -233,7 +234,7 @@ export async function readYamlValue(file: string): Promise<unknown> {
   const doc = parseDocument(read.text, { lineCounter, prettyErrors: false });
   const first = doc.errors[0];
   if (first) {
-    const line = lineCounter.linePos(first.pos[0]).line;
+    const line = yamlErrorLine(first, lineCounter);
     throw new AppError('config-invalid', `${file}:${line}: ${first.message.split('\n')[0]}`, { path: file, line, hint: 'Fix the YAML syntax at that line.' });
   }
   const js = toJsBounded(doc, file);

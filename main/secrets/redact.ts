@@ -1,5 +1,5 @@
 /**
- * The one redaction function of Clusterdesk (DESIGN.md §8 "Secrets"; the rule is documented in docs/state.md).
+ * The one redaction function of Clusterdesk (the rule is documented in docs/state.md).
  * Pure: no I/O. Every write boundary calls it: state writes, `.backup`, history generations, bundles, error messages
  * and hints, log lines.
  *

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { replaceFileSync } from '../state/atomic-write';
 import { AppError } from '../errors';
 import type { SettingsBackend } from './settings';
 
@@ -9,7 +9,7 @@ import type { SettingsBackend } from './settings';
  * the desktop app. Outside Electron we read and write it ourselves instead of through `conf`: `conf` pulls in
  * `atomically` → `when-exit`, which hooks SIGTERM/SIGINT for the whole process (a busy CLI then ignored SIGTERM, see
  * docs/cli.md "Signals"), and it costs start-up time for one small JSON file. Every `get` reads the file, so a change
- * made by the app is seen at once (nothing is cached); every `set` writes a temp file beside it and renames it over.
+ * made by the app is seen at once (nothing is cached); every `set` writes a temp file beside it and renames it over (the state engine's `replaceFileSync`).
  */
 export function confBackend(dataDir: string): SettingsBackend {
   const path = join(dataDir, 'config.json');
@@ -40,18 +40,8 @@ export function confBackend(dataDir: string): SettingsBackend {
   };
   const write = (data: Record<string, unknown>): void => {
     mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      writeFileSync(tmp, JSON.stringify(data, undefined, '\t'), { mode: 0o666 });
-      renameSync(tmp, path);
-    } catch (err) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // already gone
-      }
-      throw err;
-    }
+    // Mode and durability as electron-store (conf) writes the same file: 0666 before the umask, no fsync.
+    replaceFileSync(path, JSON.stringify(data, undefined, '\t'), { mode: 0o666, durable: false });
   };
   read(); // create the folder and refuse a broken file up front, as conf did
   return {

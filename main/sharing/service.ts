@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ExportedBundle, ImportPreview, WorkspaceKind } from '../../preload/contract';
 import { AppError, isAppError } from '../errors';
-import { FOREIGN_FORMATS, needsAdoptionError, parseState, summarize, type AnyState, type StateStore, type StateTarget } from '../state';
+import { FOREIGN_FORMATS, needsAdoptionError, parseState, replaceFile, summarize, type AnyState, type StateStore, type StateTarget } from '../state';
 import { makeBundle, parseBundle, previewImport, redact, type CurrentState, type StateBundle } from './bundle';
 
 /** What export and import need to know about a workspace (the registry's entry, or the CLI's ad-hoc one). */
@@ -64,18 +62,9 @@ function safeFileName(name: string): string {
 }
 
 async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = join(dirname(file), `.${randomBytes(6).toString('hex')}.cdstate.tmp`);
   try {
-    const h = await open(tmp, 'wx', 0o600);
-    try {
-      await h.writeFile(text, 'utf8');
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await rename(tmp, file);
+    await replaceFile(file, text, { mode: 0o600 });
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
     const e = err as NodeJS.ErrnoException;
     throw new AppError(e.code === 'EACCES' || e.code === 'EPERM' ? 'state-permission' : 'state-io', `Cannot write ${file}: ${e.code ?? e.message}.`, {
       path: file,

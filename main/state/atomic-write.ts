@@ -3,6 +3,7 @@
  *
  * Order (each step leaves a loadable `<file>`):
  *   1. write `<file>.tmp` (0600) and fsync it — the new content is durable before anything points at it;
+ *      (steps 1, 3 and 4 are `replaceFile`, the one atomic writer every other file Clusterdesk replaces goes through);
  *   2. replace `<file>.backup` with a hard link to the current `<file>` (the old inode: no data is written, and
  *      `<file>` itself is untouched, so it is never missing — a rename to .backup would leave a window without one).
  *      When the file being replaced is not one we wrote, or holds a secret, the caller passes its redacted text
@@ -18,7 +19,7 @@
  * The history copy is not fsynced: after a power cut it may be incomplete, and is then listed as invalid — the
  * guarantee that matters (`<file>` loads) never depends on it. File systems without hard links fall back to copies.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -86,20 +87,103 @@ export async function writePrivateCopy(path: string, content: string | Uint8Arra
   const { text, removed } = redactedCopyForHistory(content);
   // Written aside and renamed into place: a process killed mid-write never leaves a torn copy under `path`, and the
   // rename replaces any old file (its inode, its mode) whole. A stray aside file is ignored by the history listing.
-  const aside = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(aside, 'wx', 0o600);
-  try {
-    await handle.writeFile(text, 'utf8');
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(aside, path);
-  } catch (err) {
-    await unlinkIfExists(aside).catch(() => undefined);
-    throw err;
-  }
+  // Not fsynced (see the module comment): the guarantee that matters never depends on a history copy.
+  await replaceFile(path, text, { durable: false });
   return removed;
+}
+
+export interface ReplaceFileOptions {
+  /** Mode of the new file (before the umask); default 0600. */
+  readonly mode?: number;
+  /** fsync the new content before the rename and the folder after it (default true): the replace survives a power cut. */
+  readonly durable?: boolean;
+  /**
+   * The temporary file, when it must have a known name (the state file's `<file>.tmp`, written under its lock); it is
+   * truncated and given `mode` again. Default: a fresh hidden sibling `.<name>.<pid>-<random>.tmp`, created exclusively.
+   */
+  readonly aside?: string;
+  /** Runs after the new content is written (and synced), right before the rename (the state file's `.backup` step). */
+  readonly beforeRename?: () => Promise<void>;
+  /** Told which step runs, for error messages: 'write', 'before-rename', 'rename', 'sync'. */
+  readonly onStep?: (step: ReplaceStep) => void;
+}
+export type ReplaceStep = 'write' | 'before-rename' | 'rename' | 'sync';
+
+const asideOf = (file: string) => join(dirname(file), `.${basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+
+/**
+ * The one atomic file writer: writes `content` to a temporary sibling, fsyncs it (unless `durable: false`), renames it
+ * over `file` (atomic on POSIX: readers see the old file or the new one, never a torn one) and fsyncs the folder. On a
+ * failure the temporary file is removed and `file` is untouched. Throws raw fs errors (callers make them typed).
+ */
+export async function replaceFile(file: string, content: string | Uint8Array, opts: ReplaceFileOptions = {}): Promise<void> {
+  const mode = opts.mode ?? 0o600;
+  const durable = opts.durable ?? true;
+  const aside = opts.aside ?? asideOf(file);
+  let renamed = false;
+  try {
+    opts.onStep?.('write');
+    const handle = await open(aside, opts.aside ? 'w' : 'wx', mode);
+    try {
+      // A known-name temp file left by a crash keeps its old mode under "w"; make it ours again.
+      if (opts.aside) await handle.chmod(mode);
+      await handle.writeFile(content, typeof content === 'string' ? 'utf8' : undefined);
+      if (durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (opts.beforeRename) {
+      opts.onStep?.('before-rename');
+      await opts.beforeRename();
+    }
+    opts.onStep?.('rename');
+    await rename(aside, file);
+    renamed = true;
+  } finally {
+    if (!renamed) await unlinkIfExists(aside).catch(() => undefined);
+  }
+  if (durable) {
+    opts.onStep?.('sync');
+    await syncDir(dirname(file));
+  }
+}
+
+/**
+ * `replaceFile` for the few callers whose interface is synchronous (the settings backend: `conf`'s get/set). Same
+ * steps; blocks its caller for one small file, so keep it to small files.
+ */
+export function replaceFileSync(file: string, content: string | Uint8Array, opts: Pick<ReplaceFileOptions, 'mode' | 'durable'> = {}): void {
+  const mode = opts.mode ?? 0o600;
+  const durable = opts.durable ?? true;
+  const aside = asideOf(file);
+  let renamed = false;
+  try {
+    const fd = openSync(aside, 'wx', mode);
+    try {
+      writeFileSync(fd, content, typeof content === 'string' ? 'utf8' : undefined);
+      if (durable) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(aside, file);
+    renamed = true;
+  } finally {
+    if (!renamed) {
+      try {
+        unlinkSync(aside);
+      } catch {
+        // never created, or already gone
+      }
+    }
+  }
+  if (durable) {
+    const fd = openSync(dirname(file), constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 export interface AtomicWriteOptions {
@@ -119,31 +203,28 @@ export async function atomicWrite(file: string, text: string, opts: AtomicWriteO
   let step = 'write';
   try {
     await ensureDir(dir, file);
-    step = 'write the temporary file for';
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      // A tmp file left by a crash keeps its old mode under "w"; make sure it is ours again.
-      await handle.chmod(0o600);
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    step = 'keep the backup of';
     const keep = opts.backup ?? 'link';
-    if (keep === 'link') {
-      try {
-        await linkOrCopy(file, backup);
-      } catch (err) {
-        if (!isNotFound(err)) throw err; // first write: nothing to back up
-      }
-    } else {
-      await writePrivateCopy(backup, keep.text);
-    }
-    step = 'replace';
-    await rename(tmp, file);
-    step = 'sync the folder of';
-    await syncDir(dir);
+    const steps: Record<ReplaceStep, string> = {
+      write: 'write the temporary file for',
+      'before-rename': 'keep the backup of',
+      rename: 'replace',
+      sync: 'sync the folder of',
+    };
+    await replaceFile(file, text, {
+      aside: tmp,
+      onStep: (s) => (step = steps[s]),
+      beforeRename: async () => {
+        if (keep === 'link') {
+          try {
+            await linkOrCopy(file, backup);
+          } catch (err) {
+            if (!isNotFound(err)) throw err; // first write: nothing to back up
+          }
+        } else {
+          await writePrivateCopy(backup, keep.text);
+        }
+      },
+    });
     if (opts.historyName) {
       step = 'record the history of';
       await ensureDir(history, file);

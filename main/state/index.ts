@@ -62,3 +62,5 @@ export { isSecretKey, stripSecrets, vmStateFromName, SECRET_KEYS } from './conve
 export { parseState, SERIAL_MAX, serializeState, type SourceFormat } from './parse';
 export { bindStateBackend, routeOf, type BackendSpec } from './backends/route';
 export { backendOfConfigBlock, readBackendSetting } from './backends/backend-config';
+/** The one atomic file writer (temp sibling, fsync, rename, folder fsync), for every file Clusterdesk replaces. */
+export { replaceFile, replaceFileSync, type ReplaceFileOptions } from './atomic-write';

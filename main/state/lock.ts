@@ -14,11 +14,10 @@ import { randomUUID } from 'node:crypto';
 import { link, open, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { LockHolder } from '../../preload/contract';
 import { AppError, cancelledError } from '../errors';
 import { FileTooLargeError, NotRegularFileError, openRegularFile, readHandleBounded } from '../files/regular-file';
-import { pidAlive } from '../util';
+import { pidAlive, sleep } from '../util';
 import { ensureDir } from './atomic-write';
 import { errnoCode, fsError, isNotFound, lockedError } from './errors';
 import { siblingPaths } from './locations';
@@ -382,11 +381,7 @@ export async function acquireDiskLock(file: string, operation: string, opts: Loc
     if (remaining <= 0) throw lockedError(file, toHolder(last), Date.now() - started);
     // Jitter keeps two waiters from polling in lockstep.
     const wait = Math.min(remaining, delay + Math.random() * delay);
-    try {
-      await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : undefined);
-    } catch {
-      throw cancelledError('waiting for the state lock');
-    }
+    if (!(await sleep(wait, opts.signal))) throw cancelledError('waiting for the state lock');
     delay = Math.min(delay * 1.5, 50);
   }
 }

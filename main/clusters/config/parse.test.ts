@@ -168,7 +168,7 @@ describe('parseClusterConfig: count form', () => {
     expect(errs).toHaveLength(1);
     expect(errs[0]!.message).toMatch(/no free address/);
     expect(errs[0]!.field).toBe('clusters.hpc.compute_nodes');
-    expect(errs[0]!.line).toBe(10);
+    expect(errs[0]!.line).toBe(9); // the `compute_nodes:` key (one rule with refedez.yaml: files/yaml-lines.ts)
   });
 });
 
@@ -210,7 +210,8 @@ describe('parseClusterConfig: every error names file, line and field', () => {
     expect(errs).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ line: 13, field: 'clusters.hpc.controller.cpu_cores' }),
-        expect.objectContaining({ line: 13, field: 'clusters.hpc.controller.disk_gb' }),
+        // A missing key points at its parent's key, `controller:` (line 12).
+        expect.objectContaining({ line: 12, field: 'clusters.hpc.controller.disk_gb' }),
       ]),
     );
   });

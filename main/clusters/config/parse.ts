@@ -7,11 +7,12 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, isNode, isSeq, parseDocument, type Document } from 'yaml';
+import { LineCounter, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { ValidationReport } from '../../../preload/contract';
 import { AppError } from '../../errors';
 import { assertRegularFile, NotRegularFileError, specialKind } from '../../files/regular-file';
+import { yamlErrorLine, yamlLineOf } from '../../files/yaml-lines';
 import { readYamlFile, scanYaml, toJsBounded, type YamlProblem } from '../../files/yaml-limits';
 import { clusterMacs } from './mac';
 import { BRIDGE_NAME, MAX_CLUSTER_NAME, clusterNames, isSafeName } from './names';
@@ -113,11 +114,7 @@ class Reporter {
 
   /** The line of the node at `path`, or of its nearest existing ancestor (a missing key points at its parent). */
   lineOf(path: Path): number {
-    for (let n = path.length; n >= 0; n--) {
-      const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
-      if (isNode(node) && node.range) return this.lines.linePos(node.range[0]).line;
-    }
-    return 1;
+    return yamlLineOf(this.doc, this.lines, path);
   }
 }
 
@@ -170,7 +167,7 @@ export async function parseClusterConfig(text: string, options: ParseOptions = {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const report = new Reporter(doc, lines, options.path);
   for (const e of doc.errors) {
-    const line = lines.linePos(e.pos[0]).line;
+    const line = yamlErrorLine(e, lines);
     const where = `${options.path ? basename(options.path) : 'cluster.yaml'}:${line}`;
     report.errors.push(
       new AppError('config-invalid', `${where}: YAML syntax: ${e.message.split('\n')[0]}`, {

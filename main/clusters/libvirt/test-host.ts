@@ -12,11 +12,11 @@
  *     driver ignores unknown children of `<node>`) and `openLibvirtHost` stops them again when it connects;
  *   - volumes of an inactive pool cannot be listed, so they are not saved.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { create } from 'xmlbuilder2';
 import { AppError } from '../../errors';
+import { replaceFile } from '../../state/atomic-write';
 import { TEST_HOST_NS, testHostUri } from './test-host-file';
 import { DOMAIN_STATES, type LibvirtHost } from './types';
 import { TEST_NS, serializeXml } from './xml';
@@ -26,23 +26,7 @@ export { TEST_HOST_NS, testHostFile, testHostUri } from './test-host-file';
 /** Writes `text` to `file` atomically: a sibling temp file, fsync, rename over the target. */
 async function writeAtomic(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text, 'utf8');
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await replaceFile(file, text, { mode: 0o600 });
 }
 
 /** Writes an empty but valid test-driver host (`<node/>`): no domains, networks or pools. */

@@ -1,9 +1,10 @@
 /**
  * YAML files read with positions, so every config error can name its file, line and field.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { ErrorData } from '../../../preload/contract';
 import { AppError } from '../../errors';
+import { yamlErrorLine, yamlLineOf } from '../../files/yaml-lines';
 import { readYamlFile, scanYaml, toJsBounded } from '../../files/yaml-limits';
 
 export type PathSeg = string | number;
@@ -43,7 +44,7 @@ export class YamlSource {
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const err = doc.errors[0];
     if (err) {
-      const line = err.linePos?.[0]?.line ?? lines.linePos(err.pos[0]).line;
+      const line = yamlErrorLine(err, lines);
       throw new AppError('config-invalid', `${what} is not valid YAML: ${err.message.split('\n')[0]}`, {
         path,
         line,
@@ -62,25 +63,7 @@ export class YamlSource {
 
   /** 1-based line of the key at `path` (or of the value for sequence items); the nearest existing ancestor otherwise. */
   lineOf(path: readonly PathSeg[]): number {
-    let node: unknown = this.doc.contents;
-    let line = node && (node as Node).range ? this.lines.linePos((node as Node).range![0]).line : 1;
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
-        if (!pair) return line;
-        const key = pair.key as Node;
-        if (key.range) line = this.lines.linePos(key.range[0]).line;
-        node = pair.value;
-      } else if (isSeq(node) && typeof seg === 'number') {
-        const item = node.items[seg] as Node | undefined;
-        if (!item) return line;
-        if (item.range) line = this.lines.linePos(item.range[0]).line;
-        node = item;
-      } else {
-        return line;
-      }
-    }
-    return line;
+    return yamlLineOf(this.doc, this.lines, path);
   }
 
   /** A `config-invalid` error about `path` in this file. */

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { AppError } from '../../errors';
+import { AppError, cancelledError } from '../../errors';
 import type { FederationConfig } from '../config/federation-config';
 
 export interface KitSet {
@@ -150,7 +150,7 @@ async function collectKits(root: string, config: FederationConfig): Promise<Map<
 /** Runs nvflare (no shell), bounded and cancellable; returns the output tail, throws provision-failed on failure. */
 function runProvision(exe: string, args: readonly string[], cwd: string, opts: PrepareKitsOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(new AppError('cancelled', 'The operation was cancelled.'));
+    if (opts.signal?.aborted) return reject(cancelledError());
     // FLARE's provision asks interactive questions on some versions when stdin is a terminal; give it none.
     const child = spawn(exe, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -175,7 +175,7 @@ function runProvision(exe: string, args: readonly string[], cwd: string, opts: P
     child.on('close', (code) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      if (ended === 'cancelled') return reject(new AppError('cancelled', 'The operation was cancelled.'));
+      if (ended === 'cancelled') return reject(cancelledError());
       if (ended === 'timeout') return reject(new AppError('provision-failed', 'nvflare provision did not finish in time.', { details: { output: out } }));
       if (code !== 0) {
         const last = out.trim().split('\n').at(-1) ?? '';

@@ -3,7 +3,7 @@
  * cancellation wrapper every call goes through.
  */
 import { posix } from 'node:path';
-import { AppError } from '../../errors';
+import { AppError, cancelledError } from '../../errors';
 
 /** Top-level folders whose direct children are never removed wholesale (homes, system trees). */
 const PROTECTED_PARENTS = new Set([
@@ -63,10 +63,6 @@ export function assertPrefix(prefix: string, host: string): void {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(prefix)) {
     throw new AppError('invalid-argument', `Invalid temp folder prefix ${JSON.stringify(prefix)}.`, { host });
   }
-}
-
-export function cancelledError(): AppError {
-  return new AppError('cancelled', 'The operation was cancelled.');
 }
 
 /**

@@ -9,11 +9,11 @@ import type { ResolvedSsh } from './ssh-settings';
 import type { Machine } from './types';
 
 export type { CallOptions, ExecResult, LaunchOptions, Machine, MachineKind, UploadOptions, UploadProgress, UploadStats } from './types';
-export { mapSettled, DEFAULT_CONCURRENCY, type Settled } from './parallel';
 export { shellQuote } from './shell-quote';
 export { resolveSsh, type ResolvedSsh, type SshTargetInput, type SshResolveOptions } from './ssh-settings';
 export { appendKnownHost, fingerprint, knownHostsName } from './known-hosts';
-export { DEFAULT_CONNECT_TIMEOUT_MS, SshMachine, type HostKeyPolicy, type SshMachineOptions } from './ssh-machine';
+export { SshMachine, type SshMachineOptions } from './ssh-machine';
+export { DEFAULT_CONNECT_TIMEOUT_MS, type HostKeyPolicy } from './ssh-connection';
 export { LocalMachine } from './local-machine';
 
 /** Where a participant runs. */

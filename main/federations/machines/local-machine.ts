@@ -3,13 +3,13 @@
  */
 import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, chmod, copyFile, lstat, mkdir, mkdtemp, open, readFile, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import { access, chmod, copyFile, lstat, mkdir, mkdtemp, open, readlink, rm, symlink, utimes } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../../errors';
-import { pidAlive } from '../../util';
+import { processRunning } from '../../util';
 import { assertAbsolute, assertPrefix, assertRemovable, bounded } from './guards';
-import { listTree } from './tar-writer';
+import { listTree } from './upload-archive';
 import type { CallOptions, ExecResult, LaunchOptions, Machine, UploadOptions, UploadStats } from './types';
 
 const HOST = 'localhost';
@@ -128,7 +128,7 @@ export class LocalMachine implements Machine {
 
   async isAlive(pid: number, opts: CallOptions = {}): Promise<boolean> {
     assertPid(pid);
-    return bounded(HOST, 'isAlive', opts, async () => pidAlive(pid) && !(await isZombie(pid)));
+    return bounded(HOST, 'isAlive', opts, () => processRunning(pid));
   }
 
   async readTail(path: string, lines: number, opts: CallOptions = {}): Promise<readonly string[]> {
@@ -149,17 +149,6 @@ export class LocalMachine implements Machine {
   }
 
   async close(): Promise<void> {}
-}
-
-/** A zombie answers kill(pid, 0) but is dead; Linux tells through /proc (elsewhere: assume alive). */
-async function isZombie(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'Z' || state === 'X';
-  } catch {
-    return false;
-  }
 }
 
 function safeUser(): string {

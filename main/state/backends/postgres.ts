@@ -18,6 +18,7 @@ import pg from 'pg';
 import type { BackupEntry, LockHolder } from '../../../preload/contract';
 import { AppError, throwIfCancelled } from '../../errors';
 import { redactedCopyForHistory } from '../../secrets/redact';
+import { sleep } from '../../util';
 import { stripSecrets } from '../convert';
 import { foreignError, mismatchError, staleError } from '../errors';
 import { parseState, serializeState } from '../parse';
@@ -89,17 +90,6 @@ export const NOTIFY_CHANNEL = 'clusterdesk_state';
 const LOCK_CLASS = 0x43_44_53_54 | 0; // "CDST"
 const SCHEMA_VERSION = 1;
 const HISTORY_ID = /^history:(\d{1,15})$/;
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** The migrations, in order; `meta.version` says how many ran. */
 function migrations(schema: string): string[] {
