@@ -8,9 +8,11 @@ import type { FederationEnv } from './federations/env';
 import { EventHub } from './ipc/events';
 import { OperationRunner } from './operations/runner';
 import type { OpContext } from './operations/types';
+import { operationLabel } from '../preload/operation-labels';
 import { Settings, type SettingsBackend } from './settings/settings';
 import { redactText } from './secrets/redact';
 import { siblingPaths, StateStore } from './state';
+import { DeskFeed } from './workspaces/desk-feed';
 import { WorkspaceRegistry } from './workspaces/registry';
 import { buildSnapshot, targetOf } from './workspaces/snapshot';
 
@@ -37,6 +39,8 @@ export class AppServices {
   readonly store: StateStore;
   /** Per-VM drift notes of the last unapplied refresh, by workspace (`VmView.drift`); any other cluster operation clears them. */
   readonly vmDrift = new Map<string, ReadonlyMap<string, string>>();
+  /** What the host has announced, folded from its events: the tray's source (never re-reads a state file). */
+  readonly desk: DeskFeed;
   private readonly baseClusterEnv: ClusterEnv;
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
@@ -57,6 +61,7 @@ export class AppServices {
       progress: (e) => this.events.emit('operation:progress', e),
       finished: (e) => this.events.emit('operation:finished', e),
     });
+    this.desk = new DeskFeed(this.events, { list: () => this.registry.list(), snapshot: (id) => this.snapshot(id) });
     for (const entry of this.registry.list()) this.watchState(entry);
   }
 
@@ -134,9 +139,18 @@ export class AppServices {
    */
   async operate<T>(workspaceId: string, operation: string, fn: (ctx: OpContext, entry: WorkspaceEntry) => Promise<T>): Promise<{ opId: string; value: T }> {
     const entry = this.registry.get(workspaceId);
-    return this.runner.run(workspaceId, operation, (ctx) => fn(ctx, entry), {
-      settle: (ok) => this.publish(workspaceId, { followLineage: ok }),
-    });
+    return this.runner.run(
+      workspaceId,
+      operation,
+      (ctx) => {
+        // Announced at once, so every window's task list and the tray see the operation before its first step.
+        ctx.progress({ target: '', step: 'begin', value: null, message: `${operationLabel(operation)} started` });
+        return fn(ctx, entry);
+      },
+      {
+        settle: (ok) => this.publish(workspaceId, { followLineage: ok }),
+      },
+    );
   }
 
   /**
@@ -174,6 +188,7 @@ export class AppServices {
   /** Stops watchers and cancels running operations. */
   dispose(): void {
     this.disposed = true;
+    this.desk.dispose();
     this.runner.cancelAll();
     this.baseClusterEnv.dispose().catch((err: unknown) => this.warn(`closing libvirt connections: ${String(err)}`));
     for (const id of [...this.watchers.keys()]) this.unwatch(id);
