@@ -373,6 +373,14 @@ export function getApi(): ClusterdeskApi {
     return api;
   }
   const token = browserToken();
+  // The new URL of a restarted host opened in this tab changes only the fragment (no reload): take its token and
+  // start afresh with it.
+  window.addEventListener('hashchange', () => {
+    if (!new URLSearchParams(window.location.hash.replace(/^#/, '')).get('token')) return;
+    pageToken = undefined;
+    browserToken();
+    window.location.reload();
+  });
   wsClient = createWebSocketClient({
     url: socketUrl(window.location.protocol, window.location.host),
     protocols: token ? [WS_PROTOCOL, wsTokenProtocol(token)] : [WS_PROTOCOL],
