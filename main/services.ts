@@ -88,6 +88,8 @@ export class AppServices {
       lockTimeoutMs: g.get('lockTimeoutMs'),
       parallelism: g.get('parallelism'),
       sshConnectTimeoutMs: g.get('sshConnectTimeoutMs'),
+      autoRefreshLocalMin: g.get('autoRefreshLocalMin'),
+      autoRefreshRemoteMin: g.get('autoRefreshRemoteMin'),
     };
   }
 

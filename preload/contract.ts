@@ -93,6 +93,10 @@ export interface AppSettings {
   readonly parallelism: number;
   /** SSH connect timeout, ms. */
   readonly sshConnectTimeoutMs: number;
+  /** Periodic refresh (clusters) / probe (federations) of workspaces on this machine, minutes; 0 = off. */
+  readonly autoRefreshLocalMin: number;
+  /** The same for workspaces on remote hosts (qemu+ssh, SSH machines), minutes; 0 = off (the default). */
+  readonly autoRefreshRemoteMin: number;
 }
 
 export interface WorkspaceEntry {

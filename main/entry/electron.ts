@@ -14,6 +14,7 @@ import { composeServices } from '../compose';
 import { bindElectronTransport } from '../ipc/electron-transport';
 import { bundlePathsFromArgv, openedBundle } from '../sharing/open-file';
 import { createHandlerTable } from '../ipc/table';
+import { startAutoRefresh } from '../workspaces/auto-refresh';
 import { electronStoreBackend } from '../settings/electron-backend';
 import { resolveDataDir } from '../settings/settings';
 
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     const r = await dialog.showOpenDialog(main.window, { properties: ['openFile'], filters: Array.isArray(filters) ? filters : [] });
     return r.canceled ? null : (r.filePaths[0] ?? null);
   });
+  const stopAutoRefresh = startAutoRefresh(table, services);
   const disposeNotifications = installNotifications(services.events, services.desk, () => main?.window.isFocused() ?? false);
   const openBundles = async (paths: readonly string[]) => {
     for (const path of paths) services.events.emit('bundle:opened', await openedBundle(path, services.registry.list()));
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
   app.on('before-quit', () => {
     disposeTray();
     disposeNotifications();
+    stopAutoRefresh();
     services.dispose();
   });
   show();

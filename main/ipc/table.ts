@@ -44,6 +44,8 @@ function settingsSchema() {
       lockTimeoutMs: n('lockTimeoutMs'),
       parallelism: n('parallelism'),
       sshConnectTimeoutMs: n('sshConnectTimeoutMs'),
+      autoRefreshLocalMin: n('autoRefreshLocalMin'),
+      autoRefreshRemoteMin: n('autoRefreshRemoteMin'),
     })
     .strict();
 }
