@@ -17,7 +17,7 @@ const connected = (page: Page) => page.getByRole('status').filter({ hasText: 'Co
 const banner = (page: Page) => page.getByRole('alert', { name: 'Connection' });
 
 test.describe('connection to the headless host', () => {
-  test.describe.configure({ timeout: 240_000 });
+  test.describe.configure({ timeout: 600_000 });
 
   test('serve killed → banner, actions disabled → restarted with the same token → reconnects; with a new token → says to open the new URL', async ({
     browserForServe,
@@ -36,15 +36,15 @@ test.describe('connection to the headless host', () => {
     const page = await context.newPage();
     try {
       await page.goto(serve.url);
-      await expect(connected(page)).toBeVisible();
+      await expect(connected(page)).toBeVisible({ timeout: 60_000 });
       await page.getByRole('button', { name: 'Create demo cluster' }).first().click();
       const start = page.getByRole('toolbar', { name: 'demo-1 actions' }).getByRole('button', { name: 'Start', exact: true });
-      await expect(start).toBeEnabled();
+      await expect(start).toBeEnabled({ timeout: 60_000 });
       await expect(banner(page)).toHaveCount(0);
 
       // The host dies: the page says so, and nothing stale stays clickable.
       await kill(serve);
-      await expect(banner(page)).toContainText('is gone');
+      await expect(banner(page)).toContainText('is gone', { timeout: 60_000 });
       await expect(banner(page)).toContainText('Actions are disabled');
       await expect(start).toBeDisabled();
       await expect(page.getByRole('button', { name: 'Create demo federation' })).toBeDisabled();
@@ -57,11 +57,11 @@ test.describe('connection to the headless host', () => {
       await expect(banner(page)).toHaveCount(0);
       await expect(start).toBeEnabled();
       await start.click();
-      await expect(page.getByRole('list', { name: 'Workspace cards' })).toContainText('running');
+      await expect(page.getByRole('list', { name: 'Workspace cards' })).toContainText('running', { timeout: 90_000 });
 
       // Back with a new token: the page cannot get in, and says what to do.
       await kill(serve);
-      await expect(banner(page)).toContainText('is gone');
+      await expect(banner(page)).toContainText('is gone', { timeout: 60_000 });
       serve = await startServe(dataDir, ['--port', port]);
       await expect(banner(page)).toContainText('no longer accepts this page’s token', { timeout: 60_000 });
       await expect(banner(page)).toContainText('#token=');
