@@ -60,7 +60,10 @@ export class DeskFeed {
 
   private apply<E extends EventName>(event: E, payload: EventMap[E]): void {
     if (event === 'bundle:opened') return;
-    this.state = applyDeskEvent(this.state, event, payload);
+    const next = applyDeskEvent(this.state, event, payload);
+    // Progress events of a running operation change nothing the tray shows: no rebuild for each of them.
+    if (next === this.state) return;
+    this.state = next;
     for (const l of this.listeners) l(this.state);
     if (event === 'workspaces:changed' && this.started) void this.seedMissing();
   }

@@ -12,8 +12,13 @@ export interface Task {
   /** Page clock, ms, when the operation was first heard of (its `begin` event, sent as it starts). */
   readonly startedAt: number;
   readonly endedAt: number | null;
-  /** Latest progress per target ('' = the whole operation), in first-seen order. */
-  readonly targets: Readonly<Record<string, ProgressEvent>>;
+  /**
+   * Latest progress per target ('' = the whole operation), in first-seen order. Updated in place (a 10,000-VM start
+   * sends an event per VM: copying the map each time would be quadratic); `seq` counts the updates, and the task
+   * object itself is new after each one, so subscribers still re-render.
+   */
+  readonly targets: ReadonlyMap<string, ProgressEvent>;
+  readonly seq: number;
   readonly finished: OperationFinished | null;
 }
 
@@ -36,21 +41,32 @@ export function taskProgress(list: readonly Task[], ev: ProgressEvent, now: numb
       operation: ev.operation,
       startedAt: now,
       endedAt: null,
-      targets: { [ev.target]: ev },
+      targets: new Map([[ev.target, ev]]),
+      seq: 1,
       finished: null,
     };
     return bound([task, ...list]);
   }
   const cur = list[i]!;
   if (cur.finished) return list; // a late event after the end changes nothing
-  const next = { ...cur, targets: { ...cur.targets, [ev.target]: ev } };
+  (cur.targets as Map<string, ProgressEvent>).set(ev.target, ev);
+  const next = { ...cur, seq: cur.seq + 1 };
   return list.map((t, j) => (j === i ? next : t));
 }
 
 export function taskFinished(list: readonly Task[], ev: OperationFinished, now: number): readonly Task[] {
   const i = list.findIndex((t) => t.opId === ev.opId);
   if (i < 0) {
-    const task: Task = { opId: ev.opId, workspaceId: ev.workspaceId, operation: ev.operation, startedAt: now, endedAt: now, targets: {}, finished: ev };
+    const task: Task = {
+      opId: ev.opId,
+      workspaceId: ev.workspaceId,
+      operation: ev.operation,
+      startedAt: now,
+      endedAt: now,
+      targets: new Map(),
+      seq: 0,
+      finished: ev,
+    };
     return bound([task, ...list]);
   }
   return list.map((t, j) => (j === i ? { ...t, endedAt: now, finished: ev } : t));
@@ -58,7 +74,7 @@ export function taskFinished(list: readonly Task[], ev: OperationFinished, now: 
 
 /** Per-target rows, the whole-operation row first; rows for targets that reported progress only. */
 export function taskRows(task: Task): readonly ProgressEvent[] {
-  const rows = Object.values(task.targets);
+  const rows = [...task.targets.values()];
   return [...rows.filter((r) => r.target === ''), ...rows.filter((r) => r.target !== '')];
 }
 
