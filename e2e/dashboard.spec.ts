@@ -1,3 +1,5 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { TrayTemplate } from '../preload/contract';
 import { expect, test, type AppFixture } from '../test/support/app';
 import { serveInvoke } from '../test/support/serve/ws-invoke';
@@ -9,6 +11,15 @@ import { WorkspacesPage } from './pages/workspaces-page';
 const VMS = ['demo-1-controller', 'demo-1-compute-01', 'demo-1-compute-02', 'demo-1-compute-03'];
 /** A liveness bound for what waits on an operation (not a timing: a loaded 2-core machine has taken over 30 s). */
 const OP = { timeout: 90_000 };
+
+/** Removes one `<domain>` from a test-driver host file: the VM disappears "behind Clusterdesk's back". */
+async function undefineBehindOurBack(hostFile: string, vm: string): Promise<void> {
+  const xml = await readFile(hostFile, 'utf8');
+  const start = xml.search(new RegExp(`<domain\\b[^>]*>(?:(?!</domain>)[\\s\\S])*?<name>${vm}</name>`));
+  expect(start, `${vm} in ${hostFile}`).toBeGreaterThanOrEqual(0);
+  const end = xml.indexOf('</domain>', start) + '</domain>'.length;
+  await writeFile(hostFile, xml.slice(0, start) + xml.slice(end));
+}
 
 async function trayTemplate(app: AppFixture): Promise<TrayTemplate> {
   const r = await serveInvoke(app.serve!.origin, app.serve!.token, 'app:tray-template', {});
@@ -85,10 +96,17 @@ test.describe('dashboard', () => {
     const refused = await serveInvoke(app.serve!.origin, app.serve!.token, 'app:tray-click', { itemId: stop!.id });
     expect(refused).toMatchObject({ ok: false, error: { code: 'state-wrong-status', message: 'The cluster is already stopped.' } });
 
-    // F5 on the dashboard is Refresh all (documented on the button): the cluster's refresh runs.
-    await expect(dash.cards().page().getByRole('button', { name: 'Refresh all' })).toHaveAttribute('aria-keyshortcuts', /F5/);
+    // A VM vanishes behind Clusterdesk's back; F5 on the dashboard is Refresh all (documented on the button): the
+    // cluster's refresh finds it — drift badge on the card, a toast, the tray's drift icon.
+    await undefineBehindOurBack(join(app.dataDir, 'demos', 'cluster-1', 'host.xml'), 'demo-1-compute-02');
+    await expect(page.getByRole('button', { name: 'Refresh all' })).toHaveAttribute('aria-keyshortcuts', /F5/);
     await page.locator('body').press('F5');
-    await expect(dash.task('Refresh', 'demo-1').getByRole('status')).toHaveText('Done', OP);
+    await expect(dash.task('Refresh', 'demo-1').getByRole('status')).toContainText('1 drift: demo-1-compute-02', OP);
+    await expect(dash.card('demo-1')).toContainText('drift: 1', OP);
+    await expect(dash.toasts().getByRole('status').filter({ hasText: 'demo-1: drift found' })).toContainText('demo-1-compute-02', OP);
+    await expect.poll(async () => (await trayTemplate(app)).icon, OP).toBe('drift');
+    await expectTrayAgrees(app, dash, ['demo-1', 'federation-1']);
+    await app.screenshot('dashboard-drift');
 
     // Opening a card shows the cluster's view; the way back is the breadcrumb.
     await dash.card('demo-1').getByRole('button', { name: 'Open demo-1' }).click();
