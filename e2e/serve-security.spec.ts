@@ -103,8 +103,9 @@ test.describe('serve security in Chromium', () => {
     await expect(app.page.getByText('headless host')).toBeVisible();
     const other = await app.page.context().newPage();
     await other.goto(`${serve.origin}/#token=attacker-chosen-token-000`);
-    // That tab has a wrong token and cannot connect …
-    await expect(other.getByRole('status').filter({ hasText: /Reconnecting|Connecting/ })).toBeVisible();
+    // That tab has a wrong token and cannot connect, and says so …
+    await expect(other.getByRole('status').filter({ hasText: 'Token rejected' })).toBeVisible();
+    await expect(other.getByRole('alert', { name: 'Connection' })).toContainText('no longer accepts this page’s token');
     await other.close();
     // … and the user's tab, reloaded, still has its own.
     await app.page.reload();

@@ -8,10 +8,12 @@ import type { FederationEnv } from './federations/env';
 import { EventHub } from './ipc/events';
 import { OperationRunner } from './operations/runner';
 import type { OpContext } from './operations/types';
+import { operationLabel } from '../preload/operation-labels';
 import { Settings, type SettingsBackend } from './settings/settings';
 import { redactText } from './secrets/redact';
 import { readBackendSetting, siblingPaths, StateStore } from './state';
 import { WorkspaceBackends } from './workspaces/backends';
+import { DeskFeed } from './workspaces/desk-feed';
 import { WorkspaceRegistry } from './workspaces/registry';
 import { buildSnapshot, targetOf } from './workspaces/snapshot';
 
@@ -40,6 +42,8 @@ export class AppServices {
   readonly vmDrift = new Map<string, ReadonlyMap<string, string>>();
   /** Which workspaces a PostgreSQL backend holds, and LISTEN on those backends (main/workspaces/backends.ts). */
   readonly backends: WorkspaceBackends;
+  /** What the host has announced, folded from its events: the tray's source (never re-reads a state file). */
+  readonly desk: DeskFeed;
   private readonly baseClusterEnv: ClusterEnv;
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
@@ -65,6 +69,7 @@ export class AppServices {
     this.backends = new WorkspaceBackends(this.store, (id) => {
       if (!this.disposed && !this.runner.current(id)) void this.publish(id).catch(() => undefined);
     });
+    this.desk = new DeskFeed(this.events, { list: () => this.registry.list(), snapshot: (id) => this.snapshot(id) });
     for (const entry of this.registry.list()) {
       this.watchState(entry);
       void this.backends.ensure(entry).catch((err: unknown) => this.warn(`state backend of ${entry.name}: ${String(err)}`));
@@ -94,6 +99,8 @@ export class AppServices {
       lockTimeoutMs: g.get('lockTimeoutMs'),
       parallelism: g.get('parallelism'),
       sshConnectTimeoutMs: g.get('sshConnectTimeoutMs'),
+      autoRefreshLocalMin: g.get('autoRefreshLocalMin'),
+      autoRefreshRemoteMin: g.get('autoRefreshRemoteMin'),
     };
   }
 
@@ -149,9 +156,18 @@ export class AppServices {
     const entry = this.registry.get(workspaceId);
     // Decided already (the usual case): no await, so `busy` answers exactly as before.
     if (!this.backends.isDecided(entry)) await this.backends.ensure(entry);
-    return this.runner.run(workspaceId, operation, (ctx) => fn(ctx, entry), {
-      settle: (ok) => this.publish(workspaceId, { followLineage: ok }),
-    });
+    return this.runner.run(
+      workspaceId,
+      operation,
+      (ctx) => {
+        // Announced at once, so every window's task list and the tray see the operation before its first step.
+        ctx.progress({ target: '', step: 'begin', value: null, message: `${operationLabel(operation)} started` });
+        return fn(ctx, entry);
+      },
+      {
+        settle: (ok) => this.publish(workspaceId, { followLineage: ok }),
+      },
+    );
   }
 
   /**
@@ -203,6 +219,7 @@ export class AppServices {
   /** Stops watchers and cancels running operations. */
   dispose(): void {
     this.disposed = true;
+    this.desk.dispose();
     this.runner.cancelAll();
     this.baseClusterEnv.dispose().catch((err: unknown) => this.warn(`closing libvirt connections: ${String(err)}`));
     for (const id of [...this.watchers.keys()]) this.unwatch(id);

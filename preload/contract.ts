@@ -93,6 +93,10 @@ export interface AppSettings {
   readonly parallelism: number;
   /** SSH connect timeout, ms. */
   readonly sshConnectTimeoutMs: number;
+  /** Periodic refresh (clusters) / probe (federations) of workspaces on this machine, minutes; 0 = off. */
+  readonly autoRefreshLocalMin: number;
+  /** The same for workspaces on remote hosts (qemu+ssh, SSH machines), minutes; 0 = off (the default). */
+  readonly autoRefreshRemoteMin: number;
 }
 
 export interface WorkspaceEntry {
@@ -334,6 +338,45 @@ export interface AdoptionPreview {
   readonly keptFields: readonly string[];
 }
 
+/** The tray's overall state, shown by its icon (assets/tray-<icon>.png). */
+export type TrayIcon = 'idle' | 'busy' | 'error' | 'drift';
+
+/** What a tray item does: an invoke through the handler table (the window's button does the same call), or app glue. */
+export type TrayItemAction =
+  | {
+      readonly kind: 'invoke';
+      readonly channel: 'cluster:start' | 'cluster:stop' | 'cluster:refresh' | 'federation:start' | 'federation:stop' | 'federation:clean' | 'federation:probe';
+      readonly workspaceId: string;
+    }
+  | { readonly kind: 'refresh-all' }
+  | { readonly kind: 'open' }
+  | { readonly kind: 'quit' };
+
+/** One item of the tray menu, as data (Electron builds its native menu from it; `serve` answers it over IPC). */
+export interface TrayMenuItem {
+  /** Stable id, accepted by `app:tray-click`. */
+  readonly id: string;
+  readonly label: string;
+  readonly enabled: boolean;
+  /** Why a disabled action is disabled (the sentence of preload/workspace-actions.ts). */
+  readonly reason?: string;
+  readonly separator?: true;
+  readonly action?: TrayItemAction;
+  readonly submenu?: readonly TrayMenuItem[];
+}
+
+export interface TrayTemplate {
+  readonly icon: TrayIcon;
+  readonly tooltip: string;
+  readonly items: readonly TrayMenuItem[];
+}
+
+/** What a tray click did: the channel(s) it invoked and the operation ids they answered. */
+export interface TrayClickResult {
+  readonly itemId: string;
+  readonly invoked: readonly { readonly channel: string; readonly workspaceId: string; readonly opId: string | null }[];
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Channels
 
@@ -359,6 +402,10 @@ function ch<A, R>(): ChannelSpec<A, R> {
  */
 export const CHANNEL_MAP = {
   'app:info': ch<Record<string, never>, AppInfo>(),
+  /** The tray menu as the host last built it from its events (the desktop tray shows the same; `serve` has no tray). */
+  'app:tray-template': ch<Record<string, never>, TrayTemplate>(),
+  /** Runs a tray item's action, the same call as the window's button; a disabled item is refused with its reason. */
+  'app:tray-click': ch<{ itemId: string }, TrayClickResult>(),
   'settings:get': ch<Record<string, never>, AppSettings>(),
   /** Changes some settings; they apply to the next operation. Answers all of them. */
   'settings:set': ch<Partial<AppSettings>, AppSettings>(),

@@ -20,6 +20,20 @@ export const SETTINGS_LIMITS = {
   sshConnectTimeoutMs: { min: 500, max: 600_000, unit: 'ms', label: 'SSH connect timeout (ms)', hint: 'Also bounds each machine’s stop.' },
   historyLimit: { min: 1, max: 1000, unit: 'generations', label: 'State history length', hint: 'Generations kept beside each state file.' },
   lockTimeoutMs: { min: 0, max: 600_000, unit: 'ms', label: 'State lock wait (ms)', hint: 'How long to wait for another writer.' },
+  autoRefreshLocalMin: {
+    min: 0,
+    max: 1440,
+    unit: 'min',
+    label: 'Periodic refresh, this machine (minutes)',
+    hint: 'Refresh clusters and probe federations on this machine; drift found is notified. 0 = off.',
+  },
+  autoRefreshRemoteMin: {
+    min: 0,
+    max: 1440,
+    unit: 'min',
+    label: 'Periodic refresh, remote hosts (minutes)',
+    hint: 'The same for qemu+ssh clusters and federations with SSH machines (it connects to them). 0 = off, the default.',
+  },
 } as const satisfies { readonly [K in keyof AppSettings]: SettingLimit };
 
 export const SETTING_KEYS = Object.keys(SETTINGS_LIMITS) as (keyof AppSettings)[];

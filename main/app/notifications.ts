@@ -1,25 +1,21 @@
+import { Notification } from 'electron';
 import type { OperationFinished } from '../../preload/contract';
-import { operationLabel } from '../../preload/operation-labels';
-
-/** Quick reads that never notify on success. */
-const QUIET: ReadonlySet<string> = new Set(['cluster:refresh', 'cluster:validate', 'federation:probe']);
-
-/** A desktop notification to show, or null for none. */
-export interface NotificationModel {
-  readonly title: string;
-  readonly body: string;
-}
+import { desktopShows, notificationFor } from '../../preload/desk-model';
+import type { DeskFeed } from '../workspaces/desk-feed';
+import type { EventHub } from '../ipc/events';
 
 /**
- * Notifies only about what a user would otherwise miss: long operations ending while the window is not focused,
- * and every failure. Quick reads (refresh, probe) stay quiet when they succeed.
+ * Electron notifications from the one model (preload/desk-model.ts) the page's toasts use: failures and drift always,
+ * a finished operation when the window is not focused. The drift comes from the host's desk, already updated by the
+ * same `operation:finished` event (the desk subscribed first).
  */
-export function notificationFor(event: OperationFinished, workspaceName: string, windowFocused: boolean): NotificationModel | null {
-  if (!event.ok) {
-    if (event.error?.code === 'cancelled') return null;
-    return { title: `${workspaceName}: ${operationLabel(event.operation)} failed`, body: event.error?.message ?? 'Unknown error.' };
-  }
-  if (windowFocused) return null;
-  if (QUIET.has(event.operation)) return null;
-  return { title: `${workspaceName}: ${operationLabel(event.operation)} finished`, body: 'Open Clusterdesk to see the details.' };
+export function installNotifications(events: EventHub, desk: DeskFeed, windowFocused: () => boolean): () => void {
+  return events.subscribe((event, payload) => {
+    if (event !== 'operation:finished' || !Notification.isSupported()) return;
+    const ev = payload as OperationFinished;
+    const state = desk.current();
+    const name = state.entries.find((w) => w.id === ev.workspaceId)?.name ?? 'Workspace';
+    const n = notificationFor(ev, name, state.drift[ev.workspaceId] ?? null);
+    if (n && desktopShows(n, windowFocused())) new Notification({ title: n.title, body: n.body }).show();
+  });
 }

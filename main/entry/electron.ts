@@ -2,20 +2,19 @@
  * The desktop entry: the Electron main process. Only glue lives here — window, tray, notifications, dialogs; every
  * decision is made by the services and the pure functions they use.
  */
-import { app, dialog, ipcMain, Notification, session } from 'electron';
+import { app, dialog, ipcMain, session } from 'electron';
 import { join } from 'node:path';
-import type { OperationFinished } from '../../preload/contract';
 import { installAppMenu } from '../app/app-menu';
-import { notificationFor } from '../app/notifications';
+import { installNotifications } from '../app/notifications';
 import { lockDownSession } from '../app/security';
 import { createTray } from '../app/tray';
-import { runTrayAction } from '../app/tray-actions';
-import type { TrayAction } from '../app/tray-menu';
+import { clickTrayItem } from '../app/tray-actions';
 import { createMainWindow, type AppWindow } from '../app/window';
 import { composeServices } from '../compose';
 import { bindElectronTransport } from '../ipc/electron-transport';
 import { bundlePathsFromArgv, openedBundle } from '../sharing/open-file';
 import { createHandlerTable } from '../ipc/table';
+import { startAutoRefresh } from '../workspaces/auto-refresh';
 import { electronStoreBackend } from '../settings/electron-backend';
 import { resolveDataDir } from '../settings/settings';
 
@@ -51,7 +50,7 @@ async function main(): Promise<void> {
     main.window.show();
     main.window.focus();
   };
-  const table = createHandlerTable(services);
+  const table = createHandlerTable(services, { show, quit: () => app.quit() });
   bindElectronTransport({
     ipcMain,
     table,
@@ -69,19 +68,13 @@ async function main(): Promise<void> {
     const r = await dialog.showOpenDialog(main.window, { properties: ['openFile'], filters: Array.isArray(filters) ? filters : [] });
     return r.canceled ? null : (r.filePaths[0] ?? null);
   });
-  services.events.subscribe((event, payload) => {
-    if (event !== 'operation:finished' || !Notification.isSupported()) return;
-    const finished = payload as OperationFinished;
-    const name = services.registry.list().find((w) => w.id === finished.workspaceId)?.name ?? 'Workspace';
-    const model = notificationFor(finished, name, main?.window.isFocused() ?? false);
-    if (model) new Notification({ title: model.title, body: model.body }).show();
-  });
+  const stopAutoRefresh = startAutoRefresh(table, services);
+  const disposeNotifications = installNotifications(services.events, services.desk, () => main?.window.isFocused() ?? false);
   const openBundles = async (paths: readonly string[]) => {
     for (const path of paths) services.events.emit('bundle:opened', await openedBundle(path, services.registry.list()));
     if (paths.length) show();
   };
-  const onTray = (a: TrayAction) => void runTrayAction(table, a, { show, quit: () => app.quit() });
-  const disposeTray = createTray(services, assetsDir, onTray);
+  const disposeTray = createTray(services.desk, assetsDir, (itemId) => void clickTrayItem(table, itemId, (m) => services.warn(m)));
   installAppMenu(() => main?.window ?? null, { importBundle: (path) => void openBundles([path]), quit: () => app.quit() });
   app.removeAllListeners('open-file');
   app.on('open-file', (event, path) => {
@@ -98,6 +91,8 @@ async function main(): Promise<void> {
   });
   app.on('before-quit', () => {
     disposeTray();
+    disposeNotifications();
+    stopAutoRefresh();
     services.dispose();
   });
   show();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { OperationReport, TargetOutcome, WorkspaceEntry } from '../../preload/contract';
+import type { DriftItem, MachineProbe, OperationReport, TargetOutcome, WorkspaceEntry } from '../../preload/contract';
 import { destroyCluster, requireConfirmation } from '../clusters/destroy';
 import { createDemoCluster } from '../clusters/demo';
 import { refreshCluster } from '../clusters/refresh';
@@ -15,6 +15,7 @@ import { simpleContext, type OpContext } from '../operations/types';
 import { adoptState, previewAdoption, type AdoptTarget } from '../sharing/adopt';
 import { exportState, importState, previewStateImport } from '../sharing/service';
 import { clusterWorkspaceOf, federationWorkspaceOf, shareTargetOf } from '../workspaces/domain-workspaces';
+import { runTrayItem, type TrayUi } from '../workspaces/desk-feed';
 import { targetOf, vmDriftNotes } from '../workspaces/snapshot';
 import { SETTINGS_LIMITS } from '../../preload/settings-limits';
 import { AppError } from '../errors';
@@ -43,6 +44,8 @@ function settingsSchema() {
       lockTimeoutMs: n('lockTimeoutMs'),
       parallelism: n('parallelism'),
       sshConnectTimeoutMs: n('sshConnectTimeoutMs'),
+      autoRefreshLocalMin: n('autoRefreshLocalMin'),
+      autoRefreshRemoteMin: n('autoRefreshRemoteMin'),
     })
     .strict();
 }
@@ -59,7 +62,7 @@ const vmActionSchema = z.enum(['start', 'shutdown', 'force-off', 'pause', 'resum
  * through `s.operate`, which publishes the workspace's one snapshot when it ends. Answers carry ids and outcomes,
  * never the state.
  */
-export function createHandlerTable(s: AppServices): HandlerTable {
+export function createHandlerTable(s: AppServices, ui: TrayUi | null = null): HandlerTable {
   const entry = (id: string) => s.registry.get(id);
   // Adoption reads the file as it is: the workspace's remembered lineage (if any) does not apply to a foreign file.
   const adoptTarget = (e: WorkspaceEntry): AdoptTarget => {
@@ -88,8 +91,10 @@ export function createHandlerTable(s: AppServices): HandlerTable {
     return { opId, outcomes: value?.outcomes ?? [] };
   };
 
-  return exactSchemas({
+  const table: HandlerTable = exactSchemas({
     'app:info': h(empty, async () => s.info()),
+    'app:tray-template': h(empty, () => s.desk.template()),
+    'app:tray-click': h(z.object({ itemId: z.string().min(1).max(500) }).strict(), (a) => runTrayItem(table, s.desk, a.itemId, ui)),
     'settings:get': h(empty, async () => s.getSettings()),
     'settings:set': h(settingsSchema(), async (a) => s.setSettings(a)),
     'workspaces:list': h(empty, async () => s.registry.list()),
@@ -163,7 +168,7 @@ export function createHandlerTable(s: AppServices): HandlerTable {
         // Set before the operation's one publish, so its snapshot shows the drift on each VM.
         if (r.applied || r.drift.length === 0) s.vmDrift.delete(e.id);
         else s.vmDrift.set(e.id, vmDriftNotes(r.drift));
-        return r;
+        return { ...r, outcomes: driftOutcomes(r.drift, r.applied) };
       });
       return { opId, drift: value.drift, applied: value.applied };
     }),
@@ -177,8 +182,11 @@ export function createHandlerTable(s: AppServices): HandlerTable {
     'federation:start': h(workspaceRef, (a) => report(fedOp(a.workspaceId, 'federation:start', (ws, ctx) => startFederation(s.federationEnv(), ws, ctx)))),
     'federation:status': h(workspaceRef, (a) => s.snapshot(a.workspaceId)),
     'federation:probe': h(workspaceRef, async (a) => {
-      const { value } = await s.operate(a.workspaceId, 'federation:probe', (ctx, e) => probeFederation(s.federationEnv(), federationWorkspaceOf(e), ctx));
-      return value;
+      const { value } = await s.operate(a.workspaceId, 'federation:probe', async (ctx, e) => {
+        const probes = await probeFederation(s.federationEnv(), federationWorkspaceOf(e), ctx);
+        return { probes, outcomes: probeOutcomes(probes) };
+      });
+      return value.probes;
     }),
     'federation:stop': h(workspaceRef, (a) => report(fedOp(a.workspaceId, 'federation:stop', (ws, ctx) => stopFederation(s.federationEnv(), ws, ctx)))),
     'federation:clean': h(workspaceRef.extend({ force: z.boolean().optional() }), (a) =>
@@ -223,4 +231,23 @@ export function createHandlerTable(s: AppServices): HandlerTable {
       ),
     ),
   } satisfies HandlerTable);
+  return table;
+}
+
+/** A refresh's differences as per-target outcomes (`drift` until applied, then `recorded`), for the finished event. */
+export function driftOutcomes(drift: readonly DriftItem[], applied: boolean): TargetOutcome[] {
+  return drift.map((d) => ({
+    target: d.name,
+    result: applied ? 'recorded' : 'drift',
+    message: `${d.resource} ${d.kind}${d.recorded !== null || d.actual !== null ? ` (recorded ${d.recorded ?? 'nothing'}, actual ${d.actual ?? 'nothing'})` : ''}`,
+  }));
+}
+
+/** A probe's answers as per-machine outcomes (`alive`, `exited`, `unreachable`, `unknown`), for the finished event. */
+export function probeOutcomes(probes: readonly MachineProbe[]): TargetOutcome[] {
+  return probes.map((p) => {
+    if (!p.reachable) return { target: p.machine, result: 'unreachable', ...(p.error ? { message: p.error.message, error: p.error } : {}) };
+    const result = p.processAlive === true ? 'alive' : p.processAlive === false ? 'exited' : 'unknown';
+    return { target: p.machine, result, ...(p.shutdownRequested ? { message: 'shutdown requested' } : {}) };
+  });
 }

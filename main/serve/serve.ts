@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { composeServices } from '../compose';
 import { WebSocketTransport } from '../ipc/ws-transport';
 import { createHandlerTable } from '../ipc/table';
+import { startAutoRefresh } from '../workspaces/auto-refresh';
 import { confBackend } from '../settings/conf-backend';
 import type { AppServices } from '../services';
 import { isLoopbackHost, isWildcardHost } from './auth';
@@ -32,7 +33,8 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     throw new Error(`The renderer is not built (${opts.staticDir}/index.html is missing). Run \`npm run build\` first.`);
   }
   const services = await composeServices({ dataDir: opts.dataDir, settingsBackend: confBackend(opts.dataDir), host: 'serve' });
-  const transport = new WebSocketTransport(createHandlerTable(services), services.events);
+  const table = createHandlerTable(services);
+  const transport = new WebSocketTransport(table, services.events);
   const token = opts.token ?? randomBytes(24).toString('base64url');
   let http: HttpHost;
   try {
@@ -42,12 +44,14 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     await transport.close();
     throw err;
   }
+  const stopAutoRefresh = startAutoRefresh(table, services);
   return {
     url: http.url,
     port: http.port,
     services,
     http,
     close: async () => {
+      stopAutoRefresh();
       services.dispose();
       await http.close();
     },

@@ -15,6 +15,10 @@ export interface SettingsData {
   readonly parallelism: number;
   /** SSH connect timeout, ms. */
   readonly sshConnectTimeoutMs: number;
+  /** Periodic refresh / probe of local workspaces, minutes (0 = off). */
+  readonly autoRefreshLocalMin: number;
+  /** Periodic refresh / probe of remote workspaces, minutes (0 = off, the default). */
+  readonly autoRefreshRemoteMin: number;
 }
 
 export const DEFAULT_SETTINGS: SettingsData = {
@@ -24,6 +28,8 @@ export const DEFAULT_SETTINGS: SettingsData = {
   lockTimeoutMs: 10_000,
   parallelism: 8,
   sshConnectTimeoutMs: 10_000,
+  autoRefreshLocalMin: 10,
+  autoRefreshRemoteMin: 0,
 };
 
 /** The storage behind `Settings`: electron-store in Electron, `conf` (which electron-store wraps) elsewhere. */

@@ -260,3 +260,61 @@ describe('token and url', () => {
     expect(sock.sent).toEqual([]);
   });
 });
+
+describe('connection loss explained (probeHost)', () => {
+  function probed(up: () => boolean) {
+    FakeSocket.all.length = 0;
+    const timers: { fn: () => void; ms: number }[] = [];
+    const client = createWebSocketClient({
+      url: 'ws://h/ws',
+      createSocket: (url) => new FakeSocket(url),
+      initialDelayMs: 100,
+      maxDelayMs: 400,
+      setTimer: (fn, ms) => {
+        timers.push({ fn, ms });
+        return timers.length;
+      },
+      clearTimer: () => undefined,
+      probeHost: async () => up(),
+    });
+    const statuses: string[] = [];
+    client.onStatus((s) => statuses.push(s));
+    return { client, timers, statuses, last: () => FakeSocket.all.at(-1)! };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+
+  it('a drop says reconnecting; attempts that fail while nothing answers say host-gone, and it stays until open', async () => {
+    let up = false;
+    const { client, timers, statuses, last } = probed(() => up);
+    last().open();
+    last().drop();
+    expect(client.status).toBe('reconnecting');
+    timers.at(-1)!.fn();
+    last().drop();
+    await settle();
+    expect(client.status).toBe('host-gone');
+    timers.at(-1)!.fn();
+    expect(client.status).toBe('host-gone');
+    up = true;
+    last().open();
+    expect(statuses).toEqual(['open', 'reconnecting', 'connecting', 'host-gone', 'open']);
+  });
+
+  it('attempts refused twice while the host answers say token-rejected', async () => {
+    const { client, timers, last } = probed(() => true);
+    last().drop();
+    await settle();
+    expect(client.status).toBe('reconnecting');
+    expect(timers.at(-1)!.ms).toBe(0);
+    timers.at(-1)!.fn();
+    last().drop();
+    await settle();
+    expect(client.status).toBe('token-rejected');
+    expect(timers.at(-1)!.ms).toBe(400);
+    // Still tries (the host may be restarted with the old token again), and says so until one opens.
+    timers.at(-1)!.fn();
+    expect(client.status).toBe('token-rejected');
+    last().open();
+    expect(client.status).toBe('open');
+  });
+});

@@ -18,7 +18,12 @@ import {
 } from '../../preload/contract';
 import { framesOf, WS_MAX_MESSAGE_CHARS, WS_PATH, WS_PROTOCOL, wsTokenProtocol, type ClientMessage, type ServerMessage } from '../../preload/wire';
 
-export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+/**
+ * `reconnecting`: the connection dropped, a new attempt is on its way. With a `probeHost` (the page's client), a failed
+ * attempt is explained: `host-gone` when the host does not answer at all, `token-rejected` when it answers but refuses
+ * this page's token (it was restarted with a new one: only the new URL gets in).
+ */
+export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'host-gone' | 'token-rejected' | 'closed';
 
 /** The subset of the DOM `WebSocket` the client uses, so tests can pass a fake. */
 export interface SocketLike {
@@ -44,6 +49,11 @@ export interface WebSocketClientOptions {
   /** Injected for tests; defaults to the global timers. */
   readonly setTimer?: (fn: () => void, ms: number) => unknown;
   readonly clearTimer?: (handle: unknown) => void;
+  /**
+   * Asked after an attempt that never opened: does the host answer plain HTTP? No → `host-gone`; yes, twice in a row →
+   * `token-rejected` (the upgrade was refused while the host was up). Without it a failed attempt is `reconnecting`.
+   */
+  readonly probeHost?: () => Promise<boolean>;
 }
 
 export interface WebSocketClient extends ClusterdeskApi {
@@ -93,6 +103,7 @@ export function createWebSocketClient(options: WebSocketClientOptions): WebSocke
   let socket: SocketLike | null = null;
   let status: ConnectionStatus = 'connecting';
   let attempt = 0;
+  let refusedWhileUp = 0;
   let timer: unknown = null;
   let closedForGood = false;
 
@@ -155,13 +166,16 @@ export function createWebSocketClient(options: WebSocketClientOptions): WebSocke
     try {
       s = options.createSocket(options.url, [...(options.protocols ?? [])]);
     } catch {
-      scheduleReconnect();
+      scheduleReconnect('reconnecting');
       return;
     }
     socket = s;
+    let opened = false;
     s.onopen = () => {
       if (socket !== s) return;
+      opened = true;
       attempt = 0;
+      refusedWhileUp = 0;
       for (const p of pending.values()) {
         if (p.sent) continue;
         p.sent = true;
@@ -182,17 +196,36 @@ export function createWebSocketClient(options: WebSocketClientOptions): WebSocke
       socket = null;
       failAll('Disconnected from the Clusterdesk host.');
       if (closedForGood) return;
-      scheduleReconnect();
+      const probe = options.probeHost;
+      if (opened || !probe) return scheduleReconnect('reconnecting');
+      void probe().then(
+        (up) => explain(up),
+        () => explain(false),
+      );
     };
   }
 
-  function scheduleReconnect(): void {
-    const delay = Math.min(maxDelay, initialDelay * 2 ** attempt);
+  /** An attempt that never opened: the host is gone, or (twice while it answers) it refused our token. */
+  function explain(up: boolean): void {
+    if (closedForGood) return;
+    if (!up) {
+      refusedWhileUp = 0;
+      return scheduleReconnect('host-gone');
+    }
+    refusedWhileUp += 1;
+    // Once is not proof: the host may have come up between the attempt and the probe. Retry at once to be sure.
+    if (refusedWhileUp < 2) return scheduleReconnect('reconnecting', 0);
+    scheduleReconnect('token-rejected', maxDelay);
+  }
+
+  function scheduleReconnect(waiting: ConnectionStatus, delayMs?: number): void {
+    const delay = delayMs ?? Math.min(maxDelay, initialDelay * 2 ** attempt);
     attempt += 1;
-    setStatus('reconnecting');
+    // A status that explains the outage stays on screen through the next attempts, until one opens.
+    if (status !== waiting) setStatus(waiting);
     timer = setTimer(() => {
       if (closedForGood) return;
-      setStatus('connecting');
+      if (status === 'reconnecting') setStatus('connecting');
       connect();
     }, delay);
   }
@@ -340,10 +373,27 @@ export function getApi(): ClusterdeskApi {
     return api;
   }
   const token = browserToken();
+  // The new URL of a restarted host opened in this tab changes only the fragment (no reload): take its token and
+  // start afresh with it.
+  window.addEventListener('hashchange', () => {
+    if (!new URLSearchParams(window.location.hash.replace(/^#/, '')).get('token')) return;
+    pageToken = undefined;
+    browserToken();
+    window.location.reload();
+  });
   wsClient = createWebSocketClient({
     url: socketUrl(window.location.protocol, window.location.host),
     protocols: token ? [WS_PROTOCOL, wsTokenProtocol(token)] : [WS_PROTOCOL],
     createSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
+    maxDelayMs: 5_000,
+    probeHost: async () => {
+      try {
+        const r = await fetch('/', { method: 'HEAD', cache: 'no-store' });
+        return r.ok;
+      } catch {
+        return false;
+      }
+    },
   });
   api = wsClient;
   return api;

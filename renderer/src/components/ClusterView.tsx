@@ -52,7 +52,13 @@ export function ClusterView({ snapshot, entry, busy }: Props) {
           Destroy
         </button>
         <span className="toolbar-sep" aria-hidden="true" />
-        <button type="button" disabled={!can.refresh.allowed} title={reasonOf(can.refresh)} onClick={() => void doRefresh(false)}>
+        <button
+          type="button"
+          aria-keyshortcuts="F5 Control+R"
+          disabled={!can.refresh.allowed}
+          title={reasonOf(can.refresh)}
+          onClick={() => void doRefresh(false)}
+        >
           Refresh
         </button>
         <button

@@ -48,7 +48,7 @@ export function FederationView({ snapshot, entry, busy }: Props) {
         >
           Start
         </button>
-        <button type="button" disabled={!can.probe.allowed} title={reasonOf(can.probe)} onClick={() => void probe()}>
+        <button type="button" aria-keyshortcuts="F5 Control+R" disabled={!can.probe.allowed} title={reasonOf(can.probe)} onClick={() => void probe()}>
           Probe
         </button>
         <button type="button" disabled={!can.stop.allowed} title={reasonOf(can.stop)} onClick={() => void runOperation('federation:stop', { workspaceId: ws })}>

@@ -96,8 +96,8 @@ export function OperationPanel({ snapshot }: { readonly snapshot: WorkspaceSnaps
     );
   }
 
-  // Refresh and probe show their own reports; a bare "finished" line would only repeat them.
-  if (last.outcomes.length === 0 && SELF_REPORTING.has(last.operation)) return null;
+  // Refresh and probe show their own reports (drift report, probe column); their outcomes would only repeat them.
+  if (last.ok && SELF_REPORTING.has(last.operation)) return null;
   const failed = last.outcomes.filter((o) => o.error).length;
   return (
     <section className="operation done" aria-label="Operation">

@@ -1,5 +1,6 @@
 import { displayStatus } from '../lib/status';
 import { removeWorkspace } from '../stores/actions';
+import { useNav } from '../stores/nav-store';
 import { useSnapshots } from '../stores/snapshots-store';
 import { useWorkspaces } from '../stores/workspaces-store';
 import { KindIcon } from './KindIcon';
@@ -9,7 +10,8 @@ import { StatusBadge } from './StatusBadge';
 export function WorkspaceList() {
   const entries = useWorkspaces((s) => s.entries);
   const selectedId = useWorkspaces((s) => s.selectedId);
-  const select = useWorkspaces((s) => s.select);
+  const open = useNav((s) => s.open);
+  const home = useNav((s) => s.home);
   const snapshots = useSnapshots((s) => s.byId);
 
   if (entries.length === 0) return <p className="muted small sidebar-empty">No workspaces yet.</p>;
@@ -17,7 +19,7 @@ export function WorkspaceList() {
   return (
     <ul className="workspace-list" aria-label="Workspace list">
       {entries.map((e) => {
-        const selected = e.id === selectedId;
+        const selected = !home && e.id === selectedId;
         return (
           <li key={e.id} className={selected ? 'workspace-item selected' : 'workspace-item'}>
             {/* Named by the workspace alone so `getByRole('button', { name })` is predictable; path and status describe it. */}
@@ -27,7 +29,7 @@ export function WorkspaceList() {
               aria-label={e.name}
               aria-describedby={`ws-path-${e.id} ws-status-${e.id}`}
               aria-current={selected ? 'true' : undefined}
-              onClick={() => select(e.id)}
+              onClick={() => open(e.id)}
               title={e.path}
             >
               <KindIcon kind={e.kind} />

@@ -1,12 +1,16 @@
 /** Keeps the stores in step with main: one initial fetch, then change events; a full refetch after each reconnect. */
-import type { ClusterdeskApi, WorkspaceEntry } from '../../../preload/contract';
+import type { ClusterdeskApi, OperationFinished, WorkspaceEntry } from '../../../preload/contract';
+import { notificationFor } from '../../../preload/desk-model';
 import { onConnectionStatus } from '../bridge';
 import { loadSnapshot, openBundle } from './actions';
 import { useApp } from './app-store';
+import { useConnection } from './connection-store';
 import { useErrors } from './errors-store';
 import { useOperations } from './operations-store';
 import { addedIds } from './reducers';
 import { useSnapshots } from './snapshots-store';
+import { useTasks } from './tasks-store';
+import { useToasts } from './toasts-store';
 import { useWorkspaces } from './workspaces-store';
 
 function applyEntries(entries: readonly WorkspaceEntry[], reloadAll: boolean): void {
@@ -32,12 +36,30 @@ async function fetchAll(api: ClusterdeskApi): Promise<void> {
 export function startSync(api: ClusterdeskApi, signal: AbortSignal): void {
   api.on('workspaces:changed', (entries) => applyEntries(entries, false), signal);
   api.on('workspace:changed', (snapshot) => useSnapshots.getState().upsert(snapshot), signal);
-  api.on('operation:progress', (ev) => useOperations.getState().progress(ev), signal);
-  api.on('operation:finished', (ev) => useOperations.getState().finished(ev), signal);
+  api.on(
+    'operation:progress',
+    (ev) => {
+      useOperations.getState().progress(ev);
+      useTasks.getState().progress(ev);
+    },
+    signal,
+  );
+  api.on('operation:finished', (ev) => finished(ev), signal);
   api.on('bundle:opened', (ev) => void openBundle(ev), signal);
   onConnectionStatus((status) => {
     useApp.getState().setConnection(status);
+    useConnection.getState().set(status);
     // Events sent while we were away are lost; a fresh fetch is the only way to be right again.
     if (status === 'open') void fetchAll(api);
   }, signal);
+}
+
+/** An operation ended: the workspace's view, the task list, the dashboard's history, and a toast from the one model. */
+function finished(ev: OperationFinished): void {
+  useOperations.getState().finished(ev);
+  const status = useSnapshots.getState().byId[ev.workspaceId]?.status;
+  useTasks.getState().finished(ev, status);
+  const name = useWorkspaces.getState().entries.find((e) => e.id === ev.workspaceId)?.name ?? 'Workspace';
+  const n = notificationFor(ev, name, useTasks.getState().history[ev.workspaceId]?.drift ?? null);
+  if (n) useToasts.getState().push(n);
 }
