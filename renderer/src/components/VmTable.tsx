@@ -148,7 +148,8 @@ const VmRow = memo(function VmRow({ vm, index, start, size, busy, menuOpen, onMe
       // Dynamic geometry from the virtualizer; set through CSSOM, which the CSP's style-src allows.
       style={{ height: size, transform: `translateY(${start - HEADER_HEIGHT}px)` }}
     >
-      <div role="cell" className="vcell mono" title={vm.name}>
+      {/* Named by the whole name: the two halves of a cut name are one word, not two. */}
+      <div role="cell" className="vcell mono" title={vm.name} aria-label={vm.name}>
         <MiddleTruncate text={vm.name} />
       </div>
       <div role="cell" className="vcell">
