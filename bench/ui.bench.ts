@@ -191,7 +191,16 @@ async function clickUntil(
   return page.evaluate<number>(`(${CLICK_UNTIL})(${JSON.stringify({ buttonName, scope, until, vm, limitMs })})`);
 }
 
-const NO_DRIFT_SHOWN = `document.querySelector('[role="row"].drifted') === null`;
+/** Resolves once no drift mark is in the table (polled per animation frame; a string for the same reason as above). */
+const NO_DRIFT_SHOWN = `(limitMs) => new Promise((ok, fail) => {
+  const t0 = performance.now();
+  const tick = () => {
+    if (document.querySelector('[role="row"].drifted') === null) return ok(performance.now() - t0);
+    if (performance.now() - t0 > limitMs) return fail(new Error('the drift marks did not go in ' + limitMs + ' ms'));
+    requestAnimationFrame(tick);
+  };
+  tick();
+})`;
 
 async function measureSize(browser: Browser, script: string, n: number, reps: number, budgetMs: number): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), `cd-bench-ui-${n}-`));
@@ -256,7 +265,7 @@ async function measureSize(browser: Browser, script: string, n: number, reps: nu
       await page.waitForTimeout(200);
       perRefresh.push(frames.take());
       await host.call('cluster:vm-action', { workspaceId: entry.id, vm: controller, action: i % 2 === 0 ? 'pause' : 'resume' });
-      await page.waitForFunction(NO_DRIFT_SHOWN, undefined, { timeout: limitMs });
+      await page.evaluate(`(${NO_DRIFT_SHOWN})(${limitMs})`);
       await page.waitForTimeout(200);
       perAction.push(frames.take());
     }
