@@ -30,6 +30,9 @@ export function VmTable({ vms, busy, onAction }: Props) {
     return vms.filter((v) => v.name.toLowerCase().includes(f) || v.state.toLowerCase().includes(f) || (v.ipAddress ?? '').includes(f) || v.role.includes(f));
   }, [vms, filter]);
 
+  // Stable while the rows are: the virtualizer recomputes every row's offset when its key function changes, which
+  // would otherwise happen on each scroll frame.
+  const getItemKey = useCallback((i: number) => rows[i]?.name ?? i, [rows]);
   // One callback for every row, so a row whose VM did not change (same object after a patch) skips rendering.
   const onMenu = useCallback((name: string, anchor: DOMRect) => setMenu({ name, anchor }), []);
   const menuVm = menu ? vms.find((v) => v.name === menu.name) : undefined;
@@ -43,7 +46,7 @@ export function VmTable({ vms, busy, onAction }: Props) {
     overscan: 12,
     // Rows start below the sticky header inside the same scroll container.
     scrollMargin: HEADER_HEIGHT,
-    getItemKey: (i) => rows[i]?.name ?? i,
+    getItemKey,
   });
 
   return (
