@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useRef, type ReactNode } from 'react';
+import { useCallback, useRef, type ReactNode } from 'react';
 
 interface Props<T> {
   readonly items: readonly T[];
@@ -32,13 +32,15 @@ export function VirtualList<T>(props: Props<T>) {
 
 function WindowedList<T>({ items, label, className, getKey, render, maxRows = 12, rowHeight = 24 }: Props<T>) {
   const scrollRef = useRef<HTMLDivElement>(null);
+  // Stable across scroll renders (a new key function makes the virtualizer recompute every offset).
+  const itemKey = useCallback((i: number) => (items[i] !== undefined ? getKey(items[i]) : i), [items, getKey]);
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: items.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => rowHeight,
     overscan: 6,
-    getItemKey: (i) => (items[i] !== undefined ? getKey(items[i]) : i),
+    getItemKey: itemKey,
   });
   return (
     // Geometry from the virtualizer, set through CSSOM (which the CSP's style-src allows).
