@@ -11,7 +11,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { WorkspaceSnapshot } from '../preload/contract';
+import type { WorkspaceChange } from '../preload/contract';
 import { composeServices } from '../main/compose';
 import { confBackend } from '../main/settings/conf-backend';
 import { startPostgres, postgresUnavailable } from '../test/support/postgres';
@@ -100,8 +100,8 @@ export async function main(args: string[]): Promise<void> {
       const entry = await deskB.addWorkspace(folder);
       const seenAt = new Map<number, number>();
       deskB.events.subscribe((e, p) => {
-        const snap = p as WorkspaceSnapshot;
-        if (e === 'workspace:changed' && snap.id === entry.id && snap.serial !== null && !seenAt.has(snap.serial)) seenAt.set(snap.serial, performance.now());
+        const snap = e === 'workspace:changed' ? (p as WorkspaceChange).snapshot : undefined;
+        if (snap && snap.id === entry.id && snap.serial !== null && !seenAt.has(snap.serial)) seenAt.set(snap.serial, performance.now());
         wake?.();
       });
       const target = { kind: 'federation' as const, file: join(dir, 'desk-a', 'state.json'), backend: { url, key: 'bench-desks' } };

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkspaceSnapshot } from '../preload/contract';
+import type { WorkspaceChange, WorkspaceSnapshot } from '../preload/contract';
 import { composeServices } from './compose';
 import { dispatch } from './ipc/dispatch';
 import { createHandlerTable } from './ipc/table';
@@ -36,7 +36,7 @@ describe('AppServices follows a workspace changed from outside', () => {
     const target = { kind: 'federation' as const, file: entry.statePath };
     const seen: WorkspaceSnapshot[] = [];
     const off = services.events.subscribe((e, p) => {
-      if (e === 'workspace:changed' && (p as WorkspaceSnapshot).id === entry.id) seen.push(p as WorkspaceSnapshot);
+      if (e === 'workspace:changed' && (p as WorkspaceChange).id === entry.id) seen.push((p as WorkspaceChange).snapshot!);
     });
     const last = () => seen.at(-1);
 
@@ -77,7 +77,7 @@ describe('AppServices follows a workspace changed from outside', () => {
     const snap = await services.snapshot(entry.id);
     expect(snap.error?.code).toBe('state-foreign');
     const published: WorkspaceSnapshot[] = [];
-    const off = services.events.subscribe((e, p) => void (e === 'workspace:changed' && published.push(p as WorkspaceSnapshot)));
+    const off = services.events.subscribe((e, p) => void (e === 'workspace:changed' && published.push((p as WorkspaceChange).snapshot!)));
     const adopted = await dispatch(createHandlerTable(services), 'workspace:adopt-lineage', { workspaceId: entry.id });
     off();
     expect(adopted).toMatchObject({ ok: true, value: { outcomes: [] } });

@@ -15,7 +15,7 @@ import { readBackendSetting, siblingPaths, StateStore } from './state';
 import { WorkspaceBackends } from './workspaces/backends';
 import { DeskFeed } from './workspaces/desk-feed';
 import { WorkspaceRegistry } from './workspaces/registry';
-import { buildSnapshot, targetOf } from './workspaces/snapshot';
+import { buildSnapshot, SnapshotHolder, targetOf } from './workspaces/snapshot';
 
 export interface ServicesOptions {
   readonly dataDir: string;
@@ -44,6 +44,8 @@ export class AppServices {
   readonly backends: WorkspaceBackends;
   /** What the host has announced, folded from its events: the tray's source (never re-reads a state file). */
   readonly desk: DeskFeed;
+  /** The one copy of each workspace's last published snapshot; `workspace:changed` carries patches against it. */
+  readonly snapshots = new SnapshotHolder();
   private readonly baseClusterEnv: ClusterEnv;
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
@@ -127,6 +129,7 @@ export class AppServices {
     this.backends.forget(id);
     this.vmDrift.delete(id);
     this.published.delete(id);
+    this.snapshots.forget(id);
     if (removed) this.events.emit('workspaces:changed', this.registry.list());
     return { removed };
   }
@@ -186,7 +189,20 @@ export class AppServices {
     return snap;
   }
 
-  /** Builds the workspace's snapshot once and sends it to every window as `workspace:changed`. */
+  /**
+   * The snapshot a window asks for (`workspace:snapshot`), with its revision: rebuilt, and announced to the other
+   * windows when it differs from the one last published.
+   */
+  async current(id: string): Promise<WorkspaceSnapshot> {
+    const { snapshot, change } = this.snapshots.reconcile(await this.snapshot(id));
+    if (change) this.events.emit('workspace:changed', change);
+    return snapshot;
+  }
+
+  /**
+   * Builds the workspace's snapshot once and sends what changed to every window as `workspace:changed` (the one
+   * function every publisher calls: operations, the file watcher, live updates from a state backend).
+   */
   async publish(id: string, opts: { readonly followLineage?: boolean } = {}): Promise<void> {
     if (this.disposed || !this.registry.list().some((w) => w.id === id)) return;
     const pending = this.pending.get(id);
@@ -196,7 +212,7 @@ export class AppServices {
     const before = await fileSignature(entry.statePath);
     const snap = await this.snapshot(id, opts);
     this.published.set(id, before);
-    this.events.emit('workspace:changed', snap);
+    this.events.emit('workspace:changed', this.snapshots.record(snap));
   }
 
   async backups(id: string): Promise<readonly BackupEntry[]> {

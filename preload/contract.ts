@@ -192,6 +192,56 @@ export interface WorkspaceSnapshot {
    * `error` is the `backend-unreachable` naming host and port. Writes fail until it is back.
    */
   readonly stale?: { readonly error: ErrorData; readonly since: string };
+  /**
+   * The revision of this snapshot as main holds it (see `WorkspaceChange.seq`); a `workspace:snapshot` answer carries
+   * it so the window knows which `workspace:changed` patch comes next.
+   */
+  readonly seq?: number;
+}
+
+/** Changes to a list of rows keyed by `name`: rows added or changed (whole), names removed, the order when it moved. */
+export interface KeyedListPatch<T extends { readonly name: string }> {
+  readonly set?: readonly T[];
+  readonly remove?: readonly string[];
+  /** Every name in its new order, only when the order is not "kept rows in place, new rows appended". */
+  readonly order?: readonly string[];
+}
+
+/** What changed in a cluster's detail: per-VM and per-volume patches; the small lists whole when they changed. */
+export interface ClusterDetailPatch {
+  readonly clusterName?: string;
+  readonly vms?: KeyedListPatch<VmView>;
+  readonly volumes?: KeyedListPatch<ClusterDetail['volumes'][number]>;
+  readonly networks?: ClusterDetail['networks'];
+  readonly pools?: ClusterDetail['pools'];
+}
+
+/** What changed in a workspace snapshot (see preload/snapshot-patch.ts for `diffSnapshot` / `applyPatch`). */
+export interface SnapshotPatch {
+  /** Workspace-level fields that changed, with their new values. */
+  readonly fields?: Partial<Omit<WorkspaceSnapshot, 'id' | 'cluster' | 'federation' | 'seq'>>;
+  /** The cluster detail's changes (from an empty one when it appeared); null when it went away. */
+  readonly cluster?: ClusterDetailPatch | null;
+  /** The federation detail whole (it is small) when it changed; null when it went away. */
+  readonly federation?: FederationDetail | null;
+}
+
+/**
+ * `workspace:changed`: one per operation (or outside change). Windows receive only what changed — `patch`, which
+ * applies to the snapshot of revision `base` — or, when main held no earlier snapshot, the whole `snapshot`. A window
+ * whose snapshot is not at `base` fetches a full one (`workspace:snapshot`). Inside main the event also carries the
+ * held `snapshot` (the same object, no copy) for in-process listeners such as the tray; transports drop it from a
+ * patch before sending (see `wirePayload` in main/ipc/events.ts).
+ */
+export interface WorkspaceChange {
+  readonly id: string;
+  /** This change's revision: increasing for the host's lifetime and across restarts (it starts from the clock). */
+  readonly seq: number;
+  /** The revision `patch` applies to. */
+  readonly base?: number;
+  readonly patch?: SnapshotPatch;
+  /** The whole snapshot after the change (always inside main; on the wire only when there is no patch). */
+  readonly snapshot?: WorkspaceSnapshot;
 }
 
 export interface BackupEntry {
@@ -483,7 +533,7 @@ function ev<P>(): ChannelSpec<never, P> {
 /** The one map of events pushed from main to every window: event → payload (`EventMap`, `EVENTS` derive from it). */
 export const EVENT_MAP = {
   'bundle:opened': ev<BundleOpened>(),
-  'workspace:changed': ev<WorkspaceSnapshot>(),
+  'workspace:changed': ev<WorkspaceChange>(),
   'workspaces:changed': ev<readonly WorkspaceEntry[]>(),
   'operation:progress': ev<ProgressEvent>(),
   'operation:finished': ev<OperationFinished>(),

@@ -51,7 +51,9 @@ export function applyDeskEvent<E extends EventName>(state: DeskState, event: E, 
       return { entries, snapshots: only(state.snapshots, ids), running: only(state.running, ids), last: only(state.last, ids), drift: only(state.drift, ids) };
     }
     case 'workspace:changed': {
-      const snap = payload as EventMap['workspace:changed'];
+      // Inside main every change carries the held snapshot (the same object: no copy); a bare patch changes nothing here.
+      const snap = (payload as EventMap['workspace:changed']).snapshot;
+      if (!snap) return state;
       return { ...state, snapshots: { ...state.snapshots, [snap.id]: snap } };
     }
     case 'operation:progress': {

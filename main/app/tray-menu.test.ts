@@ -4,6 +4,9 @@ import { actionsFor } from '../../preload/workspace-actions';
 import { applyDeskEvent, EMPTY_DESK, trayTemplate, type DeskState } from './tray-menu';
 import { nativeMenu } from './tray-menu';
 
+/** A `workspace:changed` as main's listeners receive it: the held snapshot rides along. */
+const changed = (snapshot: WorkspaceSnapshot) => ({ id: snapshot.id, seq: 0, snapshot });
+
 function entry(id: string, kind: WorkspaceEntry['kind'] = 'federation'): WorkspaceEntry {
   return { id, kind, name: `${kind}-${id}`, path: `/p/${id}`, statePath: `/p/${id}/state.json`, addedAt: '' };
 }
@@ -27,7 +30,7 @@ function snap(over: Partial<WorkspaceSnapshot> & { id: string }): WorkspaceSnaps
 
 function desk(entries: WorkspaceEntry[], snaps: WorkspaceSnapshot[]): DeskState {
   let s = applyDeskEvent(EMPTY_DESK, 'workspaces:changed', entries);
-  for (const x of snaps) s = applyDeskEvent(s, 'workspace:changed', x);
+  for (const x of snaps) s = applyDeskEvent(s, 'workspace:changed', { id: x.id, seq: 0, snapshot: x });
   return s;
 }
 
@@ -88,7 +91,7 @@ describe('trayTemplate', () => {
     expect(trayTemplate(s).items.find((i) => i.id === 'ws:w')?.label).toBe('cluster-w — Start cluster…');
     expect(enabledActions(submenu(s, 'w'))).toEqual([]);
     expect(trayTemplate(s).items.find((i) => i.id === 'refresh-all')?.enabled).toBe(false);
-    s = applyDeskEvent(s, 'workspace:changed', snap({ id: 'w', kind: 'cluster', status: 'running' }));
+    s = applyDeskEvent(s, 'workspace:changed', changed(snap({ id: 'w', kind: 'cluster', status: 'running' })));
     s = applyDeskEvent(s, 'operation:finished', {
       opId: 'op1',
       workspaceId: 'w',

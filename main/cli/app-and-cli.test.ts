@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkspaceSnapshot } from '../../preload/contract';
+import type { WorkspaceChange, WorkspaceSnapshot } from '../../preload/contract';
 import { composeServices } from '../compose';
 import type { AppServices } from '../services';
 import { confBackend } from '../settings/conf-backend';
@@ -49,7 +49,7 @@ describe('the CLI and the app on one workspace', () => {
 
     const events: WorkspaceSnapshot[] = [];
     const off = services.events.subscribe((e, p) => {
-      if (e === 'workspace:changed' && (p as WorkspaceSnapshot).id === entry.id) events.push(p as WorkspaceSnapshot);
+      if (e === 'workspace:changed' && (p as WorkspaceChange).id === entry.id) events.push((p as WorkspaceChange).snapshot!);
     });
     // The app appends machines while two CLI processes restore the seed generation: every write holds the lock.
     const APP_WRITES = 40;

@@ -215,8 +215,7 @@ export async function withSession<T>(
             if (!snap || snap === written) return;
             const w = await tx.write(snap);
             // Updates made while the write was in flight stay; only the header the store filled in is taken over.
-            state =
-              state === snap ? w : { ...state!, version: w.version, serial: w.serial, lineage: w.lineage, last_modified: w.last_modified };
+            state = state === snap ? w : { ...state!, version: w.version, serial: w.serial, lineage: w.lineage, last_modified: w.last_modified };
             written = state === w ? w : null;
           } finally {
             lastCostMs = performance.now() - t0;

@@ -31,7 +31,9 @@ async function scaleFixture(vms: number): Promise<ClusterFixture> {
 }
 
 /** What the host file holds: domains (name, state, owner lineage) and volumes (name, path) of our pool. */
-async function onHost(f: ClusterFixture): Promise<{ domains: { name: string; state: string; lineage: string | null }[]; volumes: { name: string; path: string }[] }> {
+async function onHost(
+  f: ClusterFixture,
+): Promise<{ domains: { name: string; state: string; lineage: string | null }[]; volumes: { name: string; path: string }[] }> {
   const h = await f.host.open();
   try {
     const stats = await h.domainStats();

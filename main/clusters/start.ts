@@ -54,7 +54,10 @@ export async function startCluster(env: ClusterEnv, ws: ClusterWorkspace, ctx: O
       const batches = new BatchCheckpoints(s, ahead, batch);
       let settled;
       try {
-        settled = await mapSettled(plan.vms, (vm, i) => startVm(s, plan, order, ahead, batches, vm, i, mark(vm.role)), { concurrency: env.parallelism, signal: ctx.signal });
+        settled = await mapSettled(plan.vms, (vm, i) => startVm(s, plan, order, ahead, batches, vm, i, mark(vm.role)), {
+          concurrency: env.parallelism,
+          signal: ctx.signal,
+        });
       } finally {
         // Paths written ahead for volumes that were never created (cancelled, failed, not reached) are not ours to keep.
         ahead.release();

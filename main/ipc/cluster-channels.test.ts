@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventMap, EventName, ProgressEvent, WorkspaceSnapshot } from '../../preload/contract';
+import type { EventMap, EventName, ProgressEvent, WorkspaceChange } from '../../preload/contract';
 import { openLibvirtHost } from '../clusters/libvirt/host';
 import { saveTestHost, testHostFile } from '../clusters/libvirt/test-host';
 import { composeServices } from '../compose';
@@ -35,8 +35,8 @@ afterEach(async () => {
 const published = (id: string, from = 0) =>
   events
     .slice(from)
-    .filter(([e, p]) => e === 'workspace:changed' && (p as WorkspaceSnapshot).id === id)
-    .map(([, p]) => p as WorkspaceSnapshot);
+    .filter(([e, p]) => e === 'workspace:changed' && (p as WorkspaceChange).id === id)
+    .map(([, p]) => (p as WorkspaceChange).snapshot!);
 
 describe('cluster channels', () => {
   it('demo → start → refresh with drift on VmView → stop → destroy with the typed confirmation', async () => {

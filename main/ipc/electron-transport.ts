@@ -1,7 +1,7 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { CHANNELS, type ErrorData } from '../../preload/contract';
 import { dispatch, type DispatchLog, type HandlerTable } from './dispatch';
-import type { EventHub } from './events';
+import { wirePayload, type EventHub } from './events';
 
 /**
  * Binds the handler table to `ipcMain.handle` and forwards main's events to our window. A message from any frame
@@ -30,7 +30,8 @@ export function bindElectronTransport(opts: {
     for (const [name, payload] of queue.splice(0)) event.sender.send(name, payload);
   };
   opts.ipcMain.on('renderer:ready', onReady);
-  const unsubscribe = opts.events.subscribe((name, payload) => {
+  const unsubscribe = opts.events.subscribe((name, full) => {
+    const payload = wirePayload(name, full);
     const wc = opts.target();
     if (!wc || wc.isDestroyed()) return;
     if (!ready) {

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkspaceSnapshot } from '../../preload/contract';
+import type { WorkspaceChange, WorkspaceSnapshot } from '../../preload/contract';
 import { composeServices } from '../compose';
 import type { AppServices } from '../services';
 import type { SettingsBackend } from '../settings/settings';
@@ -27,7 +27,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'cd-fed-channels-'));
   services = await composeServices({ dataDir, settingsBackend: memoryBackend(), host: 'serve', warn: () => undefined });
   table = createHandlerTable(services);
-  services.events.subscribe((e, p) => void (e === 'workspace:changed' && snapshots.push(p as WorkspaceSnapshot)));
+  services.events.subscribe((e, p) => void (e === 'workspace:changed' && snapshots.push((p as WorkspaceChange).snapshot!)));
 });
 
 afterAll(async () => {

@@ -118,7 +118,7 @@ export function createHandlerTable(s: AppServices, ui: TrayUi | null = null): Ha
     // A state that cannot be read answers its error (state-corrupt, -mismatch, -foreign …); events still carry the
     // snapshot with its `error` field so the list and the tray can show it.
     'workspace:snapshot': h(workspaceRef, async (a) => {
-      const snap = await s.snapshot(a.workspaceId);
+      const snap = await s.current(a.workspaceId);
       if (snap.error) throw AppError.fromData(snap.error);
       return snap;
     }),

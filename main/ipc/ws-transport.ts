@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { WS_MAX_FRAME_BYTES, WS_MAX_MESSAGE_CHARS, WS_PROTOCOL, type ServerMessage } from '../../preload/wire';
 import { dispatch, type DispatchLog, type HandlerTable } from './dispatch';
-import type { EventHub } from './events';
+import { wirePayload, type EventHub } from './events';
 
 /** One line per closed-for-cause socket (protocol violation, oversized or malformed message). */
 export type TransportWarn = (line: string) => void;
@@ -45,14 +45,16 @@ export class WebSocketTransport {
     private readonly log?: DispatchLog,
     private readonly warn: TransportWarn = defaultWarn,
   ) {
+    // Serialized once per event, into one buffer every client is sent (ws frames it without copying it per client).
     this.unsubscribe = events.subscribe((event, payload) => {
-      let text: string;
+      if (this.wss.clients.size === 0) return;
+      let frame: Buffer;
       try {
-        text = JSON.stringify({ type: 'event', event, payload } satisfies ServerMessage);
+        frame = Buffer.from(JSON.stringify({ type: 'event', event, payload: wirePayload(event, payload) } satisfies ServerMessage));
       } catch (err) {
         return this.warn(`event ${event} could not be serialized: ${String(err)}`);
       }
-      for (const client of this.wss.clients) if (client.readyState === client.OPEN) client.send(text);
+      for (const client of this.wss.clients) if (client.readyState === client.OPEN) client.send(frame, { binary: false });
     });
     this.wss.on('connection', (socket) => this.onConnection(socket));
   }

@@ -3,6 +3,9 @@ import type { WorkspaceEntry, WorkspaceSnapshot } from '../../preload/contract';
 import { applyDeskEvent, EMPTY_DESK } from '../../preload/tray-template';
 import { dueRefreshes, isRemoteFederation, isRemoteUri } from './auto-refresh';
 
+/** A `workspace:changed` as main's listeners receive it: the held snapshot rides along. */
+const changed = (snapshot: WorkspaceSnapshot) => ({ id: snapshot.id, seq: 0, snapshot });
+
 const entry = (id: string, kind: WorkspaceEntry['kind']): WorkspaceEntry => ({ id, kind, name: id, path: '/p', statePath: '/p/s.json', addedAt: '' });
 const snap = (id: string, kind: WorkspaceEntry['kind'], status: WorkspaceSnapshot['status'], remote = false): WorkspaceSnapshot => ({
   id,
@@ -43,10 +46,10 @@ describe('periodic refresh', () => {
       entry('r', 'federation'),
       entry('n', 'cluster'),
     ]);
-    s = applyDeskEvent(s, 'workspace:changed', snap('c', 'cluster', 'running'));
-    s = applyDeskEvent(s, 'workspace:changed', snap('f', 'federation', 'running'));
-    s = applyDeskEvent(s, 'workspace:changed', snap('r', 'federation', 'running', true));
-    s = applyDeskEvent(s, 'workspace:changed', snap('n', 'cluster', 'none'));
+    s = applyDeskEvent(s, 'workspace:changed', changed(snap('c', 'cluster', 'running')));
+    s = applyDeskEvent(s, 'workspace:changed', changed(snap('f', 'federation', 'running')));
+    s = applyDeskEvent(s, 'workspace:changed', changed(snap('r', 'federation', 'running', true)));
+    s = applyDeskEvent(s, 'workspace:changed', changed(snap('n', 'cluster', 'none')));
     const last = new Map<string, number>();
     const intervals = { autoRefreshLocalMin: 10, autoRefreshRemoteMin: 0 };
     const remote = (e: WorkspaceEntry) => (e.kind === 'federation' ? isRemoteFederation(s.snapshots[e.id]) : false);

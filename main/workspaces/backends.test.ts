@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkspaceEntry, WorkspaceSnapshot } from '../../preload/contract';
+import type { WorkspaceChange, WorkspaceEntry, WorkspaceSnapshot } from '../../preload/contract';
 import { postgresUnavailable, startPostgres, type PostgresFixture } from '../../test/support/postgres';
 import { rejection } from '../../test/support/rejection';
 import { composeServices } from '../compose';
@@ -48,7 +48,7 @@ d('two desks on one PostgreSQL workspace (real server)', { timeout: 240_000 }, (
       const entry = await services.addWorkspace(folder);
       const seen: WorkspaceSnapshot[] = [];
       services.events.subscribe((e, p) => {
-        if (e === 'workspace:changed' && (p as WorkspaceSnapshot).id === entry.id) seen.push(p as WorkspaceSnapshot);
+        if (e === 'workspace:changed' && (p as WorkspaceChange).id === entry.id) seen.push((p as WorkspaceChange).snapshot!);
       });
       desks.push({ services, entry, folder, seen });
     }

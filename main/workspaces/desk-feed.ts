@@ -74,7 +74,8 @@ export class DeskFeed {
       missing.map(async (e) => {
         const snap = await this.seed.snapshot(e.id).catch(() => null);
         // A snapshot announced meanwhile is newer than this read.
-        if (snap && !this.state.snapshots[e.id] && this.state.entries.some((x) => x.id === e.id)) this.apply('workspace:changed', snap);
+        if (snap && !this.state.snapshots[e.id] && this.state.entries.some((x) => x.id === e.id))
+          this.apply('workspace:changed', { id: e.id, seq: snap.seq ?? 0, snapshot: snap });
       }),
     );
   }

@@ -6,9 +6,11 @@ import type {
   LockHolder,
   RecordedStatus,
   VmView,
+  WorkspaceChange,
   WorkspaceEntry,
   WorkspaceSnapshot,
 } from '../../preload/contract';
+import { diffSnapshot, isEmptyPatch } from '../../preload/snapshot-patch';
 import { AppError, toErrorData } from '../errors';
 import type { RunningOperation } from '../operations/runner';
 import type { AnyState, ClusterState, FederationState, StateStore, StateTarget } from '../state';
@@ -156,4 +158,46 @@ function federationDetail(s: FederationState): FederationDetail {
       pid: m.pid ?? null,
     })),
   };
+}
+
+/**
+ * The one copy of each workspace's snapshot main keeps, with its revision. `record` turns a freshly built snapshot into
+ * the `workspace:changed` payload: a patch against the copy held (per-VM rows keyed by name), or the whole snapshot when
+ * none was held; then the new snapshot replaces the old copy (nothing else keeps one: transports serialize the event
+ * once and drop it afterwards).
+ */
+export class SnapshotHolder {
+  private readonly held = new Map<string, WorkspaceSnapshot>();
+  /** Revisions start from the clock, so a restarted host never reuses a revision a window still holds. */
+  private seq = Date.now();
+
+  /** The held snapshot (with its `seq`), if any. */
+  get(id: string): WorkspaceSnapshot | undefined {
+    return this.held.get(id);
+  }
+
+  /** Records `next` as the workspace's snapshot and returns the change to announce. */
+  record(next: WorkspaceSnapshot): WorkspaceChange {
+    const prev = this.held.get(next.id);
+    const seq = ++this.seq;
+    const snapshot: WorkspaceSnapshot = { ...next, seq };
+    this.held.set(next.id, snapshot);
+    if (!prev || prev.seq === undefined) return { id: next.id, seq, snapshot };
+    return { id: next.id, seq, base: prev.seq, patch: diffSnapshot(prev, snapshot), snapshot };
+  }
+
+  /**
+   * The snapshot a window asks for (`workspace:snapshot`): the held copy when `fresh` equals it, else `fresh` recorded
+   * — then the change is returned too, for every other window.
+   */
+  reconcile(fresh: WorkspaceSnapshot): { snapshot: WorkspaceSnapshot; change: WorkspaceChange | null } {
+    const prev = this.held.get(fresh.id);
+    if (prev && isEmptyPatch(diffSnapshot(prev, fresh))) return { snapshot: prev, change: null };
+    const change = this.record(fresh);
+    return { snapshot: change.snapshot!, change };
+  }
+
+  forget(id: string): void {
+    this.held.delete(id);
+  }
 }

@@ -16,6 +16,7 @@ import {
   type InvokeResult,
   type Result,
 } from '../../preload/contract';
+import { markChangeArrived, perfOn } from './lib/perf';
 import { framesOf, WS_MAX_MESSAGE_CHARS, WS_PATH, WS_PROTOCOL, wsTokenProtocol, type ClientMessage, type ServerMessage } from '../../preload/wire';
 
 /**
@@ -185,8 +186,14 @@ export function createWebSocketClient(options: WebSocketClientOptions): WebSocke
     };
     s.onmessage = (ev) => {
       if (socket !== s) return;
+      const t0 = perfOn() ? performance.now() : 0;
       const msg = parse(ev.data);
-      if (msg) dispatch(msg);
+      if (!msg) return;
+      if (t0 && msg.type === 'event' && msg.event === 'workspace:changed') {
+        const change = msg.payload as { id: string; seq: number };
+        markChangeArrived(change.id, change.seq, t0);
+      }
+      dispatch(msg);
     };
     s.onerror = () => {
       // A close event always follows an error; reconnect is handled there.

@@ -1,6 +1,7 @@
-import { useState } from 'react';
+import { useLayoutEffect, useState } from 'react';
 import type { ClusterDetail, RefreshReport, ValidationReport, WorkspaceEntry, WorkspaceSnapshot } from '../../../preload/contract';
 import { describeDrift, errorLocation } from '../lib/format';
+import { markCommitted } from '../lib/perf';
 import { actionsFor, reasonOf } from '../lib/workspace-actions';
 import { query, runOperation } from '../stores/actions';
 import { DestroyDialog } from './DestroyDialog';
@@ -8,6 +9,7 @@ import { OperationPanel } from './OperationPanel';
 import { OverviewPanel } from './OverviewPanel';
 import { StatePanel } from './StatePanel';
 import { Tabs } from './Tabs';
+import { VirtualList } from './VirtualList';
 import { VmTable } from './VmTable';
 
 interface Props {
@@ -27,6 +29,8 @@ export function ClusterView({ snapshot, entry, busy }: Props) {
   const [destroying, setDestroying] = useState(false);
   const [refresh, setRefresh] = useState<RefreshReport | null>(null);
   const [validation, setValidation] = useState<ValidationReport | null>(null);
+  // Bench-only (a no-op unless `npm run bench -- ui` listens): this snapshot's render has committed.
+  useLayoutEffect(() => markCommitted(snapshot.id, snapshot.seq), [snapshot]);
 
   const doRefresh = async (apply: boolean) => {
     const r = await runOperation('cluster:refresh', { workspaceId: ws, ...(apply ? { apply: true } : {}) });
@@ -150,13 +154,13 @@ function DriftReport({
             {report.drift.length} difference{report.drift.length === 1 ? '' : 's'} between the recorded state and libvirt
             {report.applied ? ' — recorded state updated.' : '. Apply records what libvirt reports.'}
           </p>
-          <ul className="drift-list">
-            {report.drift.map((d) => (
-              <li key={`${d.resource}:${d.name}:${d.kind}`} className={`drift-${d.kind}`}>
-                {describeDrift(d)}
-              </li>
-            ))}
-          </ul>
+          <VirtualList
+            className="drift-list"
+            label="Differences"
+            items={report.drift}
+            getKey={(d) => `${d.resource}:${d.name}:${d.kind}`}
+            render={(d) => <span className={`drift-${d.kind}`}>{describeDrift(d)}</span>}
+          />
         </>
       )}
     </section>
@@ -230,17 +234,21 @@ function Resources({ cluster }: { readonly cluster: ClusterDetail }) {
         {cluster.volumes.length === 0 ? (
           <p className="muted">None recorded.</p>
         ) : (
-          <ul className="resource-list" aria-label="Volumes">
-            {cluster.volumes.map((v) => (
-              <li key={v.name}>
+          <VirtualList
+            className="resource-list"
+            label="Volumes"
+            items={cluster.volumes}
+            getKey={(v) => v.name}
+            render={(v) => (
+              <>
                 <span className="mono">{v.name}</span>{' '}
                 <span className="muted">
                   {v.sizeGb} GB {v.format}
                 </span>{' '}
                 <span className="muted mono">{v.path}</span>
-              </li>
-            ))}
-          </ul>
+              </>
+            )}
+          />
         )}
       </section>
     </div>

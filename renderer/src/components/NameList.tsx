@@ -1,3 +1,5 @@
+import { VirtualList } from './VirtualList';
+
 /** A titled list of resource names with its count (the destroy dialog's resources, an import's added/removed/changed). */
 export function NameList({
   title,
@@ -23,13 +25,8 @@ export function NameList({
       {items.length === 0 ? (
         <p className="muted">None</p>
       ) : (
-        <ul>
-          {items.map((i) => (
-            <li key={i} className="mono">
-              {i}
-            </li>
-          ))}
-        </ul>
+        // A destroy or import of 10,000 VMs lists them in a scrolling window, not 10,000 list items.
+        <VirtualList label={title} items={items} getKey={(i) => i} render={(i) => <span className="mono">{i}</span>} />
       )}
     </section>
   );

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useMemo, useRef, useState, type CSSProperties } from 'react';
 import type { VmAction, VmView } from '../../../preload/contract';
 import { formatMemory, formatTimestamp } from '../lib/format';
 import { VmStateBadge } from './StatusBadge';
@@ -21,7 +21,7 @@ interface Props {
  */
 export function VmTable({ vms, busy, onAction }: Props) {
   const [filter, setFilter] = useState('');
-  const [menu, setMenu] = useState<{ readonly vm: VmView; readonly anchor: DOMRect } | null>(null);
+  const [menu, setMenu] = useState<{ readonly name: string; readonly anchor: DOMRect } | null>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
 
   const rows = useMemo(() => {
@@ -29,6 +29,13 @@ export function VmTable({ vms, busy, onAction }: Props) {
     if (!f) return vms;
     return vms.filter((v) => v.name.toLowerCase().includes(f) || v.state.toLowerCase().includes(f) || (v.ipAddress ?? '').includes(f) || v.role.includes(f));
   }, [vms, filter]);
+
+  // Stable while the rows are: the virtualizer recomputes every row's offset when its key function changes, which
+  // would otherwise happen on each scroll frame.
+  const getItemKey = useCallback((i: number) => rows[i]?.name ?? i, [rows]);
+  // One callback for every row, so a row whose VM did not change (same object after a patch) skips rendering.
+  const onMenu = useCallback((name: string, anchor: DOMRect) => setMenu({ name, anchor }), []);
+  const menuVm = menu ? vms.find((v) => v.name === menu.name) : undefined;
 
   // The React Compiler is not used here, and the virtualizer re-renders this component on scroll by itself.
   // eslint-disable-next-line react-hooks/incompatible-library
@@ -39,7 +46,7 @@ export function VmTable({ vms, busy, onAction }: Props) {
     overscan: 12,
     // Rows start below the sticky header inside the same scroll container.
     scrollMargin: HEADER_HEIGHT,
-    getItemKey: (i) => rows[i]?.name ?? i,
+    getItemKey,
   });
 
   return (
@@ -79,8 +86,8 @@ export function VmTable({ vms, busy, onAction }: Props) {
                     start={item.start}
                     size={item.size}
                     busy={busy}
-                    menuOpen={menu?.vm.name === vm.name}
-                    onMenu={(anchor) => setMenu({ vm, anchor })}
+                    menuOpen={menu?.name === vm.name}
+                    onMenu={onMenu}
                   />
                 );
               })}
@@ -88,14 +95,14 @@ export function VmTable({ vms, busy, onAction }: Props) {
           </div>
         </div>
       )}
-      {menu ? (
+      {menu && menuVm ? (
         <VmActionMenu
-          vm={menu.vm}
+          vm={menuVm}
           anchor={menu.anchor}
           onClose={() => setMenu(null)}
           onAction={(action) => {
             setMenu(null);
-            onAction(menu.vm.name, action);
+            onAction(menuVm.name, action);
           }}
         />
       ) : null}
@@ -110,10 +117,32 @@ interface RowProps {
   readonly size: number;
   readonly busy: boolean;
   readonly menuOpen: boolean;
-  readonly onMenu: (anchor: DOMRect) => void;
+  readonly onMenu: (name: string, anchor: DOMRect) => void;
 }
 
-function VmRow({ vm, index, start, size, busy, menuOpen, onMenu }: RowProps) {
+/** How many trailing characters of a name never shrink: the end is what tells `big-compute-0991` from `-0992`. */
+const NAME_TAIL = 8;
+// Layout of the two halves, set through CSSOM like the rows' geometry (kept here so the table is self-contained).
+const TRUNC: CSSProperties = { display: 'flex', minWidth: 0, maxWidth: '100%' };
+const TRUNC_HEAD: CSSProperties = { flex: '0 1 auto', minWidth: 0, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' };
+const TRUNC_TAIL: CSSProperties = { flex: '0 0 auto', whiteSpace: 'nowrap' };
+
+/**
+ * A name cut in the middle when the column is narrow: the head shrinks with an ellipsis, the tail stays whole; the
+ * whole name is the cell's title (and its text, for copy and assistive technology).
+ */
+export function MiddleTruncate({ text }: { readonly text: string }) {
+  if (text.length <= NAME_TAIL + 3) return <span style={TRUNC_HEAD}>{text}</span>;
+  return (
+    <span style={TRUNC}>
+      <span style={TRUNC_HEAD}>{text.slice(0, -NAME_TAIL)}</span>
+      <span style={TRUNC_TAIL}>{text.slice(-NAME_TAIL)}</span>
+    </span>
+  );
+}
+
+/** Rows re-render only when their VM (the same object unless a patch changed it), place or state of the menu changes. */
+const VmRow = memo(function VmRow({ vm, index, start, size, busy, menuOpen, onMenu }: RowProps) {
   return (
     <div
       role="row"
@@ -122,8 +151,9 @@ function VmRow({ vm, index, start, size, busy, menuOpen, onMenu }: RowProps) {
       // Dynamic geometry from the virtualizer; set through CSSOM, which the CSP's style-src allows.
       style={{ height: size, transform: `translateY(${start - HEADER_HEIGHT}px)` }}
     >
-      <div role="cell" className="vcell mono" title={vm.name}>
-        {vm.name}
+      {/* Named by the whole name: the two halves of a cut name are one word, not two. */}
+      <div role="cell" className="vcell mono" title={vm.name} aria-label={vm.name}>
+        <MiddleTruncate text={vm.name} />
       </div>
       <div role="cell" className="vcell">
         {vm.role}
@@ -173,7 +203,7 @@ function VmRow({ vm, index, start, size, busy, menuOpen, onMenu }: RowProps) {
           aria-haspopup="menu"
           aria-expanded={menuOpen}
           disabled={busy}
-          onClick={(e) => onMenu(e.currentTarget.getBoundingClientRect())}
+          onClick={(e) => onMenu(vm.name, e.currentTarget.getBoundingClientRect())}
         >
           <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
             <circle cx="3" cy="8" r="1.5" fill="currentColor" />
@@ -184,4 +214,4 @@ function VmRow({ vm, index, start, size, busy, menuOpen, onMenu }: RowProps) {
       </div>
     </div>
   );
-}
+});

@@ -35,7 +35,17 @@ async function fetchAll(api: ClusterdeskApi): Promise<void> {
 /** Subscribe the stores to `api` until `signal` aborts. */
 export function startSync(api: ClusterdeskApi, signal: AbortSignal): void {
   api.on('workspaces:changed', (entries) => applyEntries(entries, false), signal);
-  api.on('workspace:changed', (snapshot) => useSnapshots.getState().upsert(snapshot), signal);
+  // A patch the window cannot apply (it missed one, or holds no snapshot yet) asks for a whole snapshot, once at a time.
+  const resyncing = new Set<string>();
+  api.on(
+    'workspace:changed',
+    (change) => {
+      if (useSnapshots.getState().change(change) || resyncing.has(change.id)) return;
+      resyncing.add(change.id);
+      void loadSnapshot(change.id).finally(() => resyncing.delete(change.id));
+    },
+    signal,
+  );
   api.on(
     'operation:progress',
     (ev) => {
