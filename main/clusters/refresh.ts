@@ -51,8 +51,8 @@ const PARALLEL_READS = 16;
  * Compares the recorded state with the host. Reads only; one bulk call for the domains.
  *
  * Linear in the number of VMs (issue #10: a 40,000-VM status in well under a second): the recorded list is walked
- * once for states and once for IPs, what changes is collected per index, and the new VM list is built once at the
- * end — no per-VM copy of the list, no per-VM scan, and no promise per VM unless libvirt must be asked about it.
+ * once; each VM's new record is made once and its IP fields filled in place; the list is built once — no per-VM copy
+ * of the list, no per-VM scan, and no promise per VM unless libvirt must be asked about it.
  */
 export async function observe(
   host: LibvirtHost,
@@ -69,21 +69,22 @@ export async function observe(
   const vms = state.vms as readonly ClusterVm[];
   const n = vms.length;
 
-  // VMs recorded: state, last_seen; gone ones become UNDEFINED (recorded only by an explicit refresh).
+  // VMs recorded: state, last_seen; gone ones become UNDEFINED (recorded only by an explicit refresh). Each VM's new
+  // record is made here, once; the IP step below fills its IP fields in place (the objects are ours until returned).
   const recorded = new Set<string>();
-  const patches: (Partial<ClusterVm> | undefined)[] = new Array<Partial<ClusterVm> | undefined>(n);
+  const nextVms: MutableVm[] = new Array<MutableVm>(n);
   for (let i = 0; i < n; i++) {
     const vm = vms[i]!;
     recorded.add(vm.name);
     const d = live.get(vm.name);
     if (!d) {
       if (vm.state !== 'UNDEFINED') drift.push({ kind: 'missing', resource: 'vm', name: vm.name, recorded: vm.state, actual: null });
-      patches[i] = { state: 'UNDEFINED' };
+      nextVms[i] = { ...vm, state: 'UNDEFINED' };
       continue;
     }
     const actual = vmStateOf(d.state);
     if (actual !== vm.state) drift.push({ kind: 'state-differs', resource: 'vm', name: vm.name, recorded: vm.state, actual });
-    patches[i] = { state: actual, last_seen: now };
+    nextVms[i] = { ...vm, state: actual, last_seen: now };
   }
 
   // Ours but unrecorded: only names start would create are candidates, and only those carrying our mark count.
@@ -94,15 +95,14 @@ export async function observe(
     signal,
   });
   const plannedByName = new Map((plan?.vms ?? []).map((v) => [v.name, v]));
-  // Unrecorded VMs are built whole here (and get their IP fields below): appended once, not upserted one by one.
-  const unrecorded: ClusterVm[] = [];
+  // Unrecorded VMs are appended once (libvirt names are unique), not upserted one by one.
   for (const r of found) {
     if (!r.ok || !r.value) continue;
     const d: DomainStats = r.value;
     const info = await host.getDomain(d.name);
     const planned = plannedByName.get(d.name);
     drift.push({ kind: 'unrecorded', resource: 'vm', name: d.name, recorded: null, actual: vmStateOf(d.state) });
-    unrecorded.push({
+    nextVms.push({
       name: d.name,
       cpu_cores: info?.vcpus ?? planned?.vcpus ?? 0,
       memory_gb: info ? info.maxMemKiB / (1024 * 1024) : (planned?.memoryGb ?? 0),
@@ -117,35 +117,22 @@ export async function observe(
     });
   }
 
-  await observeIps(host, state.networks, vms, patches, unrecorded, drift, !host.isTestDriver || opts.testDriverAddresses === true);
-
-  const nextVms: ClusterVm[] = new Array<ClusterVm>(n + unrecorded.length);
-  for (let i = 0; i < n; i++) {
-    const p = patches[i];
-    nextVms[i] = p ? { ...vms[i]!, ...p } : vms[i]!;
-  }
-  for (let j = 0; j < unrecorded.length; j++) nextVms[n + j] = unrecorded[j]!;
+  await observeIps(host, state.networks, nextVms, drift, !host.isTestDriver || opts.testDriverAddresses === true);
   let next: ClusterState = { ...state, vms: nextVms };
   next = await observeNetworks(host, next, drift, lineage, plan);
   next = await observeStorage(host, next, drift, lineage, plan);
   return { drift, next: { ...next, status: deriveStatus(next.vms, Math.max(plan?.vms.length ?? 0, next.vms.length)) } };
 }
 
+/** A VM record being built by `observe` (a fresh object, filled in place before it is returned). */
+type MutableVm = { -readonly [K in keyof ClusterVm]: ClusterVm[K] };
+
 /**
  * IPs of running VMs: DHCP leases (one bulk call per network), else the interface addresses, else the configured IP
- * marked unverified. Recorded VMs get their IP fields merged into `patches[i]`; unrecorded ones are updated in place
- * (they were built by `observe` a moment ago). Only a VM that needs libvirt (no recorded MAC, or interface addresses
- * to ask for) costs an async call; the rest is a synchronous lookup.
+ * marked unverified; written into the fresh records in place. Only a VM that needs libvirt (no recorded MAC, or
+ * interface addresses to ask for) costs an async call; the rest is a synchronous lookup.
  */
-async function observeIps(
-  host: LibvirtHost,
-  networks: ClusterState['networks'],
-  vms: readonly ClusterVm[],
-  patches: (Partial<ClusterVm> | undefined)[],
-  unrecorded: ClusterVm[],
-  drift: DriftItem[],
-  useInterfaces: boolean,
-): Promise<void> {
+async function observeIps(host: LibvirtHost, networks: ClusterState['networks'], vms: MutableVm[], drift: DriftItem[], useInterfaces: boolean): Promise<void> {
   const byMac = new Map<string, string>();
   for (const n of networks) {
     const leases = await host.dhcpLeases(n.name).catch(() => null);
@@ -159,29 +146,15 @@ async function observeIps(
     return v !== null && subnets.some((s) => !('error' in s) && inSubnet(s, v));
   };
   const networkNames = new Set(networks.map((n) => n.name));
-  const n = vms.length;
-  const total = n + unrecorded.length;
-  const vmAt = (i: number): ClusterVm => (i < n ? vms[i]! : unrecorded[i - n]!);
-  const stateAt = (i: number) => (i < n ? (patches[i]?.state ?? vms[i]!.state) : unrecorded[i - n]!.state);
-  const record = (i: number, ip: string | null) => {
-    const vm = vmAt(i);
-    let fields: Partial<ClusterVm>;
-    if (ip === null) fields = { ip_verified: false };
-    else {
-      if (ip !== vm.ip_address) drift.push({ kind: 'ip-differs', resource: 'vm', name: vm.name, recorded: vm.ip_address, actual: ip });
-      fields = { ip_address: ip, ip_verified: true };
-    }
-    if (i < n) patches[i] = { ...patches[i], ...fields };
-    else unrecorded[i - n] = { ...unrecorded[i - n]!, ...fields };
-  };
 
   // Decided without libvirt: a recorded MAC found in the leases, or (no interface addresses to ask) not seen at all.
   // The rest is asked in bounded parallel; drift keeps the VM order either way.
   const ask: number[] = [];
-  const known = new Array<string | null | undefined>(total);
-  for (let i = 0; i < total; i++) {
-    if (stateAt(i) !== 'RUNNING') continue;
-    const mac = vmAt(i).mac?.toLowerCase();
+  const known = new Array<string | null | undefined>(vms.length);
+  for (let i = 0; i < vms.length; i++) {
+    const vm = vms[i]!;
+    if (vm.state !== 'RUNNING') continue;
+    const mac = vm.mac?.toLowerCase();
     if (mac && byMac.has(mac)) known[i] = byMac.get(mac)!;
     else if (mac && !useInterfaces) known[i] = null;
     else ask.push(i);
@@ -190,7 +163,7 @@ async function observeIps(
     const seen = await mapSettled(
       ask,
       async (i) => {
-        const vm = vmAt(i);
+        const vm = vms[i]!;
         let mac = vm.mac?.toLowerCase();
         if (!mac) mac = domainInterfaces(await host.domainXml(vm.name)).find((x) => x.network !== null && networkNames.has(x.network))?.mac;
         if (mac && byMac.has(mac)) return byMac.get(mac)!;
@@ -214,7 +187,18 @@ async function observeIps(
       known[i] = r.ok ? r.value : null;
     });
   }
-  for (let i = 0; i < total; i++) if (known[i] !== undefined) record(i, known[i]!);
+  for (let i = 0; i < vms.length; i++) {
+    const ip = known[i];
+    if (ip === undefined) continue;
+    const vm = vms[i]!;
+    if (ip === null) {
+      vm.ip_verified = false;
+      continue;
+    }
+    if (ip !== vm.ip_address) drift.push({ kind: 'ip-differs', resource: 'vm', name: vm.name, recorded: vm.ip_address, actual: ip });
+    vm.ip_address = ip;
+    vm.ip_verified = true;
+  }
 }
 
 async function observeNetworks(host: LibvirtHost, state: ClusterState, drift: DriftItem[], lineage: string, plan: ClusterPlan | null): Promise<ClusterState> {
