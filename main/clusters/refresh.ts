@@ -16,7 +16,6 @@ import { domainHolder, isClusterVmName, networkHolder, poolHolder } from './owne
 import { mapSettled } from '../util';
 import { networkRecordOf, withNetwork, withPool, type ClusterVm } from './records';
 import { withSession } from './session';
-import { liveDomains } from './stop';
 import { deriveStatus, vmStateOf } from './vm-state';
 import { clusterTarget, loadConfig, type ClusterWorkspace, type LoadedConfig } from './workspace';
 
@@ -64,7 +63,9 @@ export async function observe(
   const cluster = state.cluster_name;
   const lineage = state.lineage ?? '';
   const drift: DriftItem[] = [];
-  const live = await liveDomains(host);
+  // By name, built with a loop (no [name, record] pair per domain).
+  const live = new Map<string, DomainStats>();
+  for (const d of await host.domainStats()) live.set(d.name, d);
   const signal = new AbortController().signal;
   const vms = state.vms as readonly ClusterVm[];
   const n = vms.length;
