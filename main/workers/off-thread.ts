@@ -134,12 +134,14 @@ export async function readYamlAnyThread(file: string): Promise<unknown> {
 export const STATE_OFF_THREAD_MIN_BYTES = 1024 * 1024;
 
 /**
- * `store.loadWithFormat(target)`, run in the worker when the file is large: read, JSON.parse, validation and
+ * `store.loadWithFormat(target)`, run in the worker when the target is a file (not a PostgreSQL backend) and large: read, JSON.parse, validation and
  * redaction happen there; only the structured clone of the result lands on this thread. Typed errors (state-corrupt,
  * state-foreign, state-io, state-mismatch…) come back as they are. When the worker itself fails (out of its memory
  * on a file near the size limit), the load runs here instead: slower for everyone, but the same answer.
  */
 export async function loadStateAnyThread<K extends StateKind>(store: StateStore, target: StateTarget<K>): Promise<LoadedState<K> | null> {
+  // A workspace whose state lives in PostgreSQL is read through the store's connection, never as a file here.
+  if (store.backendOf(target)) return store.loadWithFormat(target);
   const size = await stat(target.file).then(
     (st) => (st.isFile() ? st.size : 0),
     () => 0,
