@@ -232,6 +232,17 @@ export class AppServices {
     return next;
   }
 
+  /**
+   * Shutdown that leaves every state clean: cancels the running operations and waits for them to end (their locks
+   * released by themselves, not left to be broken as stale later), then disposes. `serve` closes through this.
+   */
+  async close(timeoutMs?: number): Promise<void> {
+    this.disposed = true;
+    const left = await this.runner.close(timeoutMs);
+    if (left.length > 0) this.warn(`closing while ${left.join(', ')} still ran (it did not stop when cancelled)`);
+    this.dispose();
+  }
+
   /** Stops watchers and cancels running operations. */
   dispose(): void {
     this.disposed = true;

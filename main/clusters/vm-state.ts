@@ -61,10 +61,20 @@ export function checkAction(vm: string, action: VmAction, state: DomainState): v
  * so a start that created only some of them never reads as running.
  */
 export function deriveStatus(vms: readonly Pick<VmRecord, 'state'>[], expected: number = vms.length): ClusterStateStatus {
-  const live = vms.filter((v) => v.state !== 'UNDEFINED');
-  if (live.some((v) => v.state === 'CRASHED')) return 'error';
-  if (live.length === 0) return vms.length === 0 && expected > 0 ? 'partial' : 'stopped';
-  if (live.every((v) => v.state === 'SHUTOFF')) return 'stopped';
-  if (live.every((v) => v.state === 'RUNNING')) return live.length >= expected ? 'running' : 'partial';
+  // One pass, no filtered copy (a 40,000-VM status calls this once per refresh).
+  let live = 0;
+  let off = 0;
+  let running = 0;
+  for (let i = 0; i < vms.length; i++) {
+    const state = vms[i]!.state;
+    if (state === 'UNDEFINED') continue;
+    if (state === 'CRASHED') return 'error';
+    live++;
+    if (state === 'SHUTOFF') off++;
+    else if (state === 'RUNNING') running++;
+  }
+  if (live === 0) return vms.length === 0 && expected > 0 ? 'partial' : 'stopped';
+  if (off === live) return 'stopped';
+  if (running === live) return live >= expected ? 'running' : 'partial';
   return 'partial';
 }

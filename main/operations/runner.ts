@@ -19,6 +19,8 @@ export interface RunningOperation {
 
 interface Entry extends RunningOperation {
   readonly controller: AbortController;
+  /** Settles when the operation has ended: `fn` returned or threw (its locks released), `settle` ran. */
+  readonly done: Promise<void>;
 }
 
 export interface RunOptions {
@@ -77,6 +79,28 @@ export class OperationRunner {
   }
 
   /**
+   * Shutdown: refuses new operations, cancels the running ones and waits until each has ended (its domain function
+   * returned, so the state lock it held is released and its last checkpoint is the file's last generation). Gives up
+   * waiting after `timeoutMs` (an operation deaf to its signal), resolving with the names still running.
+   */
+  async close(timeoutMs = 30_000): Promise<string[]> {
+    this.closing = true;
+    const entries = [...this.running.values()];
+    this.cancelAll();
+    if (entries.length === 0) return [];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref?.();
+    });
+    await Promise.race([Promise.all(entries.map((e) => e.done)), timeout]);
+    clearTimeout(timer);
+    return [...this.running.values()].map((e) => e.name);
+  }
+
+  private closing = false;
+
+  /**
    * Runs `fn` as the workspace's one operation. Resolves with fn's value (and the op id) when it ends; progress
    * events flow meanwhile. A failure rejects with an AppError whose `details.opId` names the operation (a refusal
    * before it started, such as `busy`, has none).
@@ -94,10 +118,13 @@ export class OperationRunner {
         details: { runningOpId: existing.opId, operation: existing.name, since: existing.since },
       });
     }
+    if (this.closing) throw new AppError('cancelled', 'Clusterdesk is shutting down; no new operation starts.');
     const controller = new AbortController();
     const onOuterAbort = () => controller.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const entry: Entry = { opId: randomUUID(), workspaceId, name, since: new Date().toISOString(), controller };
+    let markDone = () => undefined as void;
+    const done = new Promise<void>((resolve) => (markDone = resolve));
+    const entry: Entry = { opId: randomUUID(), workspaceId, name, since: new Date().toISOString(), controller, done };
     this.running.set(workspaceId, entry);
     const ctx: OpContext = {
       signal: controller.signal,
@@ -114,7 +141,11 @@ export class OperationRunner {
       options.signal?.removeEventListener('abort', onOuterAbort);
       this.running.delete(workspaceId);
     }
-    await options.settle?.(outcome.ok).catch(() => undefined);
+    try {
+      await options.settle?.(outcome.ok).catch(() => undefined);
+    } finally {
+      markDone();
+    }
     const base = { opId: entry.opId, workspaceId, operation: name };
     if (outcome.ok) {
       this.emitFinished({ ...base, ok: true, outcomes: outcomesOf(outcome.value) });

@@ -50,9 +50,11 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     port: http.port,
     services,
     http,
+    // Running operations are cancelled and awaited first (their locks released, the state at its last checkpoint),
+    // while the sockets are still open to carry their last progress; then the transport and the HTTP server close.
     close: async () => {
       stopAutoRefresh();
-      services.dispose();
+      await services.close();
       await http.close();
     },
   };

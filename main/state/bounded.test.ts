@@ -145,6 +145,30 @@ describe('sizes and depths', () => {
     expect((await store.load(t))?.vms).toHaveLength(2);
   });
 
+  // A valid state skips the text scan (the hand-written check bounds unknown fields itself): the limit must hold the
+  // same on that path, for an unknown field at every level of the format.
+  const nest = (levels: number): unknown => {
+    let v: unknown = 'leaf';
+    for (let i = 0; i < levels; i++) v = i % 2 ? { k: v } : [v];
+    return v;
+  };
+  it.each([
+    ['the top level', 1, (s: Record<string, unknown>, v: unknown) => ({ ...s, junk: v })],
+    ['a VM', 3, (s: Record<string, unknown>, v: unknown) => ({ ...s, vms: [(s.vms as object[])[0], { ...(s.vms as object[])[1], junk: v }] })],
+    ['a network', 3, (s: Record<string, unknown>, v: unknown) => ({ ...s, networks: [{ name: 'n', subnet: '', bridge: '', active_ips: [], junk: v }] })],
+  ])('an unknown field in %s: at the depth limit it loads, one level deeper it is state-corrupt with its line', async (_where, level, put) => {
+    const t = await freshTarget();
+    const base = sampleCluster(2) as unknown as Record<string, unknown>;
+    const fits = STATE_LIMITS.maxDepth - level;
+    await writeFile(t.file, JSON.stringify(put(base, nest(fits)), null, 2));
+    expect((await store.load(t))?.vms).toHaveLength(2);
+    await writeFile(t.file, JSON.stringify(put(base, nest(fits + 1)), null, 2));
+    const err = await rejection(store.load(t));
+    expect(err.code).toBe('state-corrupt');
+    expect(err.message).toContain(`deeper than ${STATE_LIMITS.maxDepth} levels`);
+    expect(err.fields.line).toBeGreaterThan(1);
+  });
+
   it('brackets inside strings do not count as nesting', async () => {
     const t = await freshTarget();
     await writeFile(t.file, JSON.stringify(sampleCluster(1, 'hpc-test', { note: `${'[{'.repeat(500)}"\\\\` })));

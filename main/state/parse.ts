@@ -118,26 +118,45 @@ export function excessiveDepthAt(text: string, limit: number): number {
   return -1;
 }
 
-/** Parses JSON, turning a syntax error into `state-corrupt` with the line and column. */
-export function parseJson(text: string, path: string): unknown {
+/** The checks on the text alone: empty, or longer than the limit. */
+function checkText(text: string, path: string): void {
   if (text.trim() === '') throw corruptError(path, 'the file is empty.', { line: 1, column: 1 });
   if (text.length > STATE_LIMITS.maxBytes) {
     throw corruptError(path, `the text is ${formatBytes(text.length)}; a state may be at most ${formatBytes(STATE_LIMITS.maxBytes)}.`);
   }
+}
+
+/** `state-corrupt` with the line and column when the text nests deeper than the limit. */
+function checkDepth(text: string, path: string): void {
   const deep = excessiveDepthAt(text, STATE_LIMITS.maxDepth);
   if (deep >= 0) {
     const { line, column } = lineColumn(text, deep);
     throw corruptError(path, `nesting deeper than ${STATE_LIMITS.maxDepth} levels at line ${line}, column ${column}; no state is that deep.`, { line, column });
   }
+}
+
+/**
+ * JSON.parse, a syntax error turned into `state-corrupt` with the line and column. V8's JSON.parse is iterative, so
+ * deep input cannot overflow it; a text both too deep and broken reports the depth (as the scan-first order did).
+ */
+function parseText(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
+    checkDepth(text, path);
     // V8 gives a position for some errors only ("Unexpected token 'x', "…" is not valid JSON" has none): locate it ourselves.
     const offset = locateJsonError(text);
     const { line, column } = lineColumn(text, offset);
     const found = offset >= text.length ? 'unexpected end of the file' : `unexpected ${JSON.stringify(text.slice(offset, offset + 1))}`;
     throw corruptError(path, `not valid JSON at line ${line}, column ${column}: ${found}.`, { line, column }, err);
   }
+}
+
+/** Parses JSON within the limits (size, nesting depth), turning a syntax error into `state-corrupt` with the line and column. */
+export function parseJson(text: string, path: string): unknown {
+  checkText(text, path);
+  checkDepth(text, path);
+  return parseText(text, path);
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
@@ -262,7 +281,10 @@ function schemaError(path: string, kind: StateKind, error: z.ZodError, format: S
  * Throws `state-corrupt` naming the offending field.
  */
 export function validateState<K extends StateKind>(kind: K, raw: unknown, path: string): ParsedState<K> {
-  const parsed = validateShape(kind, raw, path);
+  return checkSerial(validateShape(kind, raw, path, false), path);
+}
+
+function checkSerial<K extends StateKind>(parsed: ParsedState<K>, path: string): ParsedState<K> {
   const serial = (parsed.state as { serial?: unknown }).serial;
   if (typeof serial === 'number' && serial >= SERIAL_MAX) {
     throw new AppError('state-corrupt', `${path}: serial ${serial} is at the ceiling (${SERIAL_MAX - 1} at most): no write could follow it.`, {
@@ -275,7 +297,8 @@ export function validateState<K extends StateKind>(kind: K, raw: unknown, path: 
   return parsed;
 }
 
-function validateShape<K extends StateKind>(kind: K, raw: unknown, path: string): ParsedState<K> {
+/** `certain`: the caller has already seen `isCertainlyValidCluster(raw)` answer true (validated once, not twice). */
+function validateShape<K extends StateKind>(kind: K, raw: unknown, path: string, certain: boolean): ParsedState<K> {
   if (!isObj(raw)) throw corruptError(path, `not a ${kind} state: the top level is not a JSON object.`);
   if (kind === 'cluster') {
     if (!('cluster_name' in raw) && 'type' in raw && 'data' in raw) {
@@ -287,7 +310,7 @@ function validateShape<K extends StateKind>(kind: K, raw: unknown, path: string)
       value = fromAiHowImplementation(raw);
       format = 'ai-how-implementation';
     }
-    if (isCertainlyValidCluster(value)) return { state: value as StateOf<K>, format };
+    if (certain || isCertainlyValidCluster(value, STATE_LIMITS.maxDepth)) return { state: value as StateOf<K>, format };
     const result = clusterStateSchema.safeParse(value);
     if (!result.success) throw schemaError(path, kind, result.error, format);
     return { state: result.data as StateOf<K>, format };
@@ -306,9 +329,17 @@ function validateShape<K extends StateKind>(kind: K, raw: unknown, path: string)
   return { state: result.data as StateOf<K>, format };
 }
 
-/** Parses and validates a state file's text. */
+/**
+ * Parses and validates a state file's text in one pass over the value: JSON.parse, then the hand-written check,
+ * which also bounds the nesting of unknown fields. Only a value it cannot vouch for (a foreign format, a federation,
+ * an invalid or very deep state) pays the character scan for the depth and zod's validation.
+ */
 export function parseState<K extends StateKind>(kind: K, text: string, path: string): ParsedState<K> {
-  return validateState(kind, parseJson(text, path), path);
+  checkText(text, path);
+  const raw = parseText(text, path);
+  const certain = kind === 'cluster' && isCertainlyValidCluster(raw, STATE_LIMITS.maxDepth) && !isAiHowImplementation(raw as Obj);
+  if (!certain) checkDepth(text, path);
+  return checkSerial(validateShape(kind, raw, path, certain), path);
 }
 
 /** Serializes a state the way we write it: two-space indentation (diff-friendly, like the original tools), final newline. */

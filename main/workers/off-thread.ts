@@ -1,6 +1,6 @@
 /**
- * Heavy parses off the main event loop (issue #10): one lazily started worker thread runs config loads whose input
- * is large, so `serve` keeps answering every other client meanwhile. The worker has its own heap limit: a config that
+ * Heavy parses off the main event loop (issue #10): one lazily started worker thread runs config loads and state
+ * loads whose input is large, so `serve` keeps answering every other client meanwhile. The worker has its own heap limit: a config that
  * would exhaust memory ends the worker (restarted on the next call), never the host.
  *
  * The worker file is `config-worker.js` next to the built entry (electron-vite builds it as its own entry), or the
@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../errors';
 import { readYamlValue } from '../files/yaml-limits';
+import type { LoadedState, StateStore, StateTarget } from '../state/store';
+import type { StateKind } from '../state/schema';
 import type { WorkerReply, WorkerRequest, WorkerTask } from './protocol';
 
 /** Inputs smaller than this parse in a few milliseconds: not worth a thread hop. */
@@ -92,10 +94,14 @@ export function offThreadAvailable(): boolean {
   return start() !== null;
 }
 
+/** Tasks the worker has been given, by kind (tests check that a big state was loaded there). */
+export const offThreadCounts: Record<WorkerTask['kind'], number> = { 'load-cluster-config': 0, 'read-yaml': 0, 'load-state': 0 };
+
 /** Runs a task in the worker; the caller checked `offThreadAvailable()`. */
 export function runOffThread<T>(task: WorkerTask): Promise<T> {
   const w = start();
   if (!w) return Promise.reject(new AppError('internal', 'No config worker is available.'));
+  offThreadCounts[task.kind]++;
   const id = nextId++;
   return new Promise<T>((resolve, reject) => {
     pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -119,4 +125,32 @@ export async function readYamlAnyThread(file: string): Promise<unknown> {
   );
   if (size >= OFF_THREAD_MIN_BYTES && offThreadAvailable()) return runOffThread<unknown>({ kind: 'read-yaml', file });
   return readYamlValue(file);
+}
+
+/**
+ * State files at least this large are loaded in the worker (~2,500 VMs; parsing, checking and redacting a smaller
+ * one takes a few milliseconds, less than the hop). A 40,000-VM state (~14 MB) holds the loop for hundreds of ms.
+ */
+export const STATE_OFF_THREAD_MIN_BYTES = 1024 * 1024;
+
+/**
+ * `store.loadWithFormat(target)`, run in the worker when the target is a file (not a PostgreSQL backend) and large: read, JSON.parse, validation and
+ * redaction happen there; only the structured clone of the result lands on this thread. Typed errors (state-corrupt,
+ * state-foreign, state-io, state-mismatch…) come back as they are. When the worker itself fails (out of its memory
+ * on a file near the size limit), the load runs here instead: slower for everyone, but the same answer.
+ */
+export async function loadStateAnyThread<K extends StateKind>(store: StateStore, target: StateTarget<K>): Promise<LoadedState<K> | null> {
+  // A workspace whose state lives in PostgreSQL is read through the store's connection, never as a file here.
+  if (store.backendOf(target)) return store.loadWithFormat(target);
+  const size = await stat(target.file).then(
+    (st) => (st.isFile() ? st.size : 0),
+    () => 0,
+  );
+  if (size < STATE_OFF_THREAD_MIN_BYTES || !offThreadAvailable()) return store.loadWithFormat(target);
+  try {
+    return await runOffThread<LoadedState<K> | null>({ kind: 'load-state', target });
+  } catch (err) {
+    if (err instanceof AppError && err.code !== 'internal' && err.code !== 'config-invalid') throw err;
+    return store.loadWithFormat(target);
+  }
 }

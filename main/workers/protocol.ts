@@ -1,5 +1,6 @@
 /** Messages between `off-thread.ts` and `config-worker.ts` (structured-cloneable data only). */
 import type { ErrorData } from '../../preload/contract';
+import type { StateTarget } from '../state/store';
 
 /** A cluster config load: the workspace fields `loadConfig` reads, and the environment for the libvirt URI. */
 export interface LoadClusterConfigTask {
@@ -14,7 +15,13 @@ export interface ReadYamlTask {
   readonly file: string;
 }
 
-export type WorkerTask = LoadClusterConfigTask | ReadYamlTask;
+/** A state file read, parsed, validated and redacted (`StateStore.loadWithFormat`): a snapshot of a big state. */
+export interface LoadStateTask {
+  readonly kind: 'load-state';
+  readonly target: StateTarget;
+}
+
+export type WorkerTask = LoadClusterConfigTask | ReadYamlTask | LoadStateTask;
 
 export interface WorkerRequest {
   readonly id: number;

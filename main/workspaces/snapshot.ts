@@ -14,6 +14,7 @@ import { diffSnapshot, isEmptyPatch } from '../../preload/snapshot-patch';
 import { AppError, toErrorData } from '../errors';
 import type { RunningOperation } from '../operations/runner';
 import type { AnyState, ClusterState, FederationState, StateStore, StateTarget } from '../state';
+import { loadStateAnyThread } from '../workers/off-thread';
 
 /** The state target of a workspace: its file, the lineage it has seen and, for clusters, the expected name. */
 export function targetOf(entry: WorkspaceEntry): StateTarget {
@@ -72,7 +73,8 @@ export async function buildSnapshot(
   let error: ErrorData | null = null;
   let stale: WorkspaceSnapshot['stale'];
   try {
-    state = await store.load(target);
+    // A big state is read and parsed in the worker: other clients of `serve` keep being answered meanwhile.
+    state = (await loadStateAnyThread(store, target))?.state ?? null;
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     // A database that is away: the last state read, marked stale with the error (nothing is read from a local file).
