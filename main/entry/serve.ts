@@ -10,8 +10,11 @@ import { isLoopbackHost, isWildcardHost, startServe } from '../serve/serve';
 import { redactText } from '../secrets/redact';
 import { resolveDataDir } from '../settings/settings';
 
-/** How long a signalled `serve` may spend closing before it exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How long a signalled `serve` may spend closing before it exits anyway: longer than the 30 s `services.close()` gives
+ * cancelled operations to reach a checkpoint and release their locks, so a clean stop never leaves a lock behind.
+ */
+const SHUTDOWN_GRACE_MS = 35_000;
 
 const USAGE = `Usage: npm run serve -- [options]
 
