@@ -39,7 +39,7 @@ export function WorkspaceList() {
                   <bdi>{e.path}</bdi>
                 </span>
               </span>
-              <StatusBadge id={`ws-status-${e.id}`} status={displayStatus(snapshots[e.id])} />
+              <StatusBadge id={`ws-status-${e.id}`} status={displayStatus(snapshots[e.id])} operation={snapshots[e.id]?.operation?.name ?? null} />
             </button>
             <button
               type="button"
