@@ -135,8 +135,11 @@ export function StatePanel({ snapshot, busy }: Props) {
         >
           <p>
             The content of the {b2label(restoring)} is written as a new generation, serial{' '}
-            <strong>{serialAfterRestore({ serial: snapshot.serial, unreadable: Boolean(snapshot.error), lineage: snapshot.lineage }, backups ?? [restoring])}</strong>. The
-            current file is kept as a backup, so this can be undone.{snapshot.kind === 'cluster' ? ' libvirt is read right after, and any drift is shown.' : ''}
+            <strong>
+              {serialAfterRestore({ serial: snapshot.serial, unreadable: Boolean(snapshot.error), lineage: snapshot.lineage }, backups ?? [restoring])}
+            </strong>
+            . The current file is kept as a backup, so this can be undone.
+            {snapshot.kind === 'cluster' ? ' libvirt is read right after, and any drift is shown.' : ''}
           </p>
           <ChangeTable label="Changes" rows={restoreChanges(snapshot, restoring, backups ?? [restoring])} />
         </ConfirmDialog>

@@ -78,7 +78,11 @@ describe('restoreChanges', () => {
     ]);
   });
   it('announces the serial really written: past the current file and every history generation', () => {
-    const list = [backup({ id: 'history:000015', serial: 15 }), backup({ id: 'history:000012', serial: 12 }), backup({ id: 'backup', source: 'backup', serial: 15 })];
+    const list = [
+      backup({ id: 'history:000015', serial: 15 }),
+      backup({ id: 'history:000012', serial: 12 }),
+      backup({ id: 'backup', source: 'backup', serial: 15 }),
+    ];
     const rows = restoreChanges({ ...snap, serial: 15 }, list[1]!, list);
     expect(rows[2]).toEqual({ label: 'Serial', from: '15', to: '16', changed: true });
   });
