@@ -4,9 +4,13 @@ import { expect, test } from '../test/support/app';
 import { ClusterPage } from './pages/cluster-page';
 import { WorkspacesPage } from './pages/workspaces-page';
 
+/** Operations on a loaded shared machine: a liveness bound, not a timing. */
+const OP = { timeout: 90_000 };
+
 const VMS = ['demo-1-controller', 'demo-1-compute-01', 'demo-1-compute-02', 'demo-1-compute-03'];
 
 test.describe('the view tells the truth', () => {
+  test.describe.configure({ timeout: 300_000 });
   test('restoring a running generation while the VMs are off shows the drift and allows Start; the announced serial is the one written', async ({ app }) => {
     const cluster = new ClusterPage(app);
     const ws = new WorkspacesPage(app);
@@ -14,10 +18,10 @@ test.describe('the view tells the truth', () => {
     await cluster.createDemo();
     await ws.select('demo-1');
     await cluster.button('Start').click();
-    await expect(ws.item('demo-1')).toContainText('running');
+    await expect(ws.item('demo-1')).toContainText('running', OP);
     await cluster.button('Stop').click();
-    await expect(ws.item('demo-1')).toContainText('stopped');
-    for (const vm of VMS) await expect(cluster.row(vm)).toContainText('SHUTOFF');
+    await expect(ws.item('demo-1')).toContainText('stopped', OP);
+    for (const vm of VMS) await expect(cluster.row(vm)).toContainText('SHUTOFF', OP);
 
     // The status word says what it means on hover.
     await expect(ws.item('demo-1').locator('.badge')).toHaveAttribute('title', /shut off/);
@@ -41,7 +45,7 @@ test.describe('the view tells the truth', () => {
     await expect(dialog).toBeHidden();
 
     // Recorded running, but libvirt was read right after the restore: drift is shown and Start is allowed at once.
-    await expect(ws.item('demo-1')).toContainText('running');
+    await expect(ws.item('demo-1')).toContainText('running', OP);
     await expect(page.getByRole('status').filter({ hasText: 'Drift:' })).toContainText('4 of 4 VMs differ');
     await page.getByRole('tab', { name: 'Virtual machines' }).click();
     for (const vm of VMS) await expect(cluster.row(vm)).toContainText('libvirt says SHUTOFF');
@@ -54,7 +58,7 @@ test.describe('the view tells the truth', () => {
 
     // Start brings the VMs back; the drift goes with it.
     await cluster.button('Start').click();
-    for (const vm of VMS) await expect(cluster.row(vm)).toContainText('RUNNING');
+    for (const vm of VMS) await expect(cluster.row(vm)).toContainText('RUNNING', OP);
     await expect(page.getByRole('status').filter({ hasText: 'Drift:' })).toHaveCount(0);
     await expect(cluster.button('Start')).toBeDisabled();
   });

@@ -27,24 +27,28 @@ export function WorkspaceList() {
           const selected = !home && e.id === selectedId;
           return (
             <li key={e.id} className={selected ? 'workspace-item selected' : 'workspace-item'}>
-              {/* Named by the workspace alone so `getByRole('button', { name })` is predictable; path and status describe it. */}
+              {/* Named by the workspace alone so `getByRole('button', { name })` is predictable; path and status describe it
+                (hidden from the name, kept as the description, so the visible label and the name agree). */}
               <button
                 type="button"
                 className="workspace-select"
-                aria-label={e.name}
                 aria-describedby={`ws-path-${e.id} ws-status-${e.id}`}
                 aria-current={selected ? 'true' : undefined}
                 onClick={() => open(e.id)}
                 title={e.path}
               >
-                <KindIcon kind={e.kind} />
+                <span aria-hidden="true" className="workspace-kind">
+                  <KindIcon kind={e.kind} />
+                </span>
                 <span className="workspace-text">
                   <span className="workspace-name">{e.name}</span>
-                  <span className="workspace-path" id={`ws-path-${e.id}`}>
+                  <span className="workspace-path" id={`ws-path-${e.id}`} aria-hidden="true">
                     <bdi>{e.path}</bdi>
                   </span>
                 </span>
-                <StatusBadge id={`ws-status-${e.id}`} status={displayStatus(snapshots[e.id])} operation={snapshots[e.id]?.operation?.name ?? null} />
+                <span aria-hidden="true" className="workspace-status">
+                  <StatusBadge id={`ws-status-${e.id}`} status={displayStatus(snapshots[e.id])} operation={snapshots[e.id]?.operation?.name ?? null} />
+                </span>
               </button>
               <button
                 type="button"
