@@ -65,3 +65,20 @@ test('at 900×700 nothing scrolls the window sideways, the VM name column stays 
   await noSidewaysScroll(page, 'settings');
   await app.screenshot('small-settings');
 });
+
+test('Browse beside the path field opens the host’s folder picker; Escape closes it, a choice fills the field', async ({ app }) => {
+  test.skip(app.host !== 'serve', 'Electron uses its native folder dialog');
+  const page = app.page;
+  const browse = page.getByRole('button', { name: 'Browse for the workspace path' });
+  await browse.click();
+  const dialog = page.getByRole('dialog', { name: 'Choose a folder on the host' });
+  await expect(dialog.getByRole('list', { name: 'Folders' })).toBeVisible();
+  await app.screenshot('folder-picker');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(browse).toBeFocused();
+  await browse.click();
+  const shown = (await dialog.locator('.picker-path').innerText()).trim();
+  await dialog.getByRole('button', { name: 'Choose this folder' }).click();
+  await expect(page.getByRole('textbox', { name: 'Workspace path' })).toHaveValue(shown);
+});

@@ -19,6 +19,7 @@ import { runTrayItem, type TrayUi } from '../workspaces/desk-feed';
 import { targetOf, vmDriftNotes } from '../workspaces/snapshot';
 import { SETTINGS_LIMITS } from '../../preload/settings-limits';
 import { AppError, toErrorData } from '../errors';
+import { browseRoot, listFolders } from '../files/list-dirs';
 import type { AppServices } from '../services';
 import { exactSchemas, type HandlerTable } from './dispatch';
 import { absOrRelPath, bundleText, empty, workspaceRef } from './schemas';
@@ -134,6 +135,8 @@ export function createHandlerTable(s: AppServices, ui: TrayUi | null = null): Ha
       ),
     ),
     'workspaces:set-backend': h(workspaceRef.extend({ backend: z.string().min(1).max(2000).nullable() }), (a) => s.setBackend(a.workspaceId, a.backend)),
+    // The host's folder picker (the browser cannot see the host's disk): a read-only, bounded listing under one root.
+    'fs:list-dirs': h(z.object({ path: absOrRelPath.optional() }).strict(), (a) => listFolders(a.path, browseRoot(process.env))),
     // A state that cannot be read answers its error (state-corrupt, -mismatch, -foreign …); events still carry the
     // snapshot with its `error` field so the list and the tray can show it.
     'workspace:snapshot': h(workspaceRef, async (a) => {
