@@ -37,6 +37,11 @@ export default defineConfig({
     plugins: [react()],
     build: {
       outDir: 'out/renderer',
+      // electron-vite leaves the renderer unminified by default (766 kB); minified, it is served compressed with hashed
+      // names (`assets/[name]-[hash]`) that the serve host may tell the browser to cache for good (main/serve/http-host.ts).
+      minify: true,
+      cssMinify: true,
+      sourcemap: false,
       rollupOptions: { input: { index: resolve(import.meta.dirname, 'renderer/index.html') } },
     },
   },

@@ -83,7 +83,7 @@ test('a remote machine: unknown host key → trust dialog → start; logs; a cha
     await fx.restartWithNewHostKey(0);
     await fed.button('Stop').click();
     await expect(item).toContainText('dirty');
-    await fed.button('Clean').click();
+    await fed.clean('fl-remote');
     const alert = app.page.getByRole('alert').filter({ hasText: 'WARNING: the host key has changed' });
     await expect(alert).toBeVisible();
     await expect(app.page.getByRole('button', { name: 'Trust this key' })).toHaveCount(0);

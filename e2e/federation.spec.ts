@@ -58,7 +58,7 @@ test.describe('federation', () => {
     await expect(fed.button('Stop')).toBeDisabled();
     await app.screenshot('federation-dirty');
 
-    await fed.button('Clean').click();
+    await fed.clean('federation-1');
     await expect(item).toContainText('clean');
     await expect(fed.machines()).toHaveCount(0);
     await expect(app.page.getByText('No machines recorded')).toBeVisible();

@@ -445,6 +445,18 @@ function ch<A, R>(): ChannelSpec<A, R> {
   return {};
 }
 
+/** One folder's listing for the host's folder picker (`fs:list-dirs`). */
+export interface FolderListing {
+  /** The folder listed (real path). */
+  readonly path: string;
+  /** Its parent when that is still under the root; null at the root. */
+  readonly parent: string | null;
+  readonly root: string;
+  readonly entries: readonly { readonly name: string; readonly path: string; readonly kind: 'dir' | 'file' }[];
+  /** More entries exist than were listed (the listing is bounded). */
+  readonly truncated: boolean;
+}
+
 /**
  * The one map of invoke channels: channel → its argument and its result (wrapped in `Result<>` on the wire). The
  * types (`InvokeMap`, `Channel`) and the run-time list (`CHANNELS`) are both derived from it, so a channel is written
@@ -464,6 +476,12 @@ export const CHANNEL_MAP = {
   'workspaces:remove': ch<WorkspaceRef, { removed: boolean }>(),
   /** The workspace setting "state backend" (a postgres:// URL without password), or null for the config's / the local file. */
   'workspaces:set-backend': ch<WorkspaceRef & { backend: string | null }, WorkspaceEntry>(),
+  /**
+   * The host's folder picker (for `serve`, whose page cannot see the host's disk): the folders (and cluster YAML
+   * files) directly inside `path`, which must lie under the browse root (the host user's home); bounded, and a
+   * symlink that leads out of the root is never listed or entered.
+   */
+  'fs:list-dirs': ch<{ path?: string }, FolderListing>(),
   'workspace:snapshot': ch<WorkspaceRef, WorkspaceSnapshot>(),
   'state:backups': ch<WorkspaceRef, readonly BackupEntry[]>(),
   'state:restore': ch<WorkspaceRef & { backupId: string; adopt?: boolean }, OperationReport>(),

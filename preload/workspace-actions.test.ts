@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkspaceSnapshot } from './contract';
-import { actionsFor, clusterActions, federationActions, workspaceStatus, type ActionInput, type Verdict } from './workspace-actions';
+import { actionsFor, clusterActions, federationActions, vmFoundDown, workspaceStatus, type ActionInput, type Verdict } from './workspace-actions';
 
 const allowed = (verdicts: Readonly<Record<string, Verdict>>) =>
   Object.entries(verdicts)
@@ -75,5 +75,18 @@ describe('federationActions', () => {
     expect(federationActions(idle('dirty')).start).toEqual({ allowed: false, reason: expect.stringContaining('clean first') });
     expect(federationActions(idle('dirty')).stop).toMatchObject({ allowed: false, noop: true });
     expect(federationActions(idle('running')).clean).toEqual({ allowed: false, reason: expect.stringContaining('with force') });
+  });
+});
+
+describe('a cluster recorded running whose VMs were found down (restore of a running generation while VMs are off)', () => {
+  it('allows Start only when the last check found a VM not running', () => {
+    expect(clusterActions({ status: 'running', busy: false }).start).toMatchObject({ allowed: false, noop: true });
+    expect(clusterActions({ status: 'running', busy: false, drift: true }).start).toEqual({ allowed: true });
+    expect(vmFoundDown('libvirt says SHUTOFF')).toBe(true);
+    expect(vmFoundDown('missing from libvirt')).toBe(true);
+    expect(vmFoundDown('IP is 10.0.0.9')).toBe(false);
+    expect(vmFoundDown('libvirt says RUNNING; IP is 10.0.0.9')).toBe(false);
+    expect(vmFoundDown('IP is 10.0.0.9; libvirt says PAUSED')).toBe(true);
+    expect(vmFoundDown(undefined)).toBe(false);
   });
 });

@@ -34,6 +34,11 @@ export interface ActionInput {
   readonly busy: boolean;
   /** Federations: machines recorded (a dirty federation with none left has nothing to clean before a start). */
   readonly machines?: number;
+  /**
+   * Clusters: the last refresh (or the check after a restore/import) found VMs whose live state differs from the
+   * record. A cluster recorded `running` with drift may be started: start brings every VM to the recorded state.
+   */
+  readonly drift?: boolean;
   /** Federations: the user asked to clean a running federation with force (which stops it first). */
   readonly force?: boolean;
 }
@@ -65,7 +70,7 @@ export function clusterActions(input: ActionInput): Readonly<Record<ClusterActio
   const validate = input.status === 'loading' ? no(LOADING_REASON) : input.busy ? no(BUSY_REASON) : OK;
   if (b) return { start: b, stop: b, destroy: b, refresh: b, validate };
   return {
-    start: s === 'running' ? noop('The cluster is already running.') : OK,
+    start: s === 'running' && !input.drift ? noop('The cluster is already running.') : OK,
     stop: s === 'none' ? no('Nothing is recorded to stop: start the cluster first.') : s === 'stopped' ? noop('The cluster is already stopped.') : OK,
     destroy: s === 'none' ? noop('Nothing is recorded to destroy.') : OK,
     refresh: s === 'none' ? noop('Nothing is recorded yet to compare with libvirt: start the cluster first.') : OK,
@@ -107,9 +112,20 @@ export function actionsFor(snapshot: WorkspaceSnapshot | undefined, busy: boolea
     status: workspaceStatus(snapshot),
     busy: busy || Boolean(snapshot?.operation),
     ...(snapshot?.federation ? { machines: snapshot.federation.machines.length } : {}),
+    ...(snapshot?.cluster?.vms.some((v) => vmFoundDown(v.drift)) ? { drift: true } : {}),
     ...(opts.force ? { force: true } : {}),
   };
   return { cluster: clusterActions(input), federation: federationActions(input) };
+}
+
+/**
+ * Does a VM's drift note (main/workspaces/snapshot.ts `vmDriftNotes`: "missing from libvirt", "libvirt says SHUTOFF",
+ * "IP is …", joined by "; ") say libvirt found it not running? Only that kind of drift makes Start useful on a
+ * cluster recorded `running`; an IP difference does not.
+ */
+export function vmFoundDown(note: string | undefined): boolean {
+  if (!note) return false;
+  return note.split('; ').some((n) => n === 'missing from libvirt' || (n.startsWith('libvirt says ') && n !== 'libvirt says RUNNING'));
 }
 
 /** The tooltip of a control: the reason when not allowed. */

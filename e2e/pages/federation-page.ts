@@ -17,6 +17,13 @@ export class FederationPage {
     return this.toolbar().getByRole('button', { name, exact: true });
   }
 
+  /** Clean through its confirmation (which lists the machine folders and the state folder that go). */
+  async clean(name: string): Promise<void> {
+    await this.button('Clean').click();
+    const dialog = this.page.getByRole('dialog', { name: `Clean federation ${name}?` });
+    await dialog.getByRole('button', { name: 'Clean', exact: true }).click();
+  }
+
   createDemo(): Promise<void> {
     return this.page.getByRole('button', { name: 'Create demo federation' }).first().click();
   }

@@ -18,7 +18,8 @@ import { clusterWorkspaceOf, federationWorkspaceOf, shareTargetOf } from '../wor
 import { runTrayItem, type TrayUi } from '../workspaces/desk-feed';
 import { targetOf, vmDriftNotes } from '../workspaces/snapshot';
 import { SETTINGS_LIMITS } from '../../preload/settings-limits';
-import { AppError } from '../errors';
+import { AppError, toErrorData } from '../errors';
+import { browseRoot, listFolders } from '../files/list-dirs';
 import type { AppServices } from '../services';
 import { exactSchemas, type HandlerTable } from './dispatch';
 import { absOrRelPath, bundleText, empty, workspaceRef } from './schemas';
@@ -86,6 +87,25 @@ export function createHandlerTable(s: AppServices, ui: TrayUi | null = null): Ha
     });
   const fedOp = (id: string, name: string, fn: (ws: FederationWorkspace, ctx: OpContext) => Promise<FederationResult>) =>
     s.operate(id, name, (ctx, e) => fn(federationWorkspaceOf(e), ctx));
+  /**
+   * After a restore or an import the recorded state may say nothing true about libvirt (a `running` generation
+   * restored while the VMs are off): read libvirt at once and keep the drift, so the view shows it and the action
+   * rule can allow Start without a manual Refresh. A libvirt that cannot be read leaves the restore done, with an
+   * outcome that says the check did not happen.
+   */
+  const checkAfterWrite = async (ctx: OpContext, id: string): Promise<readonly TargetOutcome[]> => {
+    s.vmDrift.delete(id);
+    const e = entry(id);
+    if (e.kind !== 'cluster') return [];
+    try {
+      const r = await refreshCluster(s.clusterEnv(), clusterWorkspaceOf(e), ctx, { apply: false });
+      if (r.drift.length > 0) s.vmDrift.set(id, vmDriftNotes(r.drift));
+      return [];
+    } catch (err) {
+      const error = toErrorData(err);
+      return [{ target: '', result: 'unchecked', message: `written, but libvirt could not be read to compare: ${error.message}`, error }];
+    }
+  };
   const report = async (run: Promise<{ opId: string; value: { readonly outcomes?: readonly TargetOutcome[] } | void }>): Promise<OperationReport> => {
     const { opId, value } = await run;
     return { opId, outcomes: value?.outcomes ?? [] };
@@ -115,6 +135,8 @@ export function createHandlerTable(s: AppServices, ui: TrayUi | null = null): Ha
       ),
     ),
     'workspaces:set-backend': h(workspaceRef.extend({ backend: z.string().min(1).max(2000).nullable() }), (a) => s.setBackend(a.workspaceId, a.backend)),
+    // The host's folder picker (the browser cannot see the host's disk): a read-only, bounded listing under one root.
+    'fs:list-dirs': h(z.object({ path: absOrRelPath.optional() }).strict(), (a) => listFolders(a.path, browseRoot(process.env))),
     // A state that cannot be read answers its error (state-corrupt, -mismatch, -foreign …); events still carry the
     // snapshot with its `error` field so the list and the tray can show it.
     'workspace:snapshot': h(workspaceRef, async (a) => {
@@ -125,9 +147,10 @@ export function createHandlerTable(s: AppServices, ui: TrayUi | null = null): Ha
     'state:backups': h(workspaceRef, (a) => s.backups(a.workspaceId)),
     'state:restore': h(workspaceRef.extend({ backupId: z.string().min(1).max(500), adopt: z.boolean().optional() }), (a) =>
       report(
-        s.operate(a.workspaceId, 'state:restore', async (_ctx, e) => {
+        s.operate(a.workspaceId, 'state:restore', async (ctx, e) => {
           const restored = await s.store.restore(targetOf(e), a.backupId, { adopt: a.adopt ?? false });
           if (a.adopt && restored.lineage) s.registry.patch(e.id, { lineage: restored.lineage });
+          return { outcomes: await checkAfterWrite(ctx, e.id) };
         }),
       ),
     ),
@@ -218,6 +241,7 @@ export function createHandlerTable(s: AppServices, ui: TrayUi | null = null): Ha
         s.operate(a.workspaceId, 'state:import', async (ctx, e) => {
           const r = await importState(s.store, shareTargetOf(e), a.content, { force: a.force ?? false, adopt: a.adopt ?? false, signal: ctx.signal });
           if (r.written) s.registry.patch(e.id, { lineage: r.lineage });
+          return { outcomes: r.written ? await checkAfterWrite(ctx, e.id) : [] };
         }),
       ),
     ),

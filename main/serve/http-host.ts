@@ -6,6 +6,8 @@ import { networkInterfaces } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
 import { WS_PATH } from '../../preload/wire';
 import { AppError } from '../errors';
 import { checkToken, hostAllowed, isWildcardHost, originAllowed } from './auth';
@@ -32,6 +34,71 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'no-referrer',
   'Cache-Control': 'no-store',
 };
+
+/** Text types worth compressing; images and fonts are compressed already. */
+const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.svg', '.json']);
+/** A file larger than this is sent as it is (the renderer's largest is ~320 kB minified). */
+const MAX_COMPRESS_BYTES = 8 * 1024 * 1024;
+/** Bound on the compressed copies kept in memory (entries; each the compressed form of one built file). */
+const MAX_CACHED = 64;
+
+export type ContentEncoding = 'br' | 'gzip' | 'identity';
+
+/**
+ * The encoding to answer with for an `Accept-Encoding` header: brotli, then gzip, honouring `q=0` (refused) and
+ * the `*` wildcard; identity when nothing acceptable is offered.
+ */
+export function pickEncoding(header: string | undefined): ContentEncoding {
+  if (!header) return 'identity';
+  const q = new Map<string, number>();
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (!name) continue;
+    let weight = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p);
+      if (m) weight = Number(m[1]);
+    }
+    q.set(name, Number.isFinite(weight) ? weight : 0);
+  }
+  const weight = (name: string) => q.get(name) ?? q.get('*') ?? 0;
+  const br = weight('br');
+  const gz = weight('gzip');
+  if (br > 0 && br >= gz) return 'br';
+  if (gz > 0) return 'gzip';
+  return 'identity';
+}
+
+/** A name the build gave a content hash (`assets/index-CWlX5UOd.js`): its bytes never change under that name. */
+const HASHED = /^\/assets\/[^/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
+
+/**
+ * The `Cache-Control` for a static path: hashed build output is cached for a year and never revalidated; everything
+ * else (index.html, which names the current hashes) is revalidated on every load.
+ */
+export function cacheControlFor(pathname: string): string {
+  return HASHED.test(pathname) ? 'public, max-age=31536000, immutable' : 'no-cache';
+}
+
+const brotli = promisify(brotliCompress);
+const gzipAsync = promisify(gzip);
+
+/** Compressed copies of built files, keyed by real path, size, mtime and encoding; oldest dropped past MAX_CACHED. */
+const compressedCache = new Map<string, Buffer>();
+
+async function compressedCopy(key: string, encoding: 'br' | 'gzip', read: () => Promise<Buffer>): Promise<Buffer> {
+  const cacheKey = `${encoding}\0${key}`;
+  const hit = compressedCache.get(cacheKey);
+  if (hit) return hit;
+  const raw = await read();
+  const out =
+    encoding === 'br'
+      ? await brotli(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: raw.length } })
+      : await gzipAsync(raw, { level: 9 });
+  compressedCache.set(cacheKey, out);
+  while (compressedCache.size > MAX_CACHED) compressedCache.delete(compressedCache.keys().next().value!);
+  return out;
+}
 
 export interface HttpHostOptions {
   readonly host: string;
@@ -156,7 +223,26 @@ async function serveRequest(req: IncomingMessage, res: ServerResponse, opts: Htt
   if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, '', { Allow: 'GET, HEAD' });
   const file = await openStatic(opts.staticDir, path);
   if (!file) return text(404, 'Not found\n');
-  res.writeHead(200, { 'Content-Type': MIME[file.ext] ?? 'application/octet-stream', 'Content-Length': file.size, ...SECURITY_HEADERS });
+  const headers: Record<string, string | number> = {
+    'Content-Type': MIME[file.ext] ?? 'application/octet-stream',
+    ...SECURITY_HEADERS,
+    'Cache-Control': cacheControlFor(path),
+  };
+  const compressible = COMPRESSIBLE.has(file.ext) && file.size <= MAX_COMPRESS_BYTES;
+  if (compressible) headers.Vary = 'Accept-Encoding';
+  const encoding = compressible ? pickEncoding(req.headers['accept-encoding']) : 'identity';
+  if (encoding !== 'identity') {
+    let body: Buffer;
+    try {
+      body = await compressedCopy(`${file.real}\0${file.size}\0${file.mtimeMs}`, encoding, () => file.handle.readFile());
+    } finally {
+      await file.handle.close().catch(() => undefined);
+    }
+    res.writeHead(200, { ...headers, 'Content-Encoding': encoding, 'Content-Length': body.length });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return;
+  }
+  res.writeHead(200, { ...headers, 'Content-Length': file.size });
   if (req.method === 'HEAD') {
     res.end();
     await file.handle.close();
@@ -185,7 +271,10 @@ export function resolveStatic(root: string, pathname: string): string | null {
  * inside the folder that points outside it is refused too. Only regular files (opened non-blocking, so a FIFO cannot
  * hang the open). Null when there is nothing to serve.
  */
-export async function openStatic(root: string, pathname: string): Promise<{ handle: FileHandle; size: number; ext: string } | null> {
+export async function openStatic(
+  root: string,
+  pathname: string,
+): Promise<{ handle: FileHandle; size: number; ext: string; real: string; mtimeMs: number } | null> {
   const lexical = resolveStatic(root, pathname);
   if (!lexical) return null;
   let rootReal: string;
@@ -204,7 +293,7 @@ export async function openStatic(root: string, pathname: string): Promise<{ hand
   }
   try {
     const info = await handle.stat();
-    if (info.isFile()) return { handle, size: info.size, ext: extname(lexical) };
+    if (info.isFile()) return { handle, size: info.size, ext: extname(lexical), real, mtimeMs: info.mtimeMs };
   } catch {
     // fall through: close and refuse
   }

@@ -2,10 +2,12 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { missingToken } from './bridge';
 import { App } from './components/App';
+import { initTheme } from './lib/theme';
 import './styles.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('#root is missing from index.html');
+initTheme();
 createRoot(root).render(
   <StrictMode>
     {missingToken() ? (

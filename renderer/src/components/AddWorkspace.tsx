@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { getApi } from '../bridge';
 import { addWorkspace } from '../stores/actions';
+import { FolderPicker } from './FolderPicker';
 
 /**
  * Adding a workspace: Electron has native pickers (a folder, or a cluster.yaml file); a browser cannot hand out local
@@ -10,6 +11,7 @@ export function AddWorkspace() {
   const dialogs = getApi().dialogs;
   const [path, setPath] = useState('');
   const [busy, setBusy] = useState(false);
+  const [browsing, setBrowsing] = useState(false);
 
   const add = async (p: string) => {
     setBusy(true);
@@ -66,10 +68,23 @@ export function AddWorkspace() {
           autoComplete="off"
           onChange={(e) => setPath(e.target.value)}
         />
+        <button type="button" onClick={() => setBrowsing(true)} aria-label="Browse for the workspace path">
+          Browse…
+        </button>
         <button type="submit" className="primary" disabled={busy || path.trim() === ''}>
           Add
         </button>
       </div>
+      {browsing ? (
+        <FolderPicker
+          {...(path.trim() ? { start: path.trim() } : {})}
+          onClose={() => setBrowsing(false)}
+          onPick={(p) => {
+            setBrowsing(false);
+            setPath(p);
+          }}
+        />
+      ) : null}
     </form>
   );
 }

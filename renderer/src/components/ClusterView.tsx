@@ -1,5 +1,6 @@
 import { useLayoutEffect, useState } from 'react';
-import type { ClusterDetail, RefreshReport, ValidationReport, WorkspaceEntry, WorkspaceSnapshot } from '../../../preload/contract';
+import type { ClusterDetail, RefreshReport, ValidationReport, VmView, WorkspaceEntry, WorkspaceSnapshot } from '../../../preload/contract';
+import { vmFoundDown } from '../../../preload/workspace-actions';
 import { describeDrift, errorLocation } from '../lib/format';
 import { markCommitted } from '../lib/perf';
 import { actionsFor, reasonOf } from '../lib/workspace-actions';
@@ -79,6 +80,7 @@ export function ClusterView({ snapshot, entry, busy }: Props) {
       </div>
 
       <OperationPanel snapshot={snapshot} />
+      {!refresh ? <DriftNotice vms={cluster.vms} /> : null}
       {refresh ? <DriftReport report={refresh} busy={busy} onApply={() => void doRefresh(true)} onClose={() => setRefresh(null)} /> : null}
       {validation ? <ValidationPanel report={validation} onClose={() => setValidation(null)} /> : null}
 
@@ -118,6 +120,19 @@ export function ClusterView({ snapshot, entry, busy }: Props) {
         />
       ) : null}
     </>
+  );
+}
+
+/** Drift kept from the last check (a Refresh, or the one that follows every restore/import), while no report is open. */
+function DriftNotice({ vms }: { readonly vms: readonly VmView[] }) {
+  const drifted = vms.filter((v) => v.drift);
+  if (drifted.length === 0) return null;
+  const down = drifted.filter((v) => vmFoundDown(v.drift)).length;
+  return (
+    <p role="status" className="drift-notice">
+      <strong>Drift:</strong> {drifted.length} of {vms.length} VMs differ from the recorded state
+      {down > 0 ? ` (${down} not running in libvirt: Start brings them up)` : ''}. Refresh, then Apply, records what libvirt says.
+    </p>
   );
 }
 

@@ -78,7 +78,7 @@ function WorkspaceCard({
           </h3>
           <span className="muted small">{entry.kind}</span>
           <span className="spacer" />
-          <StatusBadge status={displayStatus(snapshot)} />
+          <StatusBadge status={displayStatus(snapshot)} operation={snapshot?.operation?.name ?? null} />
           {drift ? (
             <span className="badge badge-warn" title={drift.summary} aria-label={`Drift: ${drift.summary}`}>
               drift: {drift.count}

@@ -16,6 +16,7 @@ export function DestroyDialog({ cluster, fallbackName, onCancel, onConfirm }: Pr
   const name = cluster.clusterName || fallbackName;
   const [typed, setTyped] = useState('');
   const inputId = useId();
+  const formId = useId();
   const total = cluster.vms.length + cluster.networks.length + cluster.volumes.length + cluster.pools.length;
   return (
     <Dialog
@@ -27,7 +28,7 @@ export function DestroyDialog({ cluster, fallbackName, onCancel, onConfirm }: Pr
           <button type="button" onClick={onCancel}>
             Cancel
           </button>
-          <button type="button" className="danger" disabled={typed !== name} onClick={() => onConfirm(typed)}>
+          <button type="submit" form={formId} className="danger" disabled={typed !== name}>
             Destroy cluster
           </button>
         </>
@@ -43,10 +44,19 @@ export function DestroyDialog({ cluster, fallbackName, onCancel, onConfirm }: Pr
         <ResourceGroup title="Volumes" items={cluster.volumes.map((v) => v.name)} />
         <ResourceGroup title="Storage pools" items={cluster.pools.map((p) => p.name)} />
       </div>
-      <label htmlFor={inputId}>
-        Type <strong className="mono">{name}</strong> to confirm
-      </label>
-      <input id={inputId} type="text" autoFocus autoComplete="off" spellCheck={false} value={typed} onChange={(e) => setTyped(e.target.value)} />
+      <form
+        id={formId}
+        className="typed-confirm"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (typed === name) onConfirm(typed);
+        }}
+      >
+        <label htmlFor={inputId}>
+          Type <strong className="mono">{name}</strong> to confirm
+        </label>
+        <input id={inputId} type="text" autoFocus autoComplete="off" spellCheck={false} value={typed} onChange={(e) => setTyped(e.target.value)} />
+      </form>
     </Dialog>
   );
 }

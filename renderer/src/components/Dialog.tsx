@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 
 interface Props {
   readonly title: string;
@@ -55,29 +55,56 @@ interface ConfirmProps {
   readonly confirmLabel: string;
   readonly danger?: boolean;
   readonly disabled?: boolean;
+  /** A word the user must type before the confirm button works (for what cannot be undone); Enter then submits. */
+  readonly typed?: string;
+  readonly wide?: boolean;
   readonly onConfirm: () => void;
   readonly onCancel: () => void;
   readonly children: ReactNode;
 }
 
-/** Yes/no confirmation; the safe choice (Cancel) comes first and gets focus. */
-export function ConfirmDialog({ title, confirmLabel, danger = false, disabled = false, onConfirm, onCancel, children }: ConfirmProps) {
+/**
+ * Confirmation. Without `typed`, the safe choice (Cancel) comes first and gets focus; with `typed`, the field gets
+ * focus and Enter submits once it matches. Escape cancels either way, and focus goes back to the opener.
+ */
+export function ConfirmDialog({ title, confirmLabel, danger = false, disabled = false, typed, wide = false, onConfirm, onCancel, children }: ConfirmProps) {
+  const formId = useId();
+  const inputId = useId();
+  const [text, setText] = useState('');
+  const blocked = disabled || (typed !== undefined && text !== typed);
   return (
     <Dialog
       title={title}
+      wide={wide}
       onClose={onCancel}
       actions={
         <>
-          <button type="button" onClick={onCancel} autoFocus>
+          <button type="button" onClick={onCancel} autoFocus={typed === undefined}>
             Cancel
           </button>
-          <button type="button" className={danger ? 'danger' : 'primary'} disabled={disabled} onClick={onConfirm}>
+          <button type="submit" form={formId} className={danger ? 'danger' : 'primary'} disabled={blocked}>
             {confirmLabel}
           </button>
         </>
       }
     >
-      {children}
+      <form
+        id={formId}
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!blocked) onConfirm();
+        }}
+      >
+        {children}
+        {typed !== undefined ? (
+          <div className="typed-confirm">
+            <label htmlFor={inputId}>
+              Type <strong className="mono">{typed}</strong> to confirm
+            </label>
+            <input id={inputId} type="text" autoFocus autoComplete="off" spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} />
+          </div>
+        ) : null}
+      </form>
     </Dialog>
   );
 }

@@ -1,8 +1,10 @@
-import { useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { MachineLog, MachineProbe, MachineView, WorkspaceEntry, WorkspaceSnapshot } from '../../../preload/contract';
 import { formatTimestamp } from '../lib/format';
 import { actionsFor, reasonOf } from '../lib/workspace-actions';
 import { query, runOperation } from '../stores/actions';
+import { ConfirmDialog } from './Dialog';
+import { NameList } from './NameList';
 import { OperationPanel } from './OperationPanel';
 import { OverviewPanel } from './OverviewPanel';
 import { StatePanel } from './StatePanel';
@@ -22,19 +24,32 @@ export function FederationView({ snapshot, entry, busy }: Props) {
   const ws = snapshot.id;
   const machines = snapshot.federation?.machines ?? [];
   const [tab, setTab] = useState('machines');
-  const [probes, setProbes] = useState<Readonly<Record<string, MachineProbe>>>({});
+  const [probed, setProbed] = useState<ProbeSet | null>(null);
   const [logs, setLogs] = useState<Readonly<Record<string, MachineLog>> | null>(null);
   const [logMachine, setLogMachine] = useState<string | null>(null);
+  const [cleaning, setCleaning] = useState(false);
+  // A probe describes the state it was taken against: once the state is written again (a stop, a clean), it is stale.
+  const probeStale = probed !== null && probed.serial !== snapshot.serial;
+  const probes = probed && snapshot.status !== 'clean' ? probed.byMachine : {};
 
   const probe = async () => {
+    const serial = snapshot.serial;
     const r = await runOperation('federation:probe', { workspaceId: ws });
-    if (r.ok) setProbes(Object.fromEntries(r.value.map((p) => [p.machine, p])));
+    if (r.ok) setProbed({ at: new Date().toISOString(), serial, byMachine: Object.fromEntries(r.value.map((p) => [p.machine, p])) });
   };
   const loadLogs = async (machine: string) => {
     setLogMachine(machine);
     const r = await query('Could not read the logs', 'federation:logs', { workspaceId: ws, lines: 200 });
     if (r) setLogs(Object.fromEntries(r.map((l) => [l.machine, l])));
   };
+  // While the log panel is open on a running federation, it follows new output (re-read every few seconds).
+  const following = logMachine !== null && snapshot.status === 'running';
+  useEffect(() => {
+    if (!following || !logMachine) return;
+    const timer = setInterval(() => void loadLogs(logMachine), LOG_FOLLOW_MS);
+    return () => clearInterval(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- loadLogs is recreated each render; the machine and the state decide
+  }, [following, logMachine, ws]);
 
   return (
     <>
@@ -60,7 +75,7 @@ export function FederationView({ snapshot, entry, busy }: Props) {
           className={cleanNeedsForce ? 'danger' : undefined}
           disabled={!can.clean.allowed}
           title={reasonOf(can.clean)}
-          onClick={() => void runOperation('federation:clean', { workspaceId: ws, ...(cleanNeedsForce ? { force: true } : {}) })}
+          onClick={() => setCleaning(true)}
         >
           Clean
         </button>
@@ -73,6 +88,45 @@ export function FederationView({ snapshot, entry, busy }: Props) {
       </div>
 
       <OperationPanel snapshot={snapshot} />
+      {probed ? (
+        <p className={probeStale ? 'muted small probe-time stale' : 'muted small probe-time'} role="status">
+          {snapshot.status === 'clean'
+            ? `Probe results from ${formatTimestamp(probed.at)} were cleared: the federation is clean.`
+            : probeStale
+              ? `Probe results from ${formatTimestamp(probed.at)} are stale: the state changed since. Probe again.`
+              : `Probed at ${formatTimestamp(probed.at)}.`}
+        </p>
+      ) : null}
+
+      {cleaning ? (
+        <ConfirmDialog
+          title={`Clean federation ${snapshot.name}?`}
+          confirmLabel={cleanNeedsForce ? 'Stop and clean' : 'Clean'}
+          danger
+          wide
+          {...(cleanNeedsForce ? { typed: snapshot.name } : {})}
+          onCancel={() => setCleaning(false)}
+          onConfirm={() => {
+            setCleaning(false);
+            void runOperation('federation:clean', { workspaceId: ws, ...(cleanNeedsForce ? { force: true } : {}) });
+          }}
+        >
+          <p>
+            {cleanNeedsForce ? 'The federation is running: every participant is stopped first. Then ' : ''}
+            Clean deletes every machine’s temp folder (kits, logs, results) and this workspace’s state folder with its whole history of backups. It cannot be
+            undone.
+          </p>
+          <div className="destroy-list">
+            <NameList
+              title="Machine folders"
+              label="Machine folders to delete"
+              items={machines.map((m) => `${m.kind === 'local' ? 'localhost' : m.host}:${m.tmpDir}`)}
+              whenEmpty="none"
+            />
+            <NameList title="State folder" label="State folder to delete" items={[stateFolderOf(snapshot.statePath)]} whenEmpty="none" />
+          </div>
+        </ConfirmDialog>
+      ) : null}
 
       <Tabs
         label="Workspace sections"
@@ -104,6 +158,22 @@ export function FederationView({ snapshot, entry, busy }: Props) {
       />
     </>
   );
+}
+
+const LOG_FOLLOW_MS = 3000;
+
+interface ProbeSet {
+  /** When the probe answered (ISO). */
+  readonly at: string;
+  /** The state serial it was taken against. */
+  readonly serial: number | null;
+  readonly byMachine: Readonly<Record<string, MachineProbe>>;
+}
+
+/** The folder holding the state file and its history (`…/.refedez/state.json` → `…/.refedez`). */
+function stateFolderOf(statePath: string): string {
+  const cut = Math.max(statePath.lastIndexOf('/'), statePath.lastIndexOf('\\'));
+  return cut > 0 ? statePath.slice(0, cut) : statePath;
 }
 
 function recordedState(m: MachineView, status: WorkspaceSnapshot['status']): string {
@@ -204,6 +274,14 @@ function LogPanel({
   readonly onReload: () => void;
   readonly onClose: () => void;
 }) {
+  const ref = useRef<HTMLPreElement>(null);
+  // Follows new output while the reader is at the bottom; scrolling up to read stops following until back down.
+  const atBottom = useRef(true);
+  const text = log ? (log.lines.length ? log.lines.join('\n') : '(empty)') : 'Loading…';
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+  }, [text]);
   return (
     <section className="panel-section log-panel" aria-labelledby="log-title">
       <div className="section-head">
@@ -217,8 +295,18 @@ function LogPanel({
         </button>
       </div>
       {log?.error ? <p className="error-text">{`${log.error.code}: ${log.error.message}`}</p> : null}
-      <pre role="log" aria-label={`Log of ${machine}`} className="log" tabIndex={0}>
-        {log ? (log.lines.length ? log.lines.join('\n') : '(empty)') : 'Loading…'}
+      <pre
+        ref={ref}
+        role="log"
+        aria-label={`Log of ${machine}`}
+        className="log"
+        tabIndex={0}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          atBottom.current = el.scrollTop + el.clientHeight >= el.scrollHeight - 8;
+        }}
+      >
+        {text}
       </pre>
     </section>
   );

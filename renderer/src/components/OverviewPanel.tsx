@@ -28,7 +28,7 @@ export function OverviewPanel({ snapshot, entry, busy }: Props) {
         <dd className="mono">{snapshot.statePath}</dd>
         <dt>Status</dt>
         <dd>
-          <StatusBadge status={displayStatus(snapshot)} />
+          <StatusBadge status={displayStatus(snapshot)} operation={snapshot?.operation?.name ?? null} />
         </dd>
         <dt>Serial</dt>
         <dd>{snapshot.serial ?? '—'}</dd>

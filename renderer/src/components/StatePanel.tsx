@@ -1,5 +1,6 @@
 import { useEffect, useState, type ChangeEvent } from 'react';
 import type { BackupEntry, WorkspaceSnapshot } from '../../../preload/contract';
+import { serialAfterRestore } from '../../../preload/restore-plan';
 import { sortBackups } from '../lib/backups';
 import { formatTimestamp, restoreChanges, shortLineage } from '../lib/format';
 import { exportState, listBackups, restoreBackup, startImport } from '../stores/actions';
@@ -132,8 +133,15 @@ export function StatePanel({ snapshot, busy }: Props) {
             void restoreBackup(workspaceId, b.id);
           }}
         >
-          <p>The {b2label(restoring)} replaces the current state file. The current file is kept as a backup, so this can be undone.</p>
-          <ChangeTable label="Changes" rows={restoreChanges(snapshot, restoring)} />
+          <p>
+            The content of the {b2label(restoring)} is written as a new generation, serial{' '}
+            <strong>
+              {serialAfterRestore({ serial: snapshot.serial, unreadable: Boolean(snapshot.error), lineage: snapshot.lineage }, backups ?? [restoring])}
+            </strong>
+            . The current file is kept as a backup, so this can be undone.
+            {snapshot.kind === 'cluster' ? ' libvirt is read right after, and any drift is shown.' : ''}
+          </p>
+          <ChangeTable label="Changes" rows={restoreChanges(snapshot, restoring, backups ?? [restoring])} />
         </ConfirmDialog>
       ) : null}
     </div>

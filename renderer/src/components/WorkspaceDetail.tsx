@@ -28,7 +28,7 @@ export function WorkspaceDetail({ workspaceId }: { readonly workspaceId: string 
       <div className="detail-header">
         <KindIcon kind={entry.kind} />
         <h2 id="detail-title">{entry.name}</h2>
-        <StatusBadge status={displayStatus(snapshot)} />
+        <StatusBadge status={displayStatus(snapshot)} operation={snapshot?.operation?.name ?? null} />
         <span className="muted small detail-path" title={entry.path}>
           {entry.path}
         </span>

@@ -72,9 +72,19 @@ describe('restoreChanges', () => {
     expect(rows).toEqual([
       { label: 'Status', from: 'running', to: 'stopped', changed: true },
       { label: 'VMs', from: '2', to: '5', changed: true },
-      { label: 'Serial', from: '9', to: '7', changed: true },
+      // The backup holds serial 7, but a restore writes a new generation after the current one.
+      { label: 'Serial', from: '9', to: '10', changed: true },
       { label: 'Lineage', from: 'abcdef01', to: 'abcdef01', changed: false },
     ]);
+  });
+  it('announces the serial really written: past the current file and every history generation', () => {
+    const list = [
+      backup({ id: 'history:000015', serial: 15 }),
+      backup({ id: 'history:000012', serial: 12 }),
+      backup({ id: 'backup', source: 'backup', serial: 15 }),
+    ];
+    const rows = restoreChanges({ ...snap, serial: 15 }, list[1]!, list);
+    expect(rows[2]).toEqual({ label: 'Serial', from: '15', to: '16', changed: true });
   });
   it('treats an unreadable current state as error with unknown counts', () => {
     const broken = { ...snap, status: null, serial: null, cluster: undefined, error: { code: 'state-corrupt' as const, message: 'bad' } };

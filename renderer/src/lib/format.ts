@@ -1,6 +1,7 @@
 /** Small, locale-independent formatters so tables read the same on every machine and in tests. */
 import type { BackupEntry, DriftItem, ErrorData, ImportPreview, WorkspaceSnapshot } from '../../../preload/contract';
 import { assertNever } from '../../../preload/contract';
+import { lineageAfterRestore, serialAfterRestore } from '../../../preload/restore-plan';
 
 function pad(n: number): string {
   return String(n).padStart(2, '0');
@@ -44,14 +45,19 @@ function countOf(snapshot: WorkspaceSnapshot): number | null {
 
 const orDash = (v: string | number | null | undefined): string => (v === null || v === undefined ? '—' : String(v));
 
-/** What restoring `backup` over the current state changes: status, serial, lineage and VM / machine count. */
-export function restoreChanges(current: WorkspaceSnapshot, backup: BackupEntry): readonly ChangeRow[] {
+/**
+ * What restoring `backup` over the current state changes: status, serial, lineage and VM / machine count — the
+ * serial and lineage being what the store will really write (a new generation after every known one, under the
+ * current lineage; preload/restore-plan.ts), not the backup's own. `backups` is the full list the dialog came from.
+ */
+export function restoreChanges(current: WorkspaceSnapshot, backup: BackupEntry, backups: readonly BackupEntry[] = [backup]): readonly ChangeRow[] {
   const unit = current.kind === 'cluster' ? 'VMs' : 'Machines';
+  const file = { serial: current.serial, unreadable: Boolean(current.error), lineage: current.lineage };
   return [
     row('Status', orDash(current.error ? 'error' : current.status), orDash(backup.status)),
     row(unit, orDash(countOf(current)), orDash(backup.count)),
-    row('Serial', orDash(current.serial), orDash(backup.serial)),
-    row('Lineage', shortLineage(current.lineage), shortLineage(backup.lineage)),
+    row('Serial', orDash(current.serial), String(serialAfterRestore(file, backups))),
+    row('Lineage', shortLineage(current.lineage), shortLineage(lineageAfterRestore(file, backup))),
   ];
 }
 

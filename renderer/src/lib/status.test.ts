@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkspaceSnapshot } from '../../../preload/contract';
-import { displayStatus, statusVariant, vmStateVariant } from './status';
+import { badgeFor, displayStatus, STATUS_DEFINITIONS, statusVariant, vmStateVariant } from './status';
 
 const base: WorkspaceSnapshot = {
   id: 'w',
@@ -58,5 +58,21 @@ describe('vmStateVariant', () => {
     expect(vmStateVariant('SHUTOFF')).toBe('neutral');
     expect(vmStateVariant('UNDEFINED')).toBe('muted');
     expect(vmStateVariant('weird')).toBe('muted');
+  });
+});
+
+describe('status words', () => {
+  it('every status has a definition', () => {
+    for (const s of ['none', 'running', 'stopped', 'partial', 'error', 'clean', 'dirty', 'unreadable', 'loading'] as const) {
+      expect(STATUS_DEFINITIONS[s].length).toBeGreaterThan(10);
+    }
+  });
+  it('a normal start reads as starting, not partial; the recorded word returns when it ends', () => {
+    expect(badgeFor('partial', 'cluster:start')).toMatchObject({ word: 'starting', variant: 'neutral' });
+    expect(badgeFor('partial', null)).toMatchObject({ word: 'partial', variant: 'warn' });
+    expect(badgeFor('partial', null).definition).toMatch(/Only some VMs run/);
+    expect(badgeFor('running', 'cluster:refresh')).toMatchObject({ word: 'running' });
+    expect(badgeFor('dirty', 'federation:clean')).toMatchObject({ word: 'cleaning' });
+    expect(badgeFor('unreadable', 'state:restore')).toMatchObject({ word: 'unreadable' });
   });
 });

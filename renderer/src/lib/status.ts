@@ -52,3 +52,48 @@ export function vmStateVariant(state: string): BadgeVariant {
       return 'muted';
   }
 }
+
+/**
+ * What each status word means — shown on hover (and to screen readers) wherever a badge appears, so `partial` or
+ * `dirty` is never a guess.
+ */
+export const STATUS_DEFINITIONS: Readonly<Record<DisplayStatus, string>> = {
+  none: 'Nothing is recorded: the cluster was never started here, or it was destroyed.',
+  running: 'Every recorded VM or participant was running at the last operation or refresh.',
+  stopped: 'Every recorded VM is shut off; its disks and networks are kept.',
+  partial:
+    'Only some VMs run: others are shut off, paused or not created yet (a start that did not finish, or a VM changed by hand). Start brings every VM up.',
+  error: 'A VM was recorded as crashed, or the last operation failed part-way; Start or Refresh to recover.',
+  clean: 'No federation is deployed: no folders or processes are recorded on any machine.',
+  dirty: 'The federation was stopped, but its temp folders are still on the machines: Clean removes them.',
+  unreadable: 'The state file cannot be read (damaged, another deployment’s, or another kind): restore a backup first.',
+  loading: 'Reading the workspace…',
+};
+
+/** A word for a status while an operation is moving it, so a normal start never reads as `partial`. */
+export type TransientStatus = 'starting' | 'stopping' | 'destroying' | 'cleaning' | 'restoring';
+
+const TRANSIENT: Readonly<Record<string, TransientStatus>> = {
+  'cluster:start': 'starting',
+  'federation:start': 'starting',
+  'cluster:stop': 'stopping',
+  'federation:stop': 'stopping',
+  'cluster:destroy': 'destroying',
+  'federation:clean': 'cleaning',
+  'state:restore': 'restoring',
+};
+
+export const TRANSIENT_DEFINITIONS: Readonly<Record<TransientStatus, string>> = {
+  starting: 'A start is running; the recorded status is settled when it ends.',
+  stopping: 'A stop is running; the recorded status is settled when it ends.',
+  destroying: 'A destroy is running.',
+  cleaning: 'A clean is running.',
+  restoring: 'A backup is being restored; libvirt is read right after.',
+};
+
+/** The badge: the recorded status, or the transient word while an operation changes it; with its definition. */
+export function badgeFor(status: DisplayStatus, operation?: string | null): { word: string; variant: BadgeVariant; definition: string } {
+  const transient = operation ? TRANSIENT[operation] : undefined;
+  if (transient && status !== 'unreadable') return { word: transient, variant: 'neutral', definition: TRANSIENT_DEFINITIONS[transient] };
+  return { word: status, variant: statusVariant(status), definition: STATUS_DEFINITIONS[status] };
+}
