@@ -1,25 +1,15 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from '../test/support/app';
+import { stopDemoLeftovers } from '../test/support/demo-leftovers';
 import { FederationPage } from './pages/federation-page';
 import { WorkspacesPage } from './pages/workspaces-page';
 
 const MACHINES = ['server1', 'site-1', 'site-2'];
 
-/** Asks any demo kit still running (a failed test) to stop, so no local participant outlives the run. */
-async function stopLeftovers(dataDir: string): Promise<void> {
-  const demos = join(dataDir, 'demos');
-  for (const name of await readdir(demos).catch(() => [] as string[])) {
-    const text = await readFile(join(demos, name, '.refedez', 'state.json'), 'utf8').catch(() => null);
-    if (!text) continue;
-    const machines = (JSON.parse(text) as { data?: { machines?: { tmp_dir?: string }[] } }).data?.machines ?? [];
-    for (const m of machines) if (m.tmp_dir?.startsWith('/tmp/clusterdesk-')) await writeFile(join(m.tmp_dir, 'shutdown.fl'), '').catch(() => undefined);
-  }
-}
-
 test.describe('federation', () => {
   test.afterEach(async ({ app }) => {
-    await stopLeftovers(app.dataDir);
+    await stopDemoLeftovers(app.dataDir);
   });
 
   test('demo federation: create → start → probe → stop → clean', async ({ app }) => {

@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as netConnect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
+import type { Channel } from '../../../preload/contract';
+import { serveInvoke } from './ws-invoke';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -151,23 +152,12 @@ export function frame(opcode: number, payload: Buffer, opts: { mask?: boolean; r
   return Buffer.concat([Buffer.from(head), ext, key, masked]);
 }
 
-/** A WebSocket call through the `ws` library, authenticated as a non-browser client (Bearer header). */
+/**
+ * A WebSocket call through the `ws` library, authenticated as a non-browser client (Bearer header): the result with
+ * its own id (events broadcast meanwhile are skipped).
+ */
 export async function wsCall(port: number, token: string, channel = 'app:info', arg: unknown = {}): Promise<unknown> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${token}` } });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-      ws.once('error', reject);
-    });
-    return await new Promise((resolve, reject) => {
-      ws.once('message', (data) => resolve((JSON.parse(data.toString()) as { result: unknown }).result));
-      ws.once('close', (code) => reject(new Error(`closed ${code}`)));
-      ws.send(JSON.stringify({ type: 'invoke', id: 1, channel, arg }));
-    });
-  } finally {
-    ws.close();
-  }
+  return serveInvoke(`http://127.0.0.1:${port}`, token, channel as Channel, arg as never);
 }
 
 /** Serve is alive: `GET /` answers 200 and a WebSocket call answers. */
