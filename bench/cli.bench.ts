@@ -5,6 +5,7 @@
  *
  *   npm run bench -- cli [--reps 10]
  *   NODE_DISABLE_COMPILE_CACHE=1 npm run bench -- cli    (without Node's compile cache, which bin/clusterdesk.js enables)
+ *   npm run bench -- cli --compare /tmp/main-copy        (also times another built checkout, e.g. main, in the same rounds)
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,6 +38,16 @@ function timeProcess(argv: readonly string[], cwd: string): Promise<{ ms: number
 /** Bench entry point. */
 export async function main(args: string[]): Promise<void> {
   const reps = Number(arg(args, '--reps') ?? 10);
+  // Another built checkout (its bin/clusterdesk.js), timed in the same interleaved rounds: on a shared, loaded
+  // machine only a same-run comparison says whether a change helped.
+  const compare = arg(args, '--compare');
+  const compareBin = compare ? join(compare, 'bin', 'clusterdesk.js') : null;
+  if (compare && !existsSync(join(compare, 'out', 'main', 'cli.js'))) {
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'cli', skipped: `--compare ${compare}: not a built checkout (run \`npx electron-vite build\` there)` })}\n`,
+    );
+    return;
+  }
   if (!existsSync(join(ROOT, 'out', 'main', 'cli.js'))) {
     process.stdout.write(`${JSON.stringify({ bench: 'cli', skipped: 'the CLI is not built: run `npm run build` first' })}\n`);
     return;
@@ -48,11 +59,12 @@ export async function main(args: string[]): Promise<void> {
     const fed = join(dir, 'fed');
     await mkdir(fed, { recursive: true });
     await writeFile(join(fed, 'refedez.yaml'), 'refedez:\n  folder: ./.refedez\n  capabilities: ./project.yml\n  kits: ./kits\nmachines: {}\n');
-    const cases: { name: string; argv: string[] }[] = [
-      { name: '--version', argv: [BIN, '--version'] },
-      { name: 'hpc status', argv: [BIN, '--data-dir', dataDir, 'hpc', 'status', demo.configFile] },
-      { name: 'fed status', argv: [BIN, '--data-dir', dataDir, 'fed', 'status', fed] },
+    const casesOf = (bin: string, suffix: string): { name: string; argv: string[] }[] => [
+      { name: `--version${suffix}`, argv: [bin, '--version'] },
+      { name: `hpc status${suffix}`, argv: [bin, '--data-dir', dataDir, 'hpc', 'status', demo.configFile] },
+      { name: `fed status${suffix}`, argv: [bin, '--data-dir', dataDir, 'fed', 'status', fed] },
     ];
+    const cases = [...casesOf(BIN, ''), ...(compareBin ? casesOf(compareBin, ` (${compare ?? ''})`) : [])];
     const bare: number[] = [];
     const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
     const failures = new Map<string, string>();
@@ -75,13 +87,14 @@ export async function main(args: string[]): Promise<void> {
         process.stdout.write(`${JSON.stringify({ bench: 'cli', case: `clusterdesk ${c.name}`, skipped: `the command failed: ${failed ?? 'no samples'}` })}\n`);
         continue;
       }
+      const base = c.name.replace(/ \(.*\)$/, '');
       report({
         bench: 'cli',
         case: `clusterdesk ${c.name}`,
         ms: median(s),
         baseline: 'node -e 0 (same binary, same run)',
         baseline_ms: bareMs,
-        aim_ratio: aims[c.name],
+        aim_ratio: aims[base],
         reps: s.length,
         node: process.version,
         // bin/clusterdesk.js turns Node's compile cache on (filled by the warm-up round); NODE_DISABLE_COMPILE_CACHE=1

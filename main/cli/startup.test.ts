@@ -12,6 +12,8 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 /** Native / heavy modules a light command must not load: libvirt's FFI (koffi), @unraid/libvirt, ssh2 and pg. */
 const HEAVY = /[/\\]node_modules[/\\](koffi|@koromix|@unraid[/\\]libvirt|ssh2|pg|pg-[a-z-]+)[/\\]/;
 /** What no status command needs: SSH, PostgreSQL, and the progress bars of long operations. */
+/** The XML builder (xmlbuilder2, with its DOM and js-yaml): only commands that write XML need it. */
+const XML_BUILDER = /[/\\]node_modules[/\\](xmlbuilder2|@oozcitak|js-yaml)[/\\]/;
 const NOT_FOR_STATUS = /[/\\]node_modules[/\\](ssh2|pg|pg-[a-z-]+|cli-progress)[/\\]/;
 
 // A real process, observed from outside the code under test: a `--require` preload prints every CommonJS module
@@ -84,5 +86,7 @@ describe('CLI start-up loads only what a command needs', () => {
     expect(status.code).toBe(0);
     expect(status.loaded.some((p) => /[/\\](koffi|@koromix)[/\\]/.test(p))).toBe(true);
     expect(status.loaded.filter((p) => NOT_FOR_STATUS.test(p))).toEqual([]);
+    // The ownership checks read XML with the small reader (libvirt/xml-read.ts): the XML builder and its DOM stay out.
+    expect(status.loaded.filter((p) => XML_BUILDER.test(p))).toEqual([]);
   }, 240_000);
 });

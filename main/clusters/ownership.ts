@@ -12,7 +12,7 @@ import { actionHint, AppError } from '../errors';
 import { clusterNames } from './config/names';
 import type { PoolRecord, VolumeRecord } from '../state';
 import type { LibvirtHost, VolumeInfo } from './libvirt/types';
-import { childText, ownerOf, poolOwnedBy } from './libvirt/xml';
+import { childText, ownerOf, poolOwnedBy } from './libvirt/xml-read';
 
 /** Who holds a name on the host. */
 export type Holder = 'absent' | 'ours' | 'foreign';

@@ -11,7 +11,7 @@ import { inSubnet, parseIpv4, parseSubnet } from './config/net';
 import type { ClusterPlan } from './config/plan';
 import type { ClusterEnv } from './env';
 import type { DomainStats, LibvirtHost } from './libvirt/types';
-import { domainInterfaces } from './libvirt/xml';
+import { domainInterfaces } from './libvirt/xml-read';
 import { domainHolder, isClusterVmName, networkHolder, poolHolder } from './ownership';
 import { mapSettled } from '../util';
 import { networkRecordOf, withNetwork, withPool, type ClusterVm } from './records';

@@ -219,6 +219,24 @@ export function toJsBounded(doc: Document, what: string): { value: unknown } | {
  * Reads a YAML file's plain value within every limit: a special file, a size, depth, item or alias problem, or a
  * syntax error is `config-invalid` naming the file and line (never a hang, a crash or `internal`).
  */
+/** Documents at most this large are kept for a second parse of the same text (`parseYamlOnce`). */
+const KEEP_PARSED_MAX_CHARS = 256 * 1024;
+let lastParsed: { readonly text: string; readonly doc: Document; readonly lines: LineCounter } | null = null;
+
+/**
+ * Parses YAML text (unique keys, no pretty errors, lines counted), reusing the last document when the text is exactly
+ * the same: one command reads cluster.yaml twice (workspace detection, then the config load), and this makes that one
+ * parse. Keyed by the whole text, so it can never be stale; callers only read the document (`getIn`, `toJS`).
+ */
+export function parseYamlOnce(text: string): { readonly doc: Document; readonly lines: LineCounter } {
+  if (lastParsed !== null && lastParsed.text === text) return lastParsed;
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const parsed = { text, doc, lines };
+  lastParsed = text.length <= KEEP_PARSED_MAX_CHARS ? parsed : null;
+  return parsed;
+}
+
 export async function readYamlValue(file: string): Promise<unknown> {
   let read;
   try {
@@ -230,8 +248,7 @@ export async function readYamlValue(file: string): Promise<unknown> {
   if ('problem' in read) throw fail(read.problem);
   const problem = scanYaml(read.text);
   if (problem) throw fail(problem);
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(read.text, { lineCounter, prettyErrors: false });
+  const { doc, lines: lineCounter } = parseYamlOnce(read.text);
   const first = doc.errors[0];
   if (first) {
     const line = yamlErrorLine(first, lineCounter);

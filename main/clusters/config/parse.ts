@@ -7,13 +7,13 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, isSeq, parseDocument, type Document } from 'yaml';
+import { isSeq, type Document, type LineCounter } from 'yaml';
 import { z } from 'zod';
 import type { ValidationReport } from '../../../preload/contract';
 import { AppError } from '../../errors';
 import { assertRegularFile, NotRegularFileError, specialKind } from '../../files/regular-file';
 import { yamlErrorLine, yamlLineOf } from '../../files/yaml-lines';
-import { readYamlFile, scanYaml, toJsBounded, type YamlProblem } from '../../files/yaml-limits';
+import { parseYamlOnce, readYamlFile, scanYaml, toJsBounded, type YamlProblem } from '../../files/yaml-limits';
 import { clusterMacs } from './mac';
 import { BRIDGE_NAME, MAX_CLUSTER_NAME, clusterNames, isSafeName } from './names';
 import { formatIpv4, inSubnet, parseIpv4, parseSubnet, type Subnet } from './net';
@@ -163,8 +163,7 @@ export async function parseClusterConfig(text: string, options: ParseOptions = {
   // Size, nesting and item count first: the YAML parser itself is what a huge or deep file would stall or crash.
   const problem = scanYaml(text);
   if (problem) return limitResult(problem, options.path);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const { doc, lines } = parseYamlOnce(text); // detection parsed the same text in this command: reuse its document
   const report = new Reporter(doc, lines, options.path);
   for (const e of doc.errors) {
     const line = yamlErrorLine(e, lines);

@@ -6,7 +6,6 @@
  * defined through @unraid/libvirt's connection would be invisible to a koffi connection's bulk stats, networks and
  * pools. One connection must carry everything, and @unraid/libvirt does not expose its `virConnectPtr`.
  */
-import { create } from 'xmlbuilder2';
 import { AppError } from '../../errors';
 import { fetchDomainStats, settleFrees } from './bulk-stats';
 import { readInactive, testHostFile } from './test-host-file';
@@ -36,7 +35,6 @@ import {
   type PoolInfo,
   type VolumeInfo,
 } from './types';
-import { serializeXml } from './xml';
 
 /**
  * Undefine flags, most thorough first: MANAGED_SAVE | SNAPSHOTS_METADATA | NVRAM | CHECKPOINTS_METADATA, then the
@@ -336,8 +334,9 @@ class KoffiLibvirtHost implements LibvirtHost {
     return this.networkOp('undefine network', name, 'virNetworkUndefine');
   }
 
-  addDhcpHost(network: string, h: { readonly mac: string; readonly ip: string; readonly name: string }): Promise<void> {
-    const xml = serializeXml(create().ele('host', { mac: h.mac, name: h.name, ip: h.ip }));
+  async addDhcpHost(network: string, h: { readonly mac: string; readonly ip: string; readonly name: string }): Promise<void> {
+    // Imported here: the XML builder (xmlbuilder2) is for commands that write, not for status (see xml-read.ts).
+    const xml = (await import('./xml')).buildDhcpHostXml(h);
     return this.c.with('network', network, async (n) => {
       const active = (await this.c.call<number>(`read network ${network}`, 'virNetworkIsActive', n)) === 1;
       const flags = active ? NET_UPDATE.live | NET_UPDATE.config : NET_UPDATE.config;

@@ -1,7 +1,7 @@
 /** Pure helpers for test-driver host files: URIs and the inactive-resource list we keep inside the node file. */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { parseXml, type XmlElement } from './xml';
+import { readXml, textOf } from './xml-read';
 
 export const TEST_HOST_NS = 'https://clusterdesk.dev/xmlns/test-host/1';
 
@@ -30,16 +30,13 @@ export async function readInactive(file: string): Promise<{ networks: string[]; 
   }
   // Host files can hold thousands of domains; skip the DOM parse when there is no list to find.
   if (!text.includes(TEST_HOST_NS)) return out;
-  const root = parseXml(text);
-  for (let c = root.firstChild; c; c = c.nextSibling) {
-    const el = c as XmlElement;
-    if (c.nodeType !== 1 || el.namespaceURI !== TEST_HOST_NS || el.localName !== 'inactive') continue;
-    for (let i = el.firstChild; i; i = i.nextSibling) {
-      const item = i as XmlElement;
-      if (i.nodeType !== 1 || item.namespaceURI !== TEST_HOST_NS) continue;
-      const name = (item.textContent ?? '').trim();
-      if (item.localName === 'network') out.networks.push(name);
-      else if (item.localName === 'pool') out.pools.push(name);
+  for (const el of readXml(text).nodes) {
+    if (typeof el === 'string' || el.ns !== TEST_HOST_NS || el.name !== 'inactive') continue;
+    for (const item of el.nodes) {
+      if (typeof item === 'string' || item.ns !== TEST_HOST_NS) continue;
+      const name = textOf(item).trim();
+      if (item.name === 'network') out.networks.push(name);
+      else if (item.name === 'pool') out.pools.push(name);
     }
   }
   return out;

@@ -14,12 +14,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { create } from 'xmlbuilder2';
 import { AppError } from '../../errors';
 import { replaceFile } from '../../state/atomic-write';
 import { TEST_HOST_NS, testHostUri } from './test-host-file';
 import { DOMAIN_STATES, type LibvirtHost } from './types';
-import { TEST_NS, serializeXml } from './xml';
+import { TEST_NS } from './xml-read';
 
 export { TEST_HOST_NS, testHostFile, testHostUri } from './test-host-file';
 
@@ -32,6 +31,8 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 /** Writes an empty but valid test-driver host (`<node/>`): no domains, networks or pools. */
 export async function createDemoHost(file: string): Promise<string> {
   const abs = resolve(file);
+  // Imported here: status never creates a host, and the XML builder is for commands that write (see xml-read.ts).
+  const [{ create }, { serializeXml }] = await Promise.all([import('xmlbuilder2'), import('./xml')]);
   const node = create().ele('node');
   node.com(" Clusterdesk demo host for libvirt's test driver; rewritten by every operation. ");
   await writeAtomic(abs, serializeXml(node, { declaration: true }));

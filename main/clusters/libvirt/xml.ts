@@ -9,20 +9,24 @@
  *   - storage pools: libvirt drops `<metadata>` on pools (verified on 9.0), so the mark is the pool's UUID, derived
  *     from (lineage, pool name) — it survives every driver and can be checked, though not read back as a lineage.
  */
-import { createHash } from 'node:crypto';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces';
+import { ownedPoolUuid, OWNER_NS, childText as readChildText, type DhcpHost, type OwnerMark, type XEl } from './xml-read';
 
-export const OWNER_NS = 'https://clusterdesk.dev/xmlns/owner/1';
-export const TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0';
-
-export interface OwnerMark {
-  /** The state file's lineage (UUID). */
-  readonly lineage: string;
-  readonly cluster: string;
-  /** What the resource is to the cluster (`controller`, `compute`, `network`, …). */
-  readonly role?: string;
-}
+// The readers status and refresh need live in xml-read.ts (no xmlbuilder2); re-exported here for the builders' users.
+export {
+  domainInterfaces,
+  networkDhcpHosts,
+  ownedPoolUuid,
+  OWNER_NS,
+  ownerOf,
+  poolOwnedBy,
+  poolTargetPath,
+  TEST_NS,
+  XmlSyntaxError,
+  type DhcpHost,
+  type OwnerMark,
+} from './xml-read';
 
 export interface PciAddress {
   /** `dddd:bb:ss.f` */
@@ -55,12 +59,6 @@ export interface KernelBoot {
   readonly kernel: string;
   readonly initrd?: string;
   readonly cmdline?: string;
-}
-
-export interface DhcpHost {
-  readonly mac: string;
-  readonly ip: string;
-  readonly name: string;
 }
 
 export interface NetworkSpec {
@@ -202,15 +200,6 @@ export function buildNetworkXml(spec: NetworkSpec): string {
   return serialize(n);
 }
 
-/** The UUID that marks a pool as owned by `lineage`: sha256(namespace, lineage, name) shaped as a v8 UUID. */
-export function ownedPoolUuid(lineage: string, name: string): string {
-  const h = createHash('sha256').update(`${OWNER_NS}\0${lineage}\0${name}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x80; // version 8 (custom)
-  h[8] = (h[8]! & 0x3f) | 0x80; // RFC 4122 variant
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
 /** A dir pool whose UUID carries the ownership mark. */
 export function buildPoolXml(spec: PoolSpec): string {
   const p = create().ele('pool', { type: 'dir' });
@@ -274,73 +263,14 @@ function childElements(el: Element, localName: string): Element[] {
   return out;
 }
 
-/** The text of the first child element `name` of the root, or null. */
-export function childText(xml: string | Element, name: string): string | null {
-  const root = typeof xml === 'string' ? parseXml(xml) : xml;
-  const el = childElements(root, name)[0];
+/** The text of the first child element `name` of the root (a string is read with the strict reader), or null. */
+export function childText(xml: string | Element | XEl, name: string): string | null {
+  if (typeof xml === 'string' || !('nodeType' in xml)) return readChildText(xml, name);
+  const el = childElements(xml, name)[0];
   return el ? (el.textContent ?? '') : null;
 }
 
-/** The ownership mark in a domain's or network's `<metadata>`, or null when it is not ours. */
-export function ownerOf(xml: string): OwnerMark | null {
-  const root = parseXml(xml);
-  for (const meta of childElements(root, 'metadata')) {
-    for (let c = meta.firstChild; c; c = c.nextSibling) {
-      if (c.nodeType !== 1) continue;
-      const el = c as Element;
-      if (el.namespaceURI !== OWNER_NS || el.localName !== 'owner') continue;
-      const lineage = el.getAttribute('lineage');
-      const cluster = el.getAttribute('cluster');
-      if (!lineage || cluster === null) return null;
-      const role = el.getAttribute('role');
-      return role === null ? { lineage, cluster } : { lineage, cluster, role };
-    }
-  }
-  return null;
-}
-
-/** Does this pool XML carry the ownership mark of `lineage` (its UUID derived from lineage and name)? */
-export function poolOwnedBy(xml: string, lineage: string): boolean {
-  const root = parseXml(xml);
-  const name = childText(root, 'name');
-  const uuid = childText(root, 'uuid');
-  return name !== null && uuid !== null && uuid.trim().toLowerCase() === ownedPoolUuid(lineage, name);
-}
-
-/** The MAC addresses of a domain's network interfaces, with the network each is attached to. */
-export function domainInterfaces(xml: string): readonly { readonly mac: string; readonly network: string | null }[] {
-  const root = parseXml(xml);
-  const out: { mac: string; network: string | null }[] = [];
-  for (const devices of childElements(root, 'devices')) {
-    for (const nic of childElements(devices, 'interface')) {
-      const mac = childElements(nic, 'mac')[0]?.getAttribute('address');
-      if (!mac) continue;
-      out.push({ mac: mac.toLowerCase(), network: childElements(nic, 'source')[0]?.getAttribute('network') ?? null });
-    }
-  }
-  return out;
-}
-
-/** The DHCP reservations (mac → ip) in a network's XML. */
-export function networkDhcpHosts(xml: string): readonly DhcpHost[] {
-  const root = parseXml(xml);
-  const out: DhcpHost[] = [];
-  for (const ip of childElements(root, 'ip')) {
-    for (const dhcp of childElements(ip, 'dhcp')) {
-      for (const h of childElements(dhcp, 'host')) {
-        const mac = h.getAttribute('mac');
-        const addr = h.getAttribute('ip');
-        if (mac && addr) out.push({ mac: mac.toLowerCase(), ip: addr, name: h.getAttribute('name') ?? '' });
-      }
-    }
-  }
-  return out;
-}
-
-/** A pool's target directory (`<target><path>`), or null when its XML names none. */
-export function poolTargetPath(xml: string): string | null {
-  const root = parseXml(xml);
-  const target = childElements(root, 'target')[0];
-  const path = target ? childElements(target, 'path')[0]?.textContent : null;
-  return path ? path.trim() : null;
+/** A DHCP reservation element (`<host mac= name= ip=/>`) for `virNetworkUpdate`. */
+export function buildDhcpHostXml(h: DhcpHost): string {
+  return serialize(create().ele('host', { mac: h.mac, name: h.name, ip: h.ip }));
 }
