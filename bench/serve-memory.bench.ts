@@ -1,0 +1,214 @@
+/**
+ * `serve`'s memory with a big demo cluster open (issue #14 item 6). `serve` runs as a child with a bench-only probe
+ * preloaded (bench/support/mem-probe.cjs), and a WebSocket client stays connected as the page would (it receives
+ * every `workspace:changed` event). After each step it prints one line with the child's RSS (and its anonymous and
+ * file-backed parts), peak RSS, and V8's heapUsed / external / arrayBuffers — once as left by the step and once after
+ * a forced full GC (`_gc` fields), so garbage is told apart from what is really held:
+ *   idle → create-demo (4 VMs, started) → grow (the files to n VMs) → open (`workspace:snapshot`) → refresh →
+ *   apply (`cluster:refresh` with apply) → settled (5 s later).
+ * `ms` is the step's wall time; there is no baseline (memory bench), so no ratio. A failure prints a line with
+ * `error`, never throws. `--heap DIR` writes a V8 heap snapshot after the apply.
+ *
+ *   npm run bench -- serve-memory [--sizes 10000] [--serve out/main/serve.js] [--heap /tmp]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import WebSocket from 'ws';
+import type { Channel, InvokeArg, InvokeResult, Result } from '../preload/contract';
+import { WS_PATH, WS_PROTOCOL, wsTokenProtocol } from '../preload/wire';
+import { growDemoCluster } from '../test/support/big-cluster';
+
+const MB = 1024 * 1024;
+const mb = (n: number) => Math.round((n / MB) * 10) / 10;
+
+function arg(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+interface Probe {
+  readonly child: ChildProcess;
+  readonly url: string;
+  mem(gc: boolean): Promise<NodeJS.MemoryUsage>;
+  heap(file: string): Promise<string>;
+}
+
+async function startServe(script: string, dataDir: string, env: NodeJS.ProcessEnv): Promise<Probe> {
+  const probe = join(import.meta.dirname, 'support', 'mem-probe.cjs');
+  const child = fork(script, ['--data-dir', dataDir], {
+    execArgv: ['--expose-gc', '-r', probe],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, ...env },
+  });
+  let output = '';
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`serve printed no URL in 120 s:\n${output}`)), 120_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /Clusterdesk is serving at (http:\/\/\S+)/.exec(output);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('exit', (code) => fail(new Error(`serve exited with ${code}:\n${output.slice(-2000)}`)));
+  });
+  let next = 1;
+  const ask = <T>(msg: Record<string, unknown>, pick: (reply: Record<string, unknown>) => T) =>
+    new Promise<T>((ok, fail) => {
+      const id = next++;
+      const onMessage = (reply: Record<string, unknown>) => {
+        if (reply.id !== id) return;
+        child.off('message', onMessage);
+        if (reply.error) fail(new Error(String(reply.error)));
+        else ok(pick(reply));
+      };
+      child.on('message', onMessage);
+      child.send({ ...msg, id });
+    });
+  return {
+    child,
+    url,
+    mem: (gc) => ask({ probe: 'mem', gc }, (r) => r.usage as NodeJS.MemoryUsage),
+    heap: (file) => ask({ probe: 'heap', file }, (r) => String(r.file)),
+  };
+}
+
+/** VmRSS / RssAnon / RssFile / VmHWM of a process, in bytes (Linux /proc). */
+function procStatus(pid: number): Record<'rss' | 'anon' | 'file' | 'hwm', number> {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM') };
+}
+
+async function hostClient(origin: string, token: string) {
+  const ws = new WebSocket(`${origin.replace('http', 'ws')}${WS_PATH}`, [WS_PROTOCOL, wsTokenProtocol(token)], { origin, maxPayload: 0 });
+  await new Promise<void>((ok, fail) => {
+    ws.once('open', () => ok());
+    ws.once('error', fail);
+  });
+  let next = 1;
+  let events = 0;
+  let eventBytes = 0;
+  const waiting = new Map<number, (r: Result<unknown>) => void>();
+  ws.on('message', (data: Buffer) => {
+    const msg = JSON.parse(String(data)) as { type: string; id?: number; result?: Result<unknown> };
+    if (msg.type === 'result' && msg.id !== undefined) waiting.get(msg.id)?.(msg.result!);
+    else {
+      events++;
+      eventBytes += data.length;
+    }
+  });
+  return {
+    async call<C extends Channel>(channel: C, a: InvokeArg<C>): Promise<InvokeResult<C>> {
+      const id = next++;
+      const r = await new Promise<Result<unknown>>((ok) => {
+        waiting.set(id, ok);
+        ws.send(JSON.stringify({ type: 'invoke', id, channel, arg: a }));
+      });
+      waiting.delete(id);
+      if (!r.ok) throw new Error(`${channel}: ${r.error.code}: ${r.error.message}`);
+      return r.value as InvokeResult<C>;
+    },
+    traffic: () => ({ events, event_mb: mb(eventBytes) }),
+    close: () => ws.close(),
+  };
+}
+
+async function measureSize(script: string, n: number, heapDir: string | undefined, env: NodeJS.ProcessEnv, label: string): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), `cd-bench-mem-${n}-`));
+  let serve: Probe | null = null;
+  const tag = label ? ` ${label}` : '';
+  try {
+    serve = await startServe(script, dataDir, env);
+    const s = serve;
+    const pid = s.child.pid!;
+    const parsed = new URL(s.url);
+    const host = await hostClient(parsed.origin, new URLSearchParams(parsed.hash.slice(1)).get('token') ?? '');
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      await fn();
+      const ms = performance.now() - t0;
+      const before = procStatus(pid);
+      const usage = await s.mem(false);
+      const usageGc = await s.mem(true);
+      const after = procStatus(pid);
+      process.stdout.write(
+        `${JSON.stringify({
+          bench: 'serve-memory',
+          case: `${name} n=${n}${tag}`,
+          ms: Math.round(ms),
+          rss_mb: mb(before.rss),
+          rss_anon_mb: mb(before.anon),
+          rss_file_mb: mb(before.file),
+          peak_rss_mb: mb(before.hwm),
+          heap_used_mb: mb(usage.heapUsed),
+          heap_total_mb: mb(usage.heapTotal),
+          external_mb: mb(usage.external),
+          array_buffers_mb: mb(usage.arrayBuffers),
+          rss_gc_mb: mb(after.rss),
+          heap_used_gc_mb: mb(usageGc.heapUsed),
+          external_gc_mb: mb(usageGc.external),
+          ...host.traffic(),
+          note: 'memory bench: ms is the step wall time; no baseline. *_gc after a forced full GC; native = rss_gc - heap_total - external (roughly)',
+        })}\n`,
+      );
+    };
+    const folder = join(dataDir, 'big');
+    let workspaceId = '';
+    await step('idle', async () => undefined);
+    await step('create-demo', async () => {
+      const entry = await host.call('cluster:create-demo', { folder });
+      workspaceId = entry.id;
+      const started = await host.call('cluster:start', { workspaceId });
+      const failed = started.outcomes.filter((o) => o.error);
+      if (failed.length > 0) throw new Error(`cluster:start failed: ${JSON.stringify(failed).slice(0, 400)}`);
+    });
+    await step('grow', () => growDemoCluster(folder, { vms: n, driftEvery: 10 }));
+    await step('open', () => host.call('workspace:snapshot', { workspaceId }));
+    await step('refresh', () => host.call('cluster:refresh', { workspaceId }));
+    await step('apply', () => host.call('cluster:refresh', { workspaceId, apply: true }));
+    await step('settled', () => new Promise((ok) => setTimeout(ok, 5000)));
+    if (heapDir) {
+      const file = await s.heap(join(heapDir, `serve-${n}-${Date.now()}.heapsnapshot`));
+      process.stdout.write(`${JSON.stringify({ bench: 'serve-memory', case: `heap snapshot n=${n}${tag}`, file })}\n`);
+    }
+    host.close();
+  } catch (err) {
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'serve-memory', case: `n=${n}${tag}`, error: String(err instanceof Error ? err.message : err).slice(0, 500) })}\n`,
+    );
+  } finally {
+    if (serve && serve.child.exitCode === null) {
+      const exited = new Promise((ok) => serve!.child.once('exit', ok));
+      serve.child.kill('SIGTERM');
+      await exited;
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Bench entry point. */
+export async function main(args: string[]): Promise<void> {
+  try {
+    const sizes = (arg(args, '--sizes') ?? '10000').split(',').map(Number);
+    const script = resolve(arg(args, '--serve') ?? join(import.meta.dirname, '..', 'out', 'main', 'serve.js'));
+    const heapDir = arg(args, '--heap');
+    if (!existsSync(script)) {
+      process.stdout.write(`${JSON.stringify({ bench: 'serve-memory', skipped: `${script} is missing: run \`npm run build\` first` })}\n`);
+      return;
+    }
+    // Also with glibc's malloc arenas capped: tells native fragmentation across threads from what is really held.
+    const arenas = arg(args, '--arenas');
+    for (const n of sizes) {
+      await measureSize(script, n, heapDir, {}, '');
+      if (arenas) await measureSize(script, n, undefined, { MALLOC_ARENA_MAX: arenas }, `MALLOC_ARENA_MAX=${arenas}`);
+    }
+  } catch (err) {
+    process.stdout.write(`${JSON.stringify({ bench: 'serve-memory', error: String(err instanceof Error ? err.message : err).slice(0, 500) })}\n`);
+  }
+}
