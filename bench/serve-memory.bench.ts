@@ -5,7 +5,9 @@
  * file-backed parts), peak RSS, and V8's heapUsed / external / arrayBuffers — once as left by the step and once after
  * a forced full GC (`_gc` fields), so garbage is told apart from what is really held:
  *   idle → create-demo (4 VMs, started) → grow (the files to n VMs) → open (`workspace:snapshot`) → refresh →
- *   apply (`cluster:refresh` with apply) → settled (5 s later).
+ *   apply (`cluster:refresh` with apply) → settled (5 s later) → malloc-trim (the probe calls glibc's malloc_trim(0)).
+ * `malloc_in_use_mb` / `malloc_free_kept_mb` are glibc's totals over all arenas (mallinfo2): native memory in use vs
+ * freed memory malloc keeps instead of returning it to the system (that part is RSS no object holds).
  * `ms` is the step's wall time; there is no baseline (memory bench), so no ratio. A failure prints a line with
  * `error`, never throws. `--heap DIR` writes a V8 heap snapshot after the apply.
  *
@@ -29,10 +31,17 @@ function arg(args: readonly string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+/** glibc malloc's totals over all arenas (mallinfo2): bytes in use, and freed bytes it keeps instead of returning. */
+interface Malloc {
+  readonly inUse: number;
+  readonly free: number;
+}
+
 interface Probe {
   readonly child: ChildProcess;
   readonly url: string;
-  mem(gc: boolean): Promise<NodeJS.MemoryUsage>;
+  mem(gc: boolean): Promise<{ usage: NodeJS.MemoryUsage; malloc: Malloc | null }>;
+  trim(): Promise<unknown>;
   heap(file: string): Promise<string>;
 }
 
@@ -73,7 +82,8 @@ async function startServe(script: string, dataDir: string, env: NodeJS.ProcessEn
   return {
     child,
     url,
-    mem: (gc) => ask({ probe: 'mem', gc }, (r) => r.usage as NodeJS.MemoryUsage),
+    mem: (gc) => ask({ probe: 'mem', gc }, (r) => ({ usage: r.usage as NodeJS.MemoryUsage, malloc: (r.malloc ?? null) as Malloc | null })),
+    trim: () => ask({ probe: 'trim' }, (r) => r.trimmed),
     heap: (file) => ask({ probe: 'heap', file }, (r) => String(r.file)),
   };
 }
@@ -134,8 +144,8 @@ async function measureSize(script: string, n: number, heapDir: string | undefine
       await fn();
       const ms = performance.now() - t0;
       const before = procStatus(pid);
-      const usage = await s.mem(false);
-      const usageGc = await s.mem(true);
+      const { usage } = await s.mem(false);
+      const { usage: usageGc, malloc } = await s.mem(true);
       const after = procStatus(pid);
       process.stdout.write(
         `${JSON.stringify({
@@ -153,6 +163,7 @@ async function measureSize(script: string, n: number, heapDir: string | undefine
           rss_gc_mb: mb(after.rss),
           heap_used_gc_mb: mb(usageGc.heapUsed),
           external_gc_mb: mb(usageGc.external),
+          ...(malloc ? { malloc_in_use_mb: mb(malloc.inUse), malloc_free_kept_mb: mb(malloc.free) } : {}),
           ...host.traffic(),
           note: 'memory bench: ms is the step wall time; no baseline. *_gc after a forced full GC; native = rss_gc - heap_total - external (roughly)',
         })}\n`,
@@ -173,6 +184,8 @@ async function measureSize(script: string, n: number, heapDir: string | undefine
     await step('refresh', () => host.call('cluster:refresh', { workspaceId }));
     await step('apply', () => host.call('cluster:refresh', { workspaceId, apply: true }));
     await step('settled', () => new Promise((ok) => setTimeout(ok, 5000)));
+    // What glibc gives back when asked (malloc_trim(0)): freed native memory it had kept, not memory anything holds.
+    await step('malloc-trim', () => s.trim());
     if (heapDir) {
       const file = await s.heap(join(heapDir, `serve-${n}-${Date.now()}.heapsnapshot`));
       process.stdout.write(`${JSON.stringify({ bench: 'serve-memory', case: `heap snapshot n=${n}${tag}`, file })}\n`);
