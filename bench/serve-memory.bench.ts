@@ -95,6 +95,32 @@ function procStatus(pid: number): Record<'rss' | 'anon' | 'file' | 'hwm', number
   return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM') };
 }
 
+/**
+ * Anonymous resident memory by kind of mapping (Linux smaps): `[heap]` (glibc's main arena), 64 MB-reserved
+ * mappings (glibc's thread arenas, and V8 isolates' pages land elsewhere), the rest; in MB. Tells which allocator holds
+ * the RSS no JS object does.
+ */
+function anonBreakdown(pid: number): Record<string, number> {
+  const text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  const out: Record<string, number> = { heap_mb: 0, arena_like_mb: 0, other_anon_mb: 0 };
+  let kind: string | null = null;
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      const size = parseInt(head[2]!, 16) - parseInt(head[1]!, 16);
+      const name = head[4]!.trim();
+      if (name === '[heap]') kind = 'heap_mb';
+      else if (name === '' && head[3] === '0') kind = size <= 64 * 1024 * 1024 && size >= 60 * 1024 * 1024 ? 'arena_like_mb' : 'other_anon_mb';
+      else kind = null;
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && kind) out[kind]! += Number(rss[1]) / 1024;
+  }
+  for (const k of Object.keys(out)) out[k] = Math.round(out[k]! * 10) / 10;
+  return out;
+}
+
 async function hostClient(origin: string, token: string) {
   const ws = new WebSocket(`${origin.replace('http', 'ws')}${WS_PATH}`, [WS_PROTOCOL, wsTokenProtocol(token)], { origin, maxPayload: 0 });
   await new Promise<void>((ok, fail) => {
@@ -165,6 +191,7 @@ async function measureSize(script: string, n: number, heapDir: string | undefine
           external_gc_mb: mb(usageGc.external),
           ...(malloc ? { malloc_in_use_mb: mb(malloc.inUse), malloc_free_kept_mb: mb(malloc.free) } : {}),
           ...host.traffic(),
+          ...anonBreakdown(pid),
           note: 'memory bench: ms is the step wall time; no baseline. *_gc after a forced full GC; native = rss_gc - heap_total - external (roughly)',
         })}\n`,
       );
