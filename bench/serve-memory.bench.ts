@@ -5,11 +5,12 @@
  * file-backed parts), peak RSS, and V8's heapUsed / external / arrayBuffers — once as left by the step and once after
  * a forced full GC (`_gc` fields), so garbage is told apart from what is really held:
  *   idle → create-demo (4 VMs, started) → grow (the files to n VMs) → open (`workspace:snapshot`) → refresh →
- *   apply (`cluster:refresh` with apply) → settled (5 s later) → malloc-trim (the probe calls glibc's malloc_trim(0)).
+ *   apply (`cluster:refresh` with apply) → settled (12 s later: the idle parse worker has stopped) → malloc-trim (the probe calls glibc's malloc_trim(0)).
  * `malloc_in_use_mb` / `malloc_free_kept_mb` are glibc's totals over all arenas (mallinfo2): native memory in use vs
  * freed memory malloc keeps instead of returning it to the system (that part is RSS no object holds).
  * `ms` is the step's wall time; there is no baseline (memory bench), so no ratio. A failure prints a line with
- * `error`, never throws. `--heap DIR` writes a V8 heap snapshot after the apply.
+ * `error`, never throws. `--heap DIR` writes a V8 heap snapshot after the apply; `--maps` prints the biggest anonymous mappings;
+ * `--arenas N` repeats the run with MALLOC_ARENA_MAX=N.
  *
  *   npm run bench -- serve-memory [--sizes 10000] [--serve out/main/serve.js] [--heap /tmp]
  */
@@ -24,6 +25,8 @@ import { WS_PATH, WS_PROTOCOL, wsTokenProtocol } from '../preload/wire';
 import { growDemoCluster } from '../test/support/big-cluster';
 
 const MB = 1024 * 1024;
+/** Longer than the parse worker's idle stop (main/workers/off-thread.ts), so `settled` is after it. */
+const SETTLE_MS = 12_000;
 const mb = (n: number) => Math.round((n / MB) * 10) / 10;
 
 function arg(args: readonly string[], name: string): string | undefined {
@@ -155,7 +158,14 @@ async function hostClient(origin: string, token: string) {
   };
 }
 
-async function measureSize(script: string, n: number, heapDir: string | undefined, env: NodeJS.ProcessEnv, label: string): Promise<void> {
+async function measureSize(
+  script: string,
+  n: number,
+  heapDir: string | undefined,
+  env: NodeJS.ProcessEnv,
+  label: string,
+  args: { readonly maps: boolean },
+): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), `cd-bench-mem-${n}-`));
   let serve: Probe | null = null;
   const tag = label ? ` ${label}` : '';
@@ -210,9 +220,26 @@ async function measureSize(script: string, n: number, heapDir: string | undefine
     await step('open', () => host.call('workspace:snapshot', { workspaceId }));
     await step('refresh', () => host.call('cluster:refresh', { workspaceId }));
     await step('apply', () => host.call('cluster:refresh', { workspaceId, apply: true }));
-    await step('settled', () => new Promise((ok) => setTimeout(ok, 5000)));
+    await step('settled', () => new Promise((ok) => setTimeout(ok, SETTLE_MS)));
     // What glibc gives back when asked (malloc_trim(0)): freed native memory it had kept, not memory anything holds.
     await step('malloc-trim', () => s.trim());
+    if (args.maps) {
+      // The biggest anonymous mappings by resident size (address range size, RSS, permissions), for diagnosis.
+      const maps: { size_mb: number; rss_mb: number; perms: string }[] = [];
+      let cur: { size_mb: number; rss_mb: number; perms: string } | null = null;
+      for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+        const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+        if (head) {
+          cur = head[4] === '0' && head[5]!.trim() === '' ? { size_mb: mb(parseInt(head[2]!, 16) - parseInt(head[1]!, 16)), rss_mb: 0, perms: head[3]! } : null;
+          if (cur) maps.push(cur);
+          continue;
+        }
+        const rss = /^Rss:\s+(\d+) kB/.exec(line);
+        if (rss && cur) cur.rss_mb = mb(Number(rss[1]) * 1024);
+      }
+      maps.sort((a, b) => b.rss_mb - a.rss_mb);
+      process.stdout.write(`${JSON.stringify({ bench: 'serve-memory', case: `anon maps n=${n}${tag}`, count: maps.length, top: maps.slice(0, 15) })}\n`);
+    }
     if (heapDir) {
       const file = await s.heap(join(heapDir, `serve-${n}-${Date.now()}.heapsnapshot`));
       process.stdout.write(`${JSON.stringify({ bench: 'serve-memory', case: `heap snapshot n=${n}${tag}`, file })}\n`);
@@ -245,8 +272,9 @@ export async function main(args: string[]): Promise<void> {
     // Also with glibc's malloc arenas capped: tells native fragmentation across threads from what is really held.
     const arenas = arg(args, '--arenas');
     for (const n of sizes) {
-      await measureSize(script, n, heapDir, {}, '');
-      if (arenas) await measureSize(script, n, undefined, { MALLOC_ARENA_MAX: arenas }, `MALLOC_ARENA_MAX=${arenas}`);
+      const maps = args.includes('--maps');
+      await measureSize(script, n, heapDir, {}, '', { maps });
+      if (arenas) await measureSize(script, n, undefined, { MALLOC_ARENA_MAX: arenas }, `MALLOC_ARENA_MAX=${arenas}`, { maps });
     }
   } catch (err) {
     process.stdout.write(`${JSON.stringify({ bench: 'serve-memory', error: String(err instanceof Error ? err.message : err).slice(0, 500) })}\n`);
