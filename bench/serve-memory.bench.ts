@@ -92,10 +92,10 @@ async function startServe(script: string, dataDir: string, env: NodeJS.ProcessEn
 }
 
 /** VmRSS / RssAnon / RssFile / VmHWM of a process, in bytes (Linux /proc). */
-function procStatus(pid: number): Record<'rss' | 'anon' | 'file' | 'hwm', number> {
+function procStatus(pid: number): Record<'rss' | 'anon' | 'file' | 'hwm' | 'threads', number> {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) * 1024;
-  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM') };
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM'), threads: kb('Threads') / 1024 };
 }
 
 /**
@@ -105,7 +105,7 @@ function procStatus(pid: number): Record<'rss' | 'anon' | 'file' | 'hwm', number
  */
 function anonBreakdown(pid: number): Record<string, number> {
   const text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
-  const out: Record<string, number> = { heap_mb: 0, arena_like_mb: 0, other_anon_mb: 0 };
+  const out: Record<string, number> = { heap_mb: 0, arena_like_mb: 0, other_anon_mb: 0, anon_maps: 0, anon_256k_maps: 0 };
   let kind: string | null = null;
   for (const line of text.split('\n')) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
@@ -113,7 +113,11 @@ function anonBreakdown(pid: number): Record<string, number> {
       const size = parseInt(head[2]!, 16) - parseInt(head[1]!, 16);
       const name = head[4]!.trim();
       if (name === '[heap]') kind = 'heap_mb';
-      else if (name === '' && head[3] === '0') kind = size <= 64 * 1024 * 1024 && size >= 60 * 1024 * 1024 ? 'arena_like_mb' : 'other_anon_mb';
+      else if (name === '' && head[3] === '0') {
+        kind = size <= 64 * 1024 * 1024 && size >= 60 * 1024 * 1024 ? 'arena_like_mb' : 'other_anon_mb';
+        out.anon_maps!++;
+        if (size === 256 * 1024) out.anon_256k_maps!++; // V8's page size
+      }
       else kind = null;
       continue;
     }
@@ -192,6 +196,7 @@ async function measureSize(
           rss_anon_mb: mb(before.anon),
           rss_file_mb: mb(before.file),
           peak_rss_mb: mb(before.hwm),
+          threads: after.threads,
           heap_used_mb: mb(usage.heapUsed),
           heap_total_mb: mb(usage.heapTotal),
           external_mb: mb(usage.external),
