@@ -7,7 +7,9 @@
  *   idle → create-demo (4 VMs, started) → grow (the files to n VMs) → open (`workspace:snapshot`) → refresh →
  *   apply (`cluster:refresh` with apply) → settled (12 s later: the idle parse worker has stopped) → malloc-trim (the probe calls glibc's malloc_trim(0)).
  * `malloc_in_use_mb` / `malloc_free_kept_mb` are glibc's totals over all arenas (mallinfo2): native memory in use vs
- * freed memory malloc keeps instead of returning it to the system (that part is RSS no object holds).
+ * free chunks malloc keeps (RSS no object holds, until trimmed: a trim returns their pages but they stay counted).
+ * `anon_256k_maps` counts V8-page-sized anonymous mappings: beyond the main isolate's `heap_total`, they are pages V8
+ * keeps pooled after a GC.
  * `ms` is the step's wall time; there is no baseline (memory bench), so no ratio. A failure prints a line with
  * `error`, never throws. `--heap DIR` writes a V8 heap snapshot after the apply; `--maps` prints the biggest anonymous mappings;
  * `--arenas N` repeats the run with MALLOC_ARENA_MAX=N.
