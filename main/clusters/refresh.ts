@@ -10,6 +10,7 @@ import { clusterNames } from './config/names';
 import { inSubnet, parseIpv4, parseSubnet } from './config/net';
 import type { ClusterPlan } from './config/plan';
 import type { ClusterEnv } from './env';
+import { releaseFreedNativeMemory } from './libvirt/native-memory';
 import type { DomainStats, LibvirtHost } from './libvirt/types';
 import { domainInterfaces } from './libvirt/xml-read';
 import { domainHolder, isClusterVmName, networkHolder, poolHolder } from './ownership';
@@ -273,6 +274,8 @@ export async function clusterStatus(env: ClusterEnv, ws: ClusterWorkspace): Prom
     return { recorded, state: seen.next, drift: seen.drift, applied: false, uri: config.uri };
   } finally {
     await host.close();
+    // The connection's copy of a big host is freed now; glibc would otherwise keep it as RSS (not awaited).
+    void releaseFreedNativeMemory();
   }
 }
 

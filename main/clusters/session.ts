@@ -5,6 +5,7 @@
 import type { OpContext } from '../operations/types';
 import { AppError, cancelledError } from '../errors';
 import type { ClusterState, StateTx } from '../state';
+import { releaseFreedNativeMemory } from './libvirt/native-memory';
 import { saveTestHost, TestHostXmlCache, testHostFile } from './libvirt/test-host';
 import type { LibvirtHost } from './libvirt/types';
 import type { ClusterEnv } from './env';
@@ -288,6 +289,7 @@ export async function withSession<T>(
           await saver.idle();
           await hostSaver.idle();
           await raw.close();
+          void releaseFreedNativeMemory(); // what the connection held goes back to the system (not awaited)
         }
       },
       { waitSignal: ctx.signal },

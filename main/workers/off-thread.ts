@@ -19,6 +19,11 @@ import type { WorkerReply, WorkerRequest, WorkerTask } from './protocol';
 /** Inputs smaller than this parse in a few milliseconds: not worth a thread hop. */
 export const OFF_THREAD_MIN_BYTES = 64 * 1024;
 const HEAP_LIMIT_MB = 512;
+/**
+ * An idle worker is stopped after this long: its heap (a parsed 10,000-VM state leaves tens of MB there until its own
+ * GC runs, which an idle isolate may never do) goes back to the system; the next big parse starts a fresh one (~50 ms).
+ */
+export const OFF_THREAD_IDLE_STOP_MS = 10_000;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -29,6 +34,26 @@ let worker: Worker | null = null;
 let broken = false;
 let nextId = 1;
 const pending = new Map<number, Pending>();
+let idleTimer: NodeJS.Timeout | null = null;
+const idleStopped = new WeakSet<Worker>();
+
+function cancelIdleStop(): void {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = null;
+}
+
+/** Stops `w` once it has been idle for OFF_THREAD_IDLE_STOP_MS (never while a task is pending). */
+function scheduleIdleStop(w: Worker): void {
+  cancelIdleStop();
+  idleTimer = setTimeout(() => {
+    idleTimer = null;
+    if (worker !== w || pending.size > 0) return;
+    worker = null;
+    idleStopped.add(w);
+    void w.terminate();
+  }, OFF_THREAD_IDLE_STOP_MS);
+  idleTimer.unref();
+}
 
 function workerEntry(): { file: string; execArgv: string[] } | null {
   const here = import.meta.url;
@@ -61,7 +86,10 @@ function start(): Worker | null {
       const p = pending.get(reply.id);
       if (!p) return;
       pending.delete(reply.id);
-      if (pending.size === 0) w.unref();
+      if (pending.size === 0) {
+        w.unref();
+        scheduleIdleStop(w);
+      }
       if (reply.ok) p.resolve(reply.value);
       else p.reject(AppError.fromData(reply.error));
     });
@@ -78,6 +106,8 @@ function start(): Worker | null {
     });
     w.on('exit', () => {
       if (worker === w) worker = null;
+      // A worker stopped for idleness had nothing pending; what is pending now belongs to its successor.
+      if (idleStopped.has(w)) return;
       failAll(new AppError('internal', 'The config worker exited.', { hint: 'Retry; this is a bug in Clusterdesk if it happens again.' }));
     });
     worker = w;
@@ -102,6 +132,7 @@ export function runOffThread<T>(task: WorkerTask): Promise<T> {
   const w = start();
   if (!w) return Promise.reject(new AppError('internal', 'No config worker is available.'));
   offThreadCounts[task.kind]++;
+  cancelIdleStop();
   const id = nextId++;
   return new Promise<T>((resolve, reject) => {
     pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -112,6 +143,7 @@ export function runOffThread<T>(task: WorkerTask): Promise<T> {
 
 /** Stops the worker (tests, shutdown). */
 export async function stopOffThread(): Promise<void> {
+  cancelIdleStop();
   const w = worker;
   worker = null;
   if (w) await w.terminate();
