@@ -119,8 +119,7 @@ function anonBreakdown(pid: number): Record<string, number> {
         kind = size <= 64 * 1024 * 1024 && size >= 60 * 1024 * 1024 ? 'arena_like_mb' : 'other_anon_mb';
         out.anon_maps!++;
         if (size === 256 * 1024) out.anon_256k_maps!++; // V8's page size
-      }
-      else kind = null;
+      } else kind = null;
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);

@@ -12,8 +12,16 @@ try {
   const koffi = require('koffi');
   const lib = koffi.load('libc.so.6');
   const MallInfo2 = koffi.struct('cd_mallinfo2', {
-    arena: 'size_t', ordblks: 'size_t', smblks: 'size_t', hblks: 'size_t', hblkhd: 'size_t',
-    usmblks: 'size_t', fsmblks: 'size_t', uordblks: 'size_t', fordblks: 'size_t', keepcost: 'size_t',
+    arena: 'size_t',
+    ordblks: 'size_t',
+    smblks: 'size_t',
+    hblks: 'size_t',
+    hblkhd: 'size_t',
+    usmblks: 'size_t',
+    fsmblks: 'size_t',
+    uordblks: 'size_t',
+    fordblks: 'size_t',
+    keepcost: 'size_t',
   });
   libc = { mallinfo2: lib.func('cd_mallinfo2 mallinfo2()'), trim: lib.func('int malloc_trim(size_t pad)') };
 } catch {
