@@ -3,6 +3,7 @@
  * `{probe:'mem', gc}` message on the IPC channel with process.memoryUsage() (after a full GC when asked) and, with
  * `{probe:'heap', file}`, writes a heap snapshot. Bench-only; never loaded by the app.
  */
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS preload (`node -r`): require is its only import */
 'use strict';
 const v8 = require('node:v8');
 
@@ -11,7 +12,7 @@ let libc = null;
 try {
   const koffi = require('koffi');
   const lib = koffi.load('libc.so.6');
-  const MallInfo2 = koffi.struct('cd_mallinfo2', {
+  koffi.struct('cd_mallinfo2', {
     arena: 'size_t',
     ordblks: 'size_t',
     smblks: 'size_t',
@@ -54,5 +55,5 @@ if (typeof process.send === 'function') {
     }
   });
   // The IPC channel must not keep serve alive on its own.
-  process.channel && process.channel.unref();
+  if (process.channel) process.channel.unref();
 }
