@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresUnavailable, startPostgres, type PostgresFixture } from '../../../test/support/postgres';
 import { AppError } from '../../errors';
@@ -187,6 +188,42 @@ d('PostgreSQL state backend (real server)', () => {
     release();
     await running;
     expect(await b.lockInfo(t)).toBeNull();
+  });
+
+  it('the server ending a session while a client is checked out is a typed error, never an uncaught exception', async () => {
+    const a = open();
+    const t: PgTarget<'cluster'> = { kind: 'cluster', key: key() };
+    await a.update(t, 'seed', () => sampleCluster(1, 'theta'));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const running = a.update(t, 'stop', async (c) => {
+      locked();
+      await held;
+      return { ...c!, counter: 9 };
+    });
+    await isLocked;
+    // What a database restart or an administrator does: every Clusterdesk session is terminated (57P01) while the
+    // holder's client sits between two queries. Without a listener on the checked-out client, that 'error' event
+    // would be an uncaught exception (vitest fails the run on one).
+    const admin = new pg.Client({ host: pgf.dir, port: pgf.port, user: pgf.user, database: pgf.database });
+    await admin.connect();
+    try {
+      const r = await admin.query<{ n: string }>(
+        "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = 'clusterdesk' AND pid <> pg_backend_pid()",
+      );
+      expect(Number(r.rows[0]!.n)).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    const err = await rejection(running);
+    expect(err.code).toBe('backend-unreachable');
+    // The pool recovers by itself: the next write succeeds on a new connection.
+    const w = await a.update(t, 'after', (c) => ({ ...c!, counter: 1 }));
+    expect(w.counter).toBe(1);
   });
 
   it('SIGKILL of the holder mid-operation frees the lock at once; the state is the last committed generation', async () => {

@@ -190,6 +190,14 @@ export class PgStateBackend {
       throw connectionError(err, this.location) ?? err;
     }
     let broken: unknown = undefined;
+    // A server that goes away while this client is checked out (between two queries, e.g. holding the workspace
+    // lock) makes the client emit 'error': the pool only listens while it is idle, so without this listener that
+    // event would be an uncaught exception. The next query fails with the connection error, which is turned into
+    // `backend-unreachable` below; the client is then destroyed, not returned to the pool.
+    const onError = (err: Error): void => {
+      broken ??= err;
+    };
+    client.on('error', onError);
     try {
       return await fn(client);
     } catch (err) {
@@ -200,6 +208,7 @@ export class PgStateBackend {
       }
       throw err;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken instanceof Error ? broken : undefined);
     }
   }
