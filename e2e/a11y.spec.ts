@@ -1,8 +1,11 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Page, TestInfo } from '@playwright/test';
 import { expect, test } from '../test/support/app';
 import { axeViolations, describeViolations } from '../test/support/axe';
 import { stopDemoLeftovers } from '../test/support/demo-leftovers';
 import { ClusterPage } from './pages/cluster-page';
+import { DashboardPage } from './pages/dashboard-page';
 import { FederationPage } from './pages/federation-page';
 import { WorkspacesPage } from './pages/workspaces-page';
 
@@ -70,6 +73,35 @@ test.describe('accessibility: axe-core in both themes', () => {
     await expect(page.getByRole('dialog', { name: 'Settings' }).getByRole('spinbutton').first()).toBeVisible();
     await scanBoth(page, testInfo, 'settings');
     await page.keyboard.press('Escape');
+  });
+
+  test('dashboard home and the task list (finished, failed with its details open)', async ({ app }, testInfo) => {
+    const page = app.page;
+    const dash = new DashboardPage(app);
+    await new ClusterPage(app).createDemo();
+    await new FederationPage(app).createDemo();
+    await expect(dash.card('demo-1')).toBeVisible(OP);
+    await expect(dash.card('federation-1')).toBeVisible(OP);
+    await scanBoth(page, testInfo, 'dashboard');
+
+    await dash.tasksToggle().click();
+    await expect(dash.taskList()).toBeVisible();
+    await scanBoth(page, testInfo, 'task-list-empty');
+    await dash.action('demo-1', 'Start').click();
+    await expect(dash.task('Start cluster', 'demo-1').getByRole('status')).toHaveText('4 started', OP);
+    await dash.action('demo-1', 'Stop').click();
+    await expect(dash.task('Stop cluster', 'demo-1').getByRole('status')).toHaveText('4 stopped', OP);
+    // A failure: the cluster's libvirt host cannot be opened (its config names a host file that does not exist).
+    const config = join(app.dataDir, 'demos', 'cluster-1', 'cluster.yaml');
+    const yaml = await readFile(config, 'utf8');
+    await writeFile(config, yaml.replace(/libvirt_uri: .*/, `libvirt_uri: "test://${join(app.dataDir, 'demos', 'cluster-1', 'gone.xml')}"`));
+    await expect(dash.action('demo-1', 'Start')).toBeEnabled(OP);
+    await dash.action('demo-1', 'Start').click();
+    const failed = dash.task('Start cluster', 'demo-1').filter({ has: page.getByText('Details', { exact: true }) });
+    await expect(failed).toHaveCount(1, OP);
+    await failed.getByText('Details', { exact: true }).click();
+    await expect(failed.locator('.task-details')).toBeVisible();
+    await scanBoth(page, testInfo, 'task-list');
   });
 
   test('federation (clean, running with probe and log, clean confirmation)', async ({ app }, testInfo) => {

@@ -3,6 +3,7 @@ import type { Page } from '@playwright/test';
 import { expect, test } from '../test/support/app';
 import { growDemoCluster } from '../test/support/big-cluster';
 import { ClusterPage } from './pages/cluster-page';
+import { DashboardPage } from './pages/dashboard-page';
 import { WorkspacesPage } from './pages/workspaces-page';
 
 const VMS = 1000;
@@ -23,6 +24,28 @@ function snapshotFrames(page: Page): { take(): string[] } {
       seen = [];
       return out;
     },
+  };
+}
+
+/**
+ * Samples, on every animation frame until `stop()`, the most elements the page held and the most per-target rows the
+ * operation panel and the task list held at once: "during" an operation without racing its end.
+ */
+async function watchDom(page: Page): Promise<{ stop(): Promise<{ nodes: number; rows: number }> }> {
+  // As source text: the specs compile without the DOM library.
+  await page.evaluate(`(() => {
+    const m = { nodes: 0, rows: 0, on: true };
+    window.__domMax = m;
+    const tick = () => {
+      m.nodes = Math.max(m.nodes, document.getElementsByTagName('*').length);
+      m.rows = Math.max(m.rows, document.querySelectorAll('.progress-line, .outcome-line').length);
+      if (m.on) requestAnimationFrame(tick);
+    };
+    tick();
+  })()`);
+  return {
+    stop: () =>
+      page.evaluate<{ nodes: number; rows: number }>(`(() => { const m = window.__domMax; m.on = false; return { nodes: m.nodes, rows: m.rows }; })()`),
   };
 }
 
@@ -83,8 +106,38 @@ test('a 1,000-VM cluster: one state frame per operation, a DOM the size of the w
   const scrolled = await domSize(app.page);
   expect(scrolled.rows).toBeLessThanOrEqual(80);
   await app.screenshot('big-cluster-scrolled');
+
+  // Stop all 1,000: the operation panel and the task list show per-VM progress and outcomes in a window, never a row
+  // per VM, while it runs and after it ends.
+  const dash = new DashboardPage(app);
+  await dash.tasksToggle().click();
+  await expect(dash.taskList()).toBeVisible();
+  let watch = await watchDom(app.page);
+  await cluster.button('Stop').click();
+  const stopTask = dash.task('Stop cluster', 'demo-1');
+  await expect(stopTask.getByRole('status')).toContainText('stopped', { timeout: 300_000 });
+  await expect(ws.item('demo-1')).toContainText('stopped', { timeout: 120_000 });
+  const outcomes = app.page.getByRole('region', { name: 'Operation' }).getByRole('list', { name: 'Outcomes' });
+  await expect(outcomes.getByRole('listitem').first()).toHaveAttribute('aria-setsize', String(VMS));
+  const stopped = await watch.stop();
+  expect(stopped.rows).toBeLessThanOrEqual(120);
+  expect(stopped.nodes).toBeLessThan(3000);
+  await app.screenshot('big-cluster-stopped');
+
+  // Start all 1,000 again (a few seconds on the test driver): the same bound while it runs and once it ends.
+  watch = await watchDom(app.page);
+  await cluster.button('Start').click();
+  const startTask = dash.task('Start cluster', 'demo-1').last();
+  await expect(startTask.getByRole('status')).toBeVisible({ timeout: 300_000 });
+  await expect(cluster.button('Refresh')).toBeEnabled({ timeout: 120_000 });
+  const started = await watch.stop();
+  expect(started.rows).toBeLessThanOrEqual(120);
+  expect(started.nodes).toBeLessThan(3000);
+  await app.screenshot('big-cluster-started');
   testInfo.annotations.push({
     type: 'dom',
-    description: `opened ${opened.rows} rows / ${opened.nodes} nodes; scrolled ${scrolled.rows} rows / ${scrolled.nodes} nodes`,
+    description:
+      `opened ${opened.rows} rows / ${opened.nodes} nodes; scrolled ${scrolled.rows} rows / ${scrolled.nodes} nodes; ` +
+      `stop peak ${stopped.rows} progress/outcome rows / ${stopped.nodes} nodes; start peak ${started.rows} / ${started.nodes}`,
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { TrayTemplate } from '../preload/contract';
 import { expect, test, type AppFixture } from '../test/support/app';
 import { serveInvoke } from '../test/support/serve/ws-invoke';
+import { StateStore } from '../main/state';
 import { ClusterPage } from './pages/cluster-page';
 import { DashboardPage } from './pages/dashboard-page';
 import { FederationPage } from './pages/federation-page';
@@ -19,6 +20,15 @@ async function undefineBehindOurBack(hostFile: string, vm: string): Promise<void
   expect(start, `${vm} in ${hostFile}`).toBeGreaterThanOrEqual(0);
   const end = xml.indexOf('</domain>', start) + '</domain>'.length;
   await writeFile(hostFile, xml.slice(0, start) + xml.slice(end));
+}
+
+/** Points the demo cluster's config at a test-driver host file that does not exist: libvirt cannot be opened. */
+async function breakLibvirtHost(folder: string): Promise<void> {
+  const file = join(folder, 'cluster.yaml');
+  const yaml = await readFile(file, 'utf8');
+  const broken = yaml.replace(/libvirt_uri: .*/, `libvirt_uri: ${JSON.stringify(`test://${join(folder, 'no-such-host.xml')}`)}`);
+  expect(broken).not.toBe(yaml);
+  await writeFile(file, broken);
 }
 
 async function trayTemplate(app: AppFixture): Promise<TrayTemplate> {
@@ -114,5 +124,70 @@ test.describe('dashboard', () => {
     await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('button', { name: '← Dashboard' }).click();
     await expect(dash.card('demo-1')).toBeVisible();
     await expect(new WorkspacesPage(app).item('demo-1')).toContainText('stopped');
+  });
+
+  test('a failed start in the task list: summary, message, hint and a Details expander with code and operation id', async ({ app }) => {
+    const dash = new DashboardPage(app);
+    await new ClusterPage(app).createDemo();
+    await expect(dash.card('demo-1')).toBeVisible(OP);
+    // The cluster's libvirt host cannot be opened (its host file is gone): the start fails before touching anything.
+    await breakLibvirtHost(join(app.dataDir, 'demos', 'cluster-1'));
+    await dash.tasksToggle().click();
+    await expect(dash.taskList()).toBeVisible();
+    await dash.action('demo-1', 'Start').click();
+    const task = dash.task('Start cluster', 'demo-1');
+    await expect(task).toHaveClass(/task-failed/, OP);
+    await expect(task.locator('.badge')).toHaveText('failed');
+    const hint = task.locator('.banner-hint');
+    await expect(hint).toBeVisible();
+    await expect(hint).not.toBeEmpty();
+    const summary = task.getByText('Details', { exact: true });
+    await expect(summary).toBeVisible();
+    await expect(task.locator('.task-details')).toBeHidden();
+    await summary.click();
+    await expect(task.locator('.task-details')).toBeVisible();
+    await expect(task.locator('.task-details')).toContainText(/Code\s*\S+/);
+    await expect(task.locator('.task-details')).toContainText(/Operation id\s*[0-9a-f-]{36}/);
+    await app.screenshot('task-list-failed');
+  });
+
+  test('Cancel from the task list: a start waiting for the state lock another process holds ends cancelled', async ({ app }) => {
+    const dash = new DashboardPage(app);
+    await new ClusterPage(app).createDemo();
+    await expect(dash.card('demo-1')).toBeVisible(OP);
+    // Long enough to click Cancel on a loaded machine: the start waits for the lock up to this long.
+    const set = await serveInvoke(app.serve!.origin, app.serve!.token, 'settings:set', { lockTimeoutMs: 300_000 });
+    expect(set.ok).toBe(true);
+    // Another process (this test, as the CLI would) holds the cluster's state lock until released.
+    const store = new StateStore({ lockTimeoutMs: 10_000 });
+    let release = () => undefined as void;
+    const released = new Promise<void>((r) => (release = r));
+    let held = () => undefined as void;
+    const holding = new Promise<void>((r) => (held = r));
+    const holder = store.transaction(
+      { kind: 'cluster', file: join(app.dataDir, 'demos', 'cluster-1', 'output', 'state.json'), clusterName: 'demo-1' },
+      'e2e holds the lock',
+      async () => {
+        held();
+        await released;
+      },
+    );
+    try {
+      await holding;
+      await dash.tasksToggle().click();
+      await dash.action('demo-1', 'Start').click();
+      const task = dash.task('Start cluster', 'demo-1');
+      await expect(task).toHaveClass(/task-running/, OP);
+      await task.getByRole('button', { name: 'Cancel Start cluster on demo-1' }).click();
+      await expect(task).toHaveClass(/task-cancelled/, OP);
+      await expect(task.locator('.badge')).toHaveText('cancelled');
+      await expect(task.getByRole('button', { name: 'Cancel Start cluster on demo-1' })).toHaveCount(0);
+      // Nothing was started: the card still says none and allows Start.
+      await expect(dash.card('demo-1')).toContainText('none');
+    } finally {
+      release();
+      await holder;
+    }
+    await app.screenshot('task-list-cancelled');
   });
 });

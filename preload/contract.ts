@@ -355,6 +355,8 @@ export interface ImportPreview {
   readonly reason: string;
   readonly current: { readonly serial: number | null; readonly lineage: string | null; readonly status: string | null };
   readonly incoming: { readonly serial: number; readonly lineage: string; readonly status: string | null };
+  /** The serial the import will really write (a new generation past the history; preload/restore-plan.ts); null when nothing is written. */
+  readonly writeSerial?: number | null;
   readonly added: readonly string[];
   readonly removed: readonly string[];
   readonly changed: readonly string[];

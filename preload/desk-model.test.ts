@@ -55,6 +55,23 @@ describe('drift', () => {
     expect(driftAfter(mark, fin({ operation: 'cluster:start' }), 'running')).toBeNull();
     expect(driftAfter(mark, fin({ operation: 'cluster:refresh', ok: false }), 'running')).toBe(mark);
   });
+  it('a federation restore or import ends with a probe: a restored `running` whose participants exited is drift', () => {
+    const outcomes = [
+      { target: 'server', result: 'alive' },
+      { target: 'site-1', result: 'exited', message: 'process gone' },
+    ];
+    for (const operation of ['state:restore', 'state:import']) {
+      expect(driftAfter(null, fin({ operation, outcomes }), 'running')).toMatchObject({
+        count: 1,
+        source: 'probe',
+        summary: expect.stringContaining('site-1'),
+      });
+      // Restored `dirty`: the server still running is what differs.
+      expect(driftAfter(null, fin({ operation, outcomes }), 'dirty')).toMatchObject({ count: 1, summary: expect.stringContaining('server') });
+    }
+    // A cluster restore reports its drift through the snapshot; an unchecked outcome is no drift.
+    expect(driftAfter(null, fin({ operation: 'state:restore', outcomes: [{ target: '', result: 'unchecked' }] }), 'running')).toBeNull();
+  });
 });
 
 describe('notificationFor', () => {

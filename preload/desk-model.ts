@@ -57,6 +57,8 @@ export interface DriftMark {
 
 /** The operations whose outcomes say what drifted. */
 export const DRIFT_SOURCES: ReadonlySet<string> = new Set(['cluster:refresh', 'federation:probe']);
+/** Writes that end with a probe of the federation's machines (a cluster's refresh goes into the snapshot instead). */
+const PROBED_AFTER_WRITE: ReadonlySet<string> = new Set(['state:restore', 'state:import']);
 
 /**
  * The drift a finished refresh or probe reports (null: none, or not such an operation). A refresh's outcome per
@@ -88,6 +90,8 @@ export function driftFromFinished(ev: OperationFinished, status: RecordedStatus 
  */
 export function driftAfter(prev: DriftMark | null, ev: OperationFinished, status: RecordedStatus | null | undefined): DriftMark | null {
   if (DRIFT_SOURCES.has(ev.operation)) return ev.ok ? driftFromFinished(ev, status) : prev;
+  // A restore or import of a federation ends with a probe (main/ipc/table.ts): its per-machine results are a probe's.
+  if (PROBED_AFTER_WRITE.has(ev.operation) && ev.ok) return driftFromFinished({ ...ev, operation: 'federation:probe' }, status);
   return null;
 }
 

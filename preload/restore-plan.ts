@@ -42,3 +42,11 @@ export function serialAfterRestore(current: CurrentFile, backups: readonly Backu
 export function lineageAfterRestore(current: CurrentFile, backup: BackupEntry): string | null {
   return current.lineage ?? backup.lineage;
 }
+
+/**
+ * The serial an import will write: a new generation past the current file and every history generation, and never
+ * below the bundle's own serial (the store's `minSerial` floor, main/sharing/service.ts `importState`).
+ */
+export function serialAfterImport(current: CurrentFile, backups: readonly BackupEntry[], bundleSerial: number): number {
+  return Math.max(serialAfterRestore(current, backups), Math.min(Math.max(0, bundleSerial), SERIAL_CEILING - 1));
+}

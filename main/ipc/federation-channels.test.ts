@@ -79,6 +79,23 @@ describe('federation channels', () => {
     expect(existsSync(join(entry.path, '.refedez'))).toBe(false);
   });
 
+  it('restore of a `running` generation over a stopped federation probes the machines: one probe outcome per machine', async () => {
+    const entry = (await call('workspaces:list', {})).find((e) => e.path === join(dataDir, 'demos', 'federation-2'))!;
+    await call('federation:start', { workspaceId: entry.id });
+    await call('federation:stop', { workspaceId: entry.id });
+    expect(lastOf(entry.id)!.status).toBe('dirty');
+    const running = (await call('state:backups', { workspaceId: entry.id })).find((b) => b.status === 'running' && b.valid)!;
+    const restored = await call('state:restore', { workspaceId: entry.id, backupId: running.id });
+    expect(lastOf(entry.id)!.status).toBe('running');
+    // The probe that follows the restore answers for every recorded machine (a stopped participant may still be
+    // exiting: `alive` or `exited`, never a silent restore); these outcomes are the drift mark's input.
+    expect(restored.outcomes.map((o) => o.target)).toEqual(['server1', 'site-1', 'site-2']);
+    for (const o of restored.outcomes) expect(['alive', 'exited']).toContain(o.result);
+    await call('federation:stop', { workspaceId: entry.id });
+    await call('federation:clean', { workspaceId: entry.id });
+    expect(lastOf(entry.id)!.status).toBe('clean');
+  });
+
   it('busy: a second mutation while one runs is refused', async () => {
     const entry = await call('federation:create-demo', {});
     const first = call('federation:start', { workspaceId: entry.id });

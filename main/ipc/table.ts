@@ -90,13 +90,23 @@ export function createHandlerTable(s: AppServices, ui: TrayUi | null = null): Ha
   /**
    * After a restore or an import the recorded state may say nothing true about libvirt (a `running` generation
    * restored while the VMs are off): read libvirt at once and keep the drift, so the view shows it and the action
-   * rule can allow Start without a manual Refresh. A libvirt that cannot be read leaves the restore done, with an
+   * rule can allow Start without a manual Refresh. A federation's machines are probed instead; the per-machine
+   * results are the operation's outcomes (and its drift mark, preload/desk-model.ts). A libvirt that cannot be read leaves the restore done, with an
    * outcome that says the check did not happen.
    */
   const checkAfterWrite = async (ctx: OpContext, id: string): Promise<readonly TargetOutcome[]> => {
     s.vmDrift.delete(id);
     const e = entry(id);
-    if (e.kind !== 'cluster') return [];
+    if (e.kind !== 'cluster') {
+      // A federation: probe every recorded machine, so the outcomes say what really runs (the drift mark follows them).
+      try {
+        return probeOutcomes(await probeFederation(s.federationEnv(), federationWorkspaceOf(e), ctx));
+      } catch (err) {
+        const error = toErrorData(err);
+        if (error.code === 'cancelled') throw err;
+        return [{ target: '', result: 'unchecked', message: `written, but the machines could not be probed: ${error.message}`, error }];
+      }
+    }
     try {
       const r = await refreshCluster(s.clusterEnv(), clusterWorkspaceOf(e), ctx, { apply: false });
       if (r.drift.length > 0) s.vmDrift.set(id, vmDriftNotes(r.drift));

@@ -75,6 +75,28 @@ describe('export / import', () => {
     expect(await importState(store, ws(b), content, { force: false, adopt: false })).toMatchObject({ written: false, preview: { verdict: 'identical' } });
   });
 
+  it('the preview announces the serial the import really writes: past the history, never below the bundle', async () => {
+    const a = join(dir, 'a2', 'output', 'state.json');
+    const b = join(dir, 'b2', 'output', 'state.json');
+    await seed(a, ['hpc-controller'], 2);
+    const first = await exported(a);
+    // b takes a's deployment at serial 2, then moves to serial 6 on its own; a forced import of the old bundle
+    // writes a new generation (7), not the bundle's 2.
+    await importState(store, ws(b), first, { force: false, adopt: false });
+    await seed(b, ['hpc-controller', 'hpc-compute-01'], 4);
+    const stale = await previewStateImport(store, ws(b), first);
+    expect(stale).toMatchObject({ verdict: 'needs-force', incoming: { serial: 2 }, writeSerial: 7 });
+    await importState(store, ws(b), first, { force: true, adopt: false });
+    expect((await store.load({ kind: 'cluster', file: b }))?.serial).toBe(7);
+    // A bundle newer than everything here keeps its own serial; a no-op writes nothing.
+    await seed(a, ['hpc-controller', 'hpc-compute-09'], 9);
+    const newer = await exported(a);
+    expect(await previewStateImport(store, ws(b), newer)).toMatchObject({ verdict: 'accept', incoming: { serial: 11 }, writeSerial: 11 });
+    await importState(store, ws(b), newer, { force: false, adopt: false });
+    expect((await store.load({ kind: 'cluster', file: b }))?.serial).toBe(11);
+    expect(await previewStateImport(store, ws(b), newer)).toMatchObject({ verdict: 'identical', writeSerial: null });
+  });
+
   it('refuses a tampered bundle', async () => {
     const a = join(dir, 'a', 'state.json');
     await seed(a, ['hpc-controller']);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { ExportedBundle, ImportPreview, WorkspaceKind } from '../../preload/contract';
 import { AppError, isAppError } from '../errors';
 import { FOREIGN_FORMATS, needsAdoptionError, parseState, replaceFile, summarize, type AnyState, type StateStore, type StateTarget } from '../state';
+import { serialAfterImport } from '../../preload/restore-plan';
 import { makeBundle, parseBundle, previewImport, redact, type CurrentState, type StateBundle } from './bundle';
 
 /** What export and import need to know about a workspace (the registry's entry, or the CLI's ad-hoc one). */
@@ -107,7 +108,11 @@ export async function previewStateImport(store: StateStore, ws: ShareTarget, con
   const { bundle, state } = readBundle(ws, content);
   // The lineage check is the preview's job here (it answers needs-adopt), not a reason to fail the read.
   const current = await store.load({ ...ws.target, lineage: undefined });
-  return previewImport(currentOf(current), bundle, summarize(state).status);
+  const preview = previewImport(currentOf(current), bundle, summarize(state).status);
+  if (preview.verdict === 'identical') return { ...preview, writeSerial: null };
+  const backups = await store.backups(ws.target);
+  const file = { serial: current?.serial ?? null, unreadable: false, lineage: current?.lineage ?? null };
+  return { ...preview, writeSerial: serialAfterImport(file, backups, bundle.serial) };
 }
 
 /**

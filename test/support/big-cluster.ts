@@ -132,8 +132,11 @@ export async function growDemoCluster(folder: string, opts: BigClusterOptions): 
   }
   // Domains go before the first remaining element after the domains (the network); volumes at the end of the pool.
   const netAt = xml.search(/ *<network>/);
+  if (netAt < 0) throw new Error(`no <network> in ${hostFile}`);
   xml = xml.slice(0, netAt) + domains.join('') + xml.slice(netAt);
-  const poolEnd = xml.lastIndexOf('</pool>');
+  // The host file's indentation is libvirt's and the saver's business: find `</pool>` and keep its own indentation.
+  const poolEnd = /[ ]*<\/pool>(?![\s\S]*<\/pool>)/.exec(xml)?.index ?? -1;
+  if (poolEnd < 0) throw new Error(`no </pool> in ${hostFile}`);
   xml = xml.slice(0, poolEnd) + volumes.join('') + xml.slice(poolEnd);
   await writeAtomic(hostFile, xml);
 

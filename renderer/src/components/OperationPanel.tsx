@@ -1,9 +1,10 @@
-import type { TargetOutcome, WorkspaceSnapshot } from '../../../preload/contract';
+import type { ProgressEvent, TargetOutcome, WorkspaceSnapshot } from '../../../preload/contract';
 import { operationLabel } from '../lib/snapshot';
 import { cancelOperation } from '../stores/actions';
 import { useOperations } from '../stores/operations-store';
 import { EMPTY_OPS, isBusy, progressRows } from '../stores/reducers';
 import { ErrorBanner } from './ErrorBanner';
+import { VirtualList } from './VirtualList';
 
 /** How many recent progress messages the log region shows; the store keeps more. */
 const VISIBLE_LOG = 80;
@@ -36,22 +37,14 @@ export function OperationPanel({ snapshot }: { readonly snapshot: WorkspaceSnaps
         {rows.length === 0 ? (
           <progress className="progress" aria-label={`${name ? operationLabel(name) : 'Operation'} progress`} />
         ) : (
-          <ul className="progress-list">
-            {rows.map((r) => {
-              const label = r.target === '' ? 'Overall' : r.target;
-              return (
-                <li key={r.target} className={`progress-row level-${r.level}`}>
-                  <span className="progress-target">{label}</span>
-                  {r.value === null ? (
-                    <progress className="progress" aria-label={`${label} progress`} />
-                  ) : (
-                    <progress className="progress" aria-label={`${label} progress`} max={1} value={Math.max(0, Math.min(1, r.value))} />
-                  )}
-                  <span className="progress-message">{r.message}</span>
-                </li>
-              );
-            })}
-          </ul>
+          <VirtualList
+            className="progress-list progress-vlist"
+            label="Progress per target"
+            items={rows}
+            getKey={(r) => r.target}
+            maxRows={10}
+            render={(r) => <ProgressLine row={r} />}
+          />
         )}
         {log.length > 0 ? (
           <ol role="log" aria-label="Operation log" className="op-log">
@@ -116,28 +109,46 @@ export function OperationPanel({ snapshot }: { readonly snapshot: WorkspaceSnaps
   );
 }
 
-function Outcomes({ outcomes }: { readonly outcomes: readonly TargetOutcome[] }) {
+type ProgressRow = ProgressEvent;
+
+/** One target's progress: name, bar (indeterminate until it reports a fraction), last message. */
+export function ProgressLine({ row, done = false }: { readonly row: ProgressRow; readonly done?: boolean }) {
+  const label = row.target === '' ? 'Overall' : row.target;
+  const value = row.value === null ? (done ? 1 : null) : Math.max(0, Math.min(1, row.value));
+  return (
+    <span className={`progress-line level-${row.level}`}>
+      <span className="progress-target mono" title={label}>
+        {label}
+      </span>
+      {value === null ? (
+        <progress className="progress" aria-label={`${label} progress`} />
+      ) : (
+        <progress className="progress" aria-label={`${label} progress`} max={1} value={value} />
+      )}
+      <span className="progress-message">{row.message}</span>
+    </span>
+  );
+}
+
+/** Per-target outcomes, windowed: a 10,000-VM stop renders only the rows in view. */
+export function Outcomes({ outcomes, label = 'Outcomes' }: { readonly outcomes: readonly TargetOutcome[]; readonly label?: string }) {
   if (outcomes.length === 0) return null;
   return (
-    <div className="table-wrap outcomes">
-      <table className="data-table" aria-label="Outcomes">
-        <thead>
-          <tr>
-            <th scope="col">Target</th>
-            <th scope="col">Result</th>
-            <th scope="col">Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          {outcomes.map((o) => (
-            <tr key={o.target} className={o.error ? 'row-error' : undefined}>
-              <td className="mono">{o.target}</td>
-              <td>{o.result}</td>
-              <td>{o.error ? `${o.error.code}: ${o.error.message}` : (o.message ?? '')}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <VirtualList
+      className="outcome-list"
+      label={label}
+      items={outcomes}
+      getKey={(o) => o.target}
+      maxRows={10}
+      render={(o) => (
+        <span className={`outcome-line${o.error ? ' row-error' : ''}`}>
+          <span className="mono" title={o.target || 'overall'}>
+            {o.target || 'overall'}
+          </span>
+          <span>{o.result}</span>
+          <span className="progress-message">{o.error ? `${o.error.code}: ${o.error.message}` : (o.message ?? '')}</span>
+        </span>
+      )}
+    />
   );
 }

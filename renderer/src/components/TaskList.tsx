@@ -6,12 +6,14 @@ import { useNav } from '../stores/nav-store';
 import { elapsedText, taskRows, taskState, type Task } from '../stores/tasks';
 import { useTasks } from '../stores/tasks-store';
 import { useWorkspaces } from '../stores/workspaces-store';
+import { Outcomes, ProgressLine } from './OperationPanel';
+import { VirtualList } from './VirtualList';
 
 /** The toggle's shortcuts (the App's key handler implements them). */
 export const TASKS_SHORTCUTS = 'T Control+Shift+T';
 
-/** Progress rows shown per task; a 10,000-VM start shows the first ones and a count. */
-const VISIBLE_ROWS = 40;
+/** Progress rows in view per task; more scroll in a window (a 10,000-VM start keeps a DOM of this size). */
+const VISIBLE_ROWS = 8;
 
 /** A clock that ticks once a second while `active`, for elapsed times. */
 function useNow(active: boolean): number {
@@ -56,7 +58,6 @@ function TaskItem({ task, now }: { readonly task: Task; readonly now: number }) 
   const state = taskState(task);
   const label = operationLabel(task.operation);
   const rows = taskRows(task);
-  const shown = rows.slice(0, VISIBLE_ROWS);
   const fin = task.finished;
   const elapsed = elapsedText((task.endedAt ?? now) - task.startedAt);
   return (
@@ -80,29 +81,15 @@ function TaskItem({ task, now }: { readonly task: Task; readonly now: number }) 
       <p className="task-id muted small">
         id <code title={task.opId}>{task.opId}</code>
       </p>
-      {shown.length > 0 ? (
-        <ul className="task-progress" aria-label={`Progress of ${label}`}>
-          {shown.map((r) => {
-            const who = r.target === '' ? 'Overall' : r.target;
-            return (
-              <li key={r.target} className={`progress-row level-${r.level}`}>
-                <span className="progress-target mono">{who}</span>
-                {r.value === null && state === 'running' ? (
-                  <progress className="progress" aria-label={`${who} progress`} />
-                ) : (
-                  <progress
-                    className="progress"
-                    aria-label={`${who} progress`}
-                    max={1}
-                    value={r.value === null ? (state === 'running' ? 0 : 1) : Math.max(0, Math.min(1, r.value))}
-                  />
-                )}
-                <span className="progress-message">{r.message}</span>
-              </li>
-            );
-          })}
-          {rows.length > shown.length ? <li className="muted">+{rows.length - shown.length} more</li> : null}
-        </ul>
+      {rows.length > 0 ? (
+        <VirtualList
+          className="task-progress progress-vlist"
+          label={`Progress of ${label}`}
+          items={rows}
+          getKey={(r) => r.target}
+          maxRows={VISIBLE_ROWS}
+          render={(r) => <ProgressLine row={r} done={state !== 'running'} />}
+        />
       ) : null}
       {fin ? (
         <p className="task-summary" role="status">
@@ -133,26 +120,7 @@ function TaskItem({ task, now }: { readonly task: Task; readonly now: number }) 
               <dt>Operation id</dt>
               <dd className="mono">{fin.opId}</dd>
             </dl>
-            {fin.outcomes.length > 0 ? (
-              <table className="data-table" aria-label="Per-target outcomes">
-                <thead>
-                  <tr>
-                    <th scope="col">Target</th>
-                    <th scope="col">Result</th>
-                    <th scope="col">Details</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {fin.outcomes.map((o) => (
-                    <tr key={o.target}>
-                      <td className="mono">{o.target || 'overall'}</td>
-                      <td>{o.result}</td>
-                      <td>{o.error ? `${o.error.code}: ${o.error.message}` : (o.message ?? '')}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            ) : null}
+            <Outcomes outcomes={fin.outcomes} label="Per-target outcomes" />
           </details>
         </div>
       ) : null}

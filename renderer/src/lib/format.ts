@@ -65,7 +65,12 @@ export function restoreChanges(current: WorkspaceSnapshot, backup: BackupEntry, 
 export function importChanges(preview: ImportPreview): readonly ChangeRow[] {
   return [
     row('Status', orDash(preview.current.status), orDash(preview.incoming.status)),
-    row('Serial', orDash(preview.current.serial), String(preview.incoming.serial)),
+    // What will really be written (past every history generation), not the bundle's own serial; identical: nothing.
+    row(
+      'Serial',
+      orDash(preview.current.serial),
+      preview.writeSerial === null ? orDash(preview.current.serial) : String(preview.writeSerial ?? preview.incoming.serial),
+    ),
     row('Lineage', shortLineage(preview.current.lineage), shortLineage(preview.incoming.lineage)),
   ];
 }
