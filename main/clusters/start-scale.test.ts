@@ -116,8 +116,10 @@ describe('start at scale', { timeout: 600_000 }, () => {
     const st = (await fx.state())!;
     const host = await onHost(fx);
     expect(st.status).toBe('partial');
-    // Stopped mid-way: some VMs exist, not all.
-    expect(host.domains.length).toBeGreaterThanOrEqual(20);
+    // Stopped mid-way: some VMs exist, not all. (The 20th 'define' counts the network's and the pool's too, and a
+    // VM's define is announced before its libvirt call, which the cancel may stop: how many exist depends on where
+    // each of the 8 workers was, so only "some" is certain.)
+    expect(host.domains.length).toBeGreaterThan(0);
     expect(host.domains.length).toBeLessThan(vms);
     // Exactly what exists is recorded: every domain, every volume (by path) and nothing else.
     expect(sorted(st.vms.map((v) => v.name))).toEqual(host.domains.map((d) => d.name));
