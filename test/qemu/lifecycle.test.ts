@@ -48,7 +48,14 @@ describe('a real cluster on QEMU', () => {
     const leased = await Promise.all(c.vms.map((vm) => waitForMarker(c.serialLog(vm), MARKER.dhcp, BOOT_WAIT_MS)));
     const guestIps = leased.map((l) => /ip=(\S+)/.exec(l)![1]!);
 
-    const refreshed = await refreshCluster(b.env, ws, ctx(), { apply: true });
+    // The guest prints its DHCP marker once it holds the lease; libvirt's lease helper records it a moment later
+    // (asynchronously, through dnsmasq). Refresh until every lease is seen, bounded by the boot wait.
+    let refreshed = await refreshCluster(b.env, ws, ctx(), { apply: true });
+    for (const end = Date.now() + BOOT_WAIT_MS; Date.now() < end;) {
+      if (refreshed.state!.vms.every((v) => (v as { ip_verified?: boolean }).ip_verified === true)) break;
+      await new Promise((r) => setTimeout(r, 500));
+      refreshed = await refreshCluster(b.env, ws, ctx(), { apply: true });
+    }
     const vms = refreshed.state!.vms;
     const subnet = parseSubnet(c.subnet);
     if ('error' in subnet) throw new Error(subnet.error);
